@@ -1,0 +1,1 @@
+"""Loadable modules, each enabled by its stanza in ecelerity.conf (see ecelerity/modules.py)."""

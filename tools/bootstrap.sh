@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything ecelerity needs on a fresh Debian machine: the Debian tools listed
+# in tools/debian-packages.txt, a .venv with the package (editable) and its test
+# dependencies, and the compiled speedups. Safe to run again; it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+want=$(grep -vE '^\s*(#|$)' tools/debian-packages.txt | awk '{print $1}')
+missing=()
+for pkg in $want; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO="none"; fi
+    if [ "$SUDO" = none ]; then
+        echo "bootstrap: cannot install Debian packages (${missing[*]}): not root and no sudo" >&2
+    else
+        echo "bootstrap: installing Debian packages: ${missing[*]}"
+        # Postfix must not ask questions nor start a system instance that takes port 25.
+        echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.ecelerity-installed"
+if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$VENV/bin/pip" install -q --upgrade pip setuptools wheel cython
+    "$VENV/bin/pip" install -q -e '.[test]'
+    touch "$stamp"
+fi
+# (Re)build the compiled twins in place whenever a .pyx is newer than its .so.
+ECELERITY_REQUIRE_CEXT=1 "$VENV/bin/python" setup.py -q build_ext --inplace >/dev/null
+echo "bootstrap: ready ($("$VENV/bin/python" -c 'import ecelerity; print("ecelerity", ecelerity.__version__)'))"
