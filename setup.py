@@ -56,9 +56,11 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["ecelerity", "ecelerity.*"]) + ["ecelerity_modules"],
     package_dir={"ecelerity_modules": "modules"},
-    package_data={"ecelerity": ["conf/*.conf", "conf/**/*.conf"]},
-    data_files=[("share/ecelerity/conf", glob.glob("conf/*.conf"))],
-    include_package_data=True,
+    data_files=[
+        ("share/ecelerity/conf", glob.glob("conf/*.conf")),
+        ("share/ecelerity/conf/examples", glob.glob("conf/examples/*.conf")),
+        ("share/ecelerity/conf/examples/include", glob.glob("conf/examples/include/*.conf")),
+    ],
     ext_modules=cython_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=[
@@ -76,6 +78,7 @@ setup(
             "ec_console = ecelerity.control.console:main",
             "validate_config = ecelerity.config.tools:validate_main",
             "ec_dump_config = ecelerity.config.tools:dump_main",
+            "ec_show = ecelerity.core.show:main",
         ]
     },
 )

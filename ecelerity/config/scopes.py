@@ -54,6 +54,14 @@ SCOPE_KINDS: dict[str, ScopeKind] = {
         _k("debug_flags", "forbidden", ["global"], doc="paniclog verbosity per subsystem"),
         _k("cluster", "forbidden", ["global"], implemented=False, doc="cluster configuration"),
         _k("eventloop", "required", ["global"], implemented=False, doc="a pool of event loops"),
+        _k("authorization", "optional", ["global"], implemented=False,
+           doc="console command roles for control-channel users"),
+        _k("snmp", "forbidden", ["global"], implemented=False, doc="SNMP agent"),
+        _k("snmp_traps", "forbidden", ["global"], implemented=False, doc="SNMP traps"),
+        _k("adaptive_backstore_leveldb", "forbidden", ["global"], implemented=False,
+           doc="LevelDB backing store for adaptive delivery"),
+        _k("adaptive_backstore_riak", "forbidden", ["global"], implemented=False,
+           doc="Riak backing store for adaptive delivery"),
     ]
 }
 

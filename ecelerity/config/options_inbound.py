@@ -1,0 +1,141 @@
+"""Option table: the receiving side (ESMTP session policy, relaying, RFC conformance, auth).
+
+Scopes are mostly esmtp_listener / listen / peer / pathway / pathway_group (and
+global for some), per Momentum's Configuration Options Summary table;
+``# default: inferred`` marks a default the docs do not give. Read by
+registry.py only; code reads values through the resolver.
+"""
+from __future__ import annotations
+
+from .options_common import GLOBAL, INBOUND, INBOUND_GLOBAL, PATHWAY, opt
+from .types import (
+    BOOLEAN,
+    CIDR_LIST,
+    COUNT,
+    DICT,
+    RATE,
+    SECONDS,
+    SIZE,
+    STRING,
+    STRING_LIST,
+    EnumType,
+)
+
+_AUTH = INBOUND | {"control_listener", "http_listener"}
+_TRACKING = INBOUND  # click/open tracking of SMTP injections
+
+OPTIONS = [
+    # --- session limits ---
+    opt("idle_time", SECONDS, 300, INBOUND | {"http_listener", "xmpp_listener"},
+        "seconds of client inactivity before disconnecting"),
+    opt("max_message_size", SIZE, 0, INBOUND,
+        "largest message accepted, in bytes (0 = unlimited; else 552 5.3.4)"),
+    opt("max_receptions_per_connection", COUNT, 0, INBOUND_GLOBAL,
+        "messages accepted on one session before 421 (0 = unlimited)"),
+    opt("max_recipients_per_message", COUNT, 0, INBOUND,
+        "recipients accepted per message (0 = unlimited; else 452 4.5.3)"),
+    opt("listener_sessions", COUNT, 0, INBOUND,
+        "concurrent sessions on this listener (0 = unlimited; else 421 4.4.5)"),
+    opt("service_sessions", COUNT, 0, INBOUND,
+        "concurrent sessions on all listeners of this service (0 = unlimited)"),
+    opt("inbound_throttle_messages", RATE, None, PATHWAY,
+        'rate limit on inbound messages ("N" or "N/S")'),
+    opt("max_request_size", SIZE, None, {"http_listener", "listen", "peer", "pathway", "pathway_group"},
+        "largest HTTP request accepted"),
+    # --- banner, headers, extensions ---
+    opt("banner_hostname", STRING, None, INBOUND, "hostname shown in the 220 banner"),
+    opt("static_banner", STRING, None, INBOUND,
+        'complete replacement banner; must start with "220"'),
+    opt("received_hostname", STRING, None, INBOUND, "hostname written in our Received: header"),
+    opt("smtp_extensions", STRING_LIST, None, INBOUND,
+        'extra EHLO keywords, e.g. ( "ENHANCEDSTATUSCODES" "AUTH LOGIN" )'),
+    opt("reconfig_message", STRING, "4.3.2 Reconfiguration in progress", {"esmtp_listener"},
+        "reply text while the configuration is being reloaded"),
+    opt("context", DICT, None, INBOUND,
+        "connection-context variables set for every session, [ key = value ]"),
+    opt("pathway", STRING, None, {"esmtp_listener", "ecstream_listener", "listen", "peer"},
+        "attach this listener, Listen or Peer to a pathway (also a scope: Pathway \"name\" { })"),
+    # --- SMTP strictness ---
+    opt("require_ehlo", BOOLEAN, False, INBOUND_GLOBAL, "refuse MAIL FROM before HELO/EHLO"),
+    opt("allow_ip_literal", BOOLEAN, True, INBOUND_GLOBAL, "accept IP literals in addresses"),
+    opt("allow_null_envelope_sender", BOOLEAN, True, INBOUND_GLOBAL, "accept MAIL FROM:<>"),
+    opt("allow_trailing_whitespace_in_commands", BOOLEAN, False, INBOUND_GLOBAL,
+        "accept trailing whitespace after SMTP commands"),
+    opt("rfc2821_pedantic_address_rules", BOOLEAN, True, PATHWAY,
+        "enforce RFC 2821 address syntax strictly"),
+    opt("rfc2821_allow_whitespace_in_envelope", BOOLEAN, False, PATHWAY,
+        "accept whitespace before the final CRLF of envelope commands"),
+    opt("rfc2822_missing_headers", EnumType(["reject", "allow"]), "reject", PATHWAY,
+        "what to do with a message that has no header block"),
+    opt("rfc2822_date_header", STRING, "ifneeded", PATHWAY,
+        "add a Date: header to messages lacking one"),
+    opt("rfc2822_messageid_header", STRING, "ifneeded", PATHWAY,
+        "add a Message-ID: header to messages lacking one"),
+    opt("rfc2822_lone_lf_in_headers", EnumType(["pedantic", "fix"]), "pedantic", PATHWAY,
+        "reject or fix bare LF/CR in headers"),
+    opt("rfc2822_lone_lf_in_body", EnumType(["ignore", "fix", "pedantic"]), "ignore", PATHWAY,
+        "ignore, fix or reject bare LF in the body"),
+    opt("rfc2822_max_line_length", EnumType(["ignore", "pedantic", "fix"], allow_int=True),
+        "ignore", PATHWAY, "policy (or numeric limit) for lines over 998 characters"),
+    opt("rfc2822_max_line_length_policy", EnumType(["none", "fix", "reject"]), "none", PATHWAY,
+        "what to do with lines longer than rfc2822_max_line_length"),
+    opt("rfc2822_trace_headers", BOOLEAN, True, PATHWAY, "add a Received: trace header"),
+    opt("default_charset", STRING, "us-ascii", PATHWAY, "charset assumed for unlabelled text"),
+    opt("domain_for_unqualified_recipient_addresses", STRING, None, INBOUND_GLOBAL,
+        "domain appended to recipient addresses without one"),
+    opt("domain_for_unqualified_sender_address", STRING, None, INBOUND_GLOBAL,
+        "domain appended to a sender address without one"),
+    opt("generate_bounces_for_multi_recipient_policy_rejections", BOOLEAN, True, PATHWAY,
+        "generate MDNs after reception for per-recipient policy rejections"),
+    opt("mime_parse_large_messages_during_reception", BOOLEAN, True, GLOBAL,
+        "MIME-parse large messages at reception rather than just in time"),
+    opt("expensive_batch_assessment", BOOLEAN, False, GLOBAL,
+        "compare rendered messages before batching recipients together"),
+    # --- relaying ---
+    opt("open_relay", BOOLEAN, False, INBOUND, "relay for any client (use inside a Peer scope)"),
+    opt("relay_hosts", CIDR_LIST, None, INBOUND_GLOBAL, "client CIDRs allowed to relay"),
+    opt("relay_domains", STRING_LIST, None, PATHWAY,
+        'recipient domains we accept mail for ("*.example.com" globs)'),
+    opt("relay_for_sending_domains", STRING_LIST, None, INBOUND,
+        "sender domains allowed to use us as a relay"),
+    opt("starttls_injection_policy", STRING, "reject", INBOUND,
+        "what to do with commands pipelined before STARTTLS completes"),
+    opt("tls_verified_peer_can_relay", BOOLEAN, False, INBOUND | {"ecstream_listener"},
+        "a client with a verified TLS certificate may relay"),
+    opt("use_ssl", BOOLEAN, False, INBOUND | {"ecstream_listener", "http_listener"},
+        "speak TLS from the first byte (SMTPS) on this listener"),
+    opt("proxy_protocol", BOOLEAN, False, {"esmtp_listener", "listen", "peer"},  # scopes: inferred
+        "expect a PROXY protocol header before the SMTP greeting"),
+    opt("proxy_protocol_timeout", SECONDS, 60, {"esmtp_listener", "listen", "peer"},
+        "wait this long for the PROXY header"),
+    # --- authentication ---
+    opt("enable_authentication", BOOLEAN, False, _AUTH,  # default: inferred
+        "require/offer authentication on this listener"),
+    opt("enable_authorization", BOOLEAN, False, {"control_listener", "listen", "peer"},  # inferred
+        "check console commands against the Authorization roles"),
+    opt("always_allow", BOOLEAN, False, _AUTH, "authentication always succeeds (unless always_deny)"),
+    opt("always_deny", BOOLEAN, False, _AUTH, "authentication always fails"),
+    opt("authloginparameters", DICT, None,
+        {"control_listener", "esmtp_listener", "listen", "pathway", "pathway_group"},
+        "AUTH LOGIN settings, e.g. [ uri = \"...\" ]"),
+    opt("authplainparameters", DICT, None,
+        {"esmtp_listener", "http_listener", "xmpp_listener", "listen", "pathway", "pathway_group"},
+        "AUTH PLAIN settings"),
+    opt("authcrammd5parameters", DICT, None,
+        {"control_listener", "esmtp_listener", "listen", "pathway", "pathway_group"},
+        "AUTH CRAM-MD5 settings"),
+    opt("authdigestmd5parameters", DICT, None, _AUTH | {"xmpp_listener"},
+        "AUTH DIGEST-MD5 settings, e.g. [ uri = \"digest:///path/console_passwd\" ]"),
+    opt("authorizationparameters", DICT, None, {"control_listener", "esmtp_listener", "listen"},
+        "where authorization (role) information comes from"),
+    # --- engagement tracking of SMTP injections ---
+    opt("click_tracking_enabled", BOOLEAN, False, _TRACKING, "rewrite links for click tracking"),
+    opt("click_tracking_scheme", STRING, "http", _TRACKING, "scheme of click-tracking links"),
+    opt("open_tracking_enabled", BOOLEAN, False, _TRACKING, "insert an open-tracking pixel"),
+    opt("open_tracking_scheme", STRING, "http", _TRACKING, "scheme of open-tracking links"),
+    opt("tracking_domain", STRING, "localhost:8080", _TRACKING, "host:port of tracking links"),
+    opt("tracking_link_expiry", SECONDS, 31536000, _TRACKING, "lifetime of tracking links"),
+    opt("log_requests_to_paniclog", BOOLEAN, False,
+        {"http_listener", "listen", "peer", "pathway", "pathway_group"},
+        "log each REST request to the paniclog"),
+]
