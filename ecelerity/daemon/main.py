@@ -1,0 +1,243 @@
+"""The ``ecelerity`` command: check the configuration, prepare the process, run the App.
+
+Usage::
+
+    ecelerity [-c FILE] [--foreground] [--pidfile PATH] [--check]
+
+``-c`` defaults to ``conf/ecelerity.conf``. Start-up order: load the configuration
+(every error printed, exit 2) -> ``--check`` stops here -> create and probe the spool
+directory -> detach (unless ``--foreground``: double fork + setsid; the first process
+waits on a pipe until the daemon is ready or has failed, and exits with the daemon's
+start-up status, printing its error) -> take the pidfile -> open the paniclog ->
+start the services (control listener, later SMTP...) -> install signal handlers ->
+run the gevent hub until SIGTERM/SIGINT or the ``shutdown`` command.
+
+Exit status: 0 clean shutdown (or ``--check`` passed); 1 start-up failure (spool not
+writable, pidfile held, an address in use, internal error); 2 invalid configuration
+or command line.
+
+Paths: relative paths in the configuration (spoolbase, pidfile, log files, unix
+socket paths) are relative to the directory ``ecelerity`` was started from; the
+daemon does not chdir, also when it detaches. Parent directories are created.
+The paniclog is the ``paniclog`` setting of the first ``ec_logger`` module stanza
+that has one, else ``<spoolbase>/../log/paniclog.ec`` (``var/spool`` ->
+``var/log/paniclog.ec``).
+
+Never prints a traceback: an unexpected error is one line on stderr, the traceback
+goes to the paniclog.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import ecelerity
+from ecelerity.config.errors import ConfigError
+from ecelerity.log.paniclog import DEFAULT_MODE, PanicLog
+
+from .pidfile import PidFile, PidFileError
+from .service import StartupError
+
+EXIT_OK, EXIT_STARTUP_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = "conf/ecelerity.conf"
+
+
+@dataclass(frozen=True)
+class RuntimePaths:
+    spool: str
+    pidfile: str
+    paniclog: str
+    paniclog_mode: int
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecelerity", description="Momentum-compatible MTA daemon.",
+        epilog="exit status: 0 ok, 1 start-up failure, 2 invalid configuration or usage")
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, metavar="FILE",
+                        help=f"configuration file (default {DEFAULT_CONFIG})")
+    parser.add_argument("--foreground", "-F", action="store_true", help="do not detach")
+    parser.add_argument("--pidfile", metavar="PATH", help="override the pidfile option")
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument("--version", action="version", version=f"ecelerity {ecelerity.__version__}")
+    return parser
+
+
+def paniclog_settings(cfg: Any, spoolbase: str) -> tuple[str, int]:
+    for module in cfg.modules():
+        if module.module == "ec_logger" and module.settings.get("paniclog"):
+            mode = module.settings.get("paniclog_mode")
+            return str(module.settings["paniclog"]), mode if isinstance(mode, int) else DEFAULT_MODE
+    base = os.path.dirname(os.path.normpath(spoolbase))
+    return os.path.join(base, "log", "paniclog.ec"), DEFAULT_MODE
+
+
+def runtime_paths(cfg: Any, pidfile_override: str | None) -> RuntimePaths:
+    spool = str(cfg.get("spoolbase"))
+    paniclog, mode = paniclog_settings(cfg, spool)
+    return RuntimePaths(spool, pidfile_override or str(cfg.get("pidfile")), paniclog, mode)
+
+
+def prepare_spool(path: str) -> None:
+    """Create the spool directory and prove we can write in it; StartupError if not."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise StartupError(f"spool directory '{path}' is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create spool directory '{path}': {exc.strerror or exc}") from None
+    probe = os.path.join(path, f".ecelerity-write-test-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise StartupError(f"spool directory '{path}' is not writable: {exc.strerror or exc}") from None
+
+
+class StartupReporter:
+    """Tells whoever started us how start-up ended: stderr (foreground) or the detach pipe."""
+
+    def __init__(self, pipe_fd: int | None = None):
+        self.pipe_fd = pipe_fd
+
+    def ready(self, message: str) -> None:
+        if self.pipe_fd is None:
+            sys.stderr.write(f"ecelerity: {message}\n")
+            sys.stderr.flush()
+            return
+        self._send(b"0 " + message.encode("utf-8", errors="replace"))
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+    def fail(self, code: int, message: str) -> int:
+        if self.pipe_fd is None:
+            sys.stderr.write(f"ecelerity: {message}\n")
+            sys.stderr.flush()
+        else:
+            self._send(f"{code} {message}".encode("utf-8", errors="replace"))
+        return code
+
+    def _send(self, data: bytes) -> None:
+        try:
+            os.write(self.pipe_fd, data + b"\n")
+            os.close(self.pipe_fd)
+        except OSError:
+            pass
+        self.pipe_fd = None
+
+
+def daemonize() -> StartupReporter:
+    """Double fork + setsid. Only the detached grandchild returns; the caller's process
+    exits with the start-up status the grandchild reports through a pipe."""
+    read_fd, write_fd = os.pipe()
+    first = os.fork()
+    if first > 0:
+        os.close(write_fd)
+        chunks = []
+        while chunk := os.read(read_fd, 4096):
+            chunks.append(chunk)
+        os.waitpid(first, 0)
+        code_text, _, message = b"".join(chunks).decode("utf-8", errors="replace").strip().partition(" ")
+        if not code_text.isdigit():
+            code, message = EXIT_STARTUP_FAILED, "the daemon exited during start-up (see the paniclog)"
+        else:
+            code = int(code_text)
+        if code != EXIT_OK:
+            sys.stderr.write(f"ecelerity: {message}\n")
+        sys.stderr.flush()
+        os._exit(code)
+    os.close(read_fd)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    return StartupReporter(write_fd)
+
+
+def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReporter) -> int:
+    """Everything after detaching: pidfile, paniclog, App, signals, the hub."""
+    from .app import App
+    from .signals import install_signal_handlers, remove_signal_handlers
+
+    pidfile = PidFile(paths.pidfile)
+    try:
+        pidfile.acquire()
+    except PidFileError as exc:
+        return reporter.fail(EXIT_STARTUP_FAILED, str(exc))
+    paniclog = PanicLog(paths.paniclog, mode=paths.paniclog_mode)
+    paniclog.open()
+    paniclog.write("ecelerity", f"starting ecelerity {ecelerity.__version__} (pid {os.getpid()}, "
+                               f"config {config_path})")
+    for warning in getattr(cfg, "warnings", []):
+        paniclog.write("config", str(warning))
+    try:
+        app = App(cfg, config_path=config_path, paniclog=paniclog)
+        app.start()
+        handles = install_signal_handlers(app)
+    except StartupError as exc:
+        paniclog.write("ecelerity", f"start-up failed: {exc}")
+        paniclog.close()
+        pidfile.release()
+        return reporter.fail(exc.exit_code, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, details in the paniclog
+        paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
+        paniclog.close()
+        pidfile.release()
+        return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc} "
+                                                  f"(traceback in {paths.paniclog})")
+    paniclog.start_flusher()
+    paniclog.write("ecelerity", "started")
+    reporter.ready(f"version {ecelerity.__version__} running (pid {os.getpid()}); "
+                   f"paniclog {paths.paniclog}")
+    try:
+        app.wait_for_shutdown()
+        app.stop()
+    finally:
+        remove_signal_handlers(handles)
+        paniclog.write("ecelerity", "stopped")
+        paniclog.close()
+        pidfile.release()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from ecelerity.config.loader import load_config
+
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"{problem}\n")
+        sys.stderr.write(f"ecelerity: configuration '{args.config}' is invalid "
+                         f"({len(exc.problems)} error{'s' if len(exc.problems) != 1 else ''})\n")
+        return EXIT_BAD_CONFIG
+    except OSError as exc:
+        sys.stderr.write(f"ecelerity: cannot read configuration '{args.config}': "
+                         f"{exc.strerror or exc}\n")
+        return EXIT_BAD_CONFIG
+    if args.check:
+        for warning in getattr(cfg, "warnings", []):
+            sys.stderr.write(f"{warning}\n")
+        sys.stderr.write(f"ecelerity: configuration '{args.config}' is valid\n")
+        return EXIT_OK
+    try:
+        paths = runtime_paths(cfg, args.pidfile)
+        prepare_spool(paths.spool)
+    except StartupError as exc:
+        sys.stderr.write(f"ecelerity: {exc}\n")
+        return exc.exit_code
+    reporter = StartupReporter() if args.foreground else daemonize()
+    try:
+        return run(cfg, args.config, paths, reporter)
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback to the operator
+        return reporter.fail(EXIT_STARTUP_FAILED, f"internal error: {type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Unit tests of ecelerity/control/ (a package so test module names never clash across directories)."""
