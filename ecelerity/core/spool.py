@@ -1,0 +1,305 @@
+"""The durable spool: accepted messages live here until delivered, bounced or expired.
+
+Who calls it: the SMTP session (``store`` before the final 250 to DATA/BDAT LAST), the
+daemon at start-up (``load_all``, then every message re-enters its queue), the queue
+and delivery code (``read_body``/``open_body``, ``update`` for retry state, ``remove``
+when done), ``ec_show`` (read-only, through spool_in). Nothing else touches the files.
+It never blocks the hub: all file I/O runs in gevent's threadpool (spool_commit.py).
+
+Model (Momentum's): one message per recipient, all recipients of one DATA sharing one
+body. ``store`` returns a StoredBatch whose messages each have their own ID.
+
+Layout (ours; Momentum's is not public in enough detail to copy)::
+
+    <base_dir>/.lock             flock held by the one process using this spool
+    <base_dir>/.msgid            ID reservation (msgid.py)
+    <base_dir>/segments/NNNNNNNNNNNN.seg   the journal, numbered, oldest first
+    <base_dir>/quarantine/NNNNNNNNNNNN@START-END.bad (+ .reason)   damaged bytes
+
+Why a journal and not two files per message (Momentum's hashed two-level directories):
+a per-message file needs its own fsync plus a directory fsync, so the disk's fsync
+rate caps the accept rate. Here every change is a checksummed record appended to the
+active segment (format: spool_format.py): a batch record B (envelope, one entry per
+recipient-message with ID, recipient index, domain, retries, next attempt, created,
+binding; its data is the message bytes exactly as received), a done record D (message
+delivered/bounced/expired: ``remove``) and an update record U (``update``). Many
+sessions' records share one fdatasync (group commit). Crash safety: a record is
+acknowledged only after the fdatasync that covers it returned; a crash tears at most
+unacknowledged records, which the checksum exposes and spool-in quarantines.
+
+Space: a segment is deleted once it holds no live message and every older segment is
+gone (oldest first, so no D record disappears while the message it ends is still on
+disk). ``compact`` copies the few live messages of old segments (long retries) into the
+active one so old segments can go; it runs by itself when more than ``compact_after``
+segments exist.
+
+Errors: ENOSPC/EDQUOT -> SpoolFullError (452 4.3.1); other OSError -> SpoolError
+(451 4.3.0). A failed store leaves nothing that spool-in would load.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections import Counter
+
+import gevent
+
+from .envelope import Envelope
+from .msgid import IdGenerator
+from .spool_commit import CommitStats, JournalWriter, fsync_dir, segment_name
+from .spool_format import BodyReader, SpoolError, SpoolFullError, error_from_oserror
+from .spool_in import SpoolInReport, list_segments, load_segments
+from .spool_records import SpooledMessage, StoredBatch, batch_meta, update_meta
+
+__all__ = ["Spool", "SpoolError", "SpoolFullError", "SpooledMessage", "StoredBatch",
+           "SpoolInReport"]
+
+_UNSET = object()
+
+
+class Spool:
+    """One spool directory, opened by one process; see the module docstring."""
+
+    def __init__(self, base_dir: str, *, fsync: bool = True, mode: int = 0o640,
+                 idgen: IdGenerator | None = None, segment_bytes: int = 16 << 20,
+                 max_pending: int = 2048, compact_after: int = 8) -> None:
+        self.base_dir = os.path.abspath(base_dir)
+        self.segment_dir = os.path.join(self.base_dir, "segments")
+        self.fsync = fsync
+        self.mode = mode
+        self.segment_bytes = segment_bytes
+        self.compact_after = compact_after
+        try:
+            os.makedirs(self.segment_dir, exist_ok=True)
+            os.makedirs(os.path.join(self.base_dir, "quarantine"), exist_ok=True)
+            self._lock_fd = os.open(os.path.join(self.base_dir, ".lock"),
+                                    os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise error_from_oserror(exc, f"opening spool {self.base_dir}") from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._lock_fd)
+            raise SpoolError(f"spool: {self.base_dir} is in use by another process") from exc
+        existing = list_segments(self.segment_dir)
+        self._segments: set[int] = set(existing)
+        self._loaded = not existing  # never delete segments whose contents are unknown
+        self.idgen = idgen or IdGenerator(os.path.join(self.base_dir, ".msgid"))
+        self._journal = JournalWriter(
+            self.segment_dir, (existing[-1] + 1) if existing else 1, fsync=fsync, mode=mode,
+            segment_bytes=segment_bytes, headroom=max(4096, min(256 << 10, segment_bytes // 8)),
+            max_pending=max_pending)
+        self._messages: dict[str, SpooledMessage] = {}
+        self._live: Counter[int] = Counter()
+        self._housekeeper: gevent.Greenlet | None = None
+
+    @property
+    def stats(self) -> CommitStats:
+        return self._journal.stats
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def get(self, message_id: str) -> SpooledMessage | None:
+        return self._messages.get(message_id)
+
+    def messages(self) -> list[SpooledMessage]:
+        return list(self._messages.values())
+
+    # -- writing -------------------------------------------------------------------
+
+    def store(self, envelope: Envelope, body: bytes | list[bytes]) -> StoredBatch:
+        """Spool one message per recipient; return only once all of it is durable."""
+        if not envelope.recipients:
+            raise ValueError("store: the envelope has no recipients")
+        data = body if isinstance(body, bytes) else b"".join(body)
+        batch_id = self.idgen.next_id()
+        created = time.time()
+        messages = [
+            SpooledMessage(id=self.idgen.next_id(), batch_id=batch_id, recipient=recipient,
+                           domain=recipient.domain, envelope=envelope, next_attempt=created,
+                           created=created, binding=envelope.binding, size=len(data))
+            for recipient in envelope.recipients
+        ]
+        segment, data_offset = self._journal.append(
+            b"B", batch_meta(batch_id, envelope, messages), data)
+        self._track(messages, segment, data_offset)
+        self._after_write()
+        return StoredBatch(batch_id=batch_id, messages=messages, size=len(data))
+
+    def remove(self, message: SpooledMessage) -> None:
+        """Durably end a message; its segment goes once nothing older or in it lives."""
+        if message.removed:
+            return
+        message.removed = True
+        try:
+            segment, _ = self._journal.append(b"D", {"id": message.id})
+        except SpoolError:
+            message.removed = False
+            raise
+        self._segments.add(segment)
+        if self._messages.pop(message.id, None) is not None:
+            self._live[message.segment] -= 1
+        self._after_write()
+
+    def update(self, message: SpooledMessage, *, retries: int | None = None,
+               next_attempt: float | None = None, last_error: object = _UNSET,
+               binding: object = _UNSET) -> None:
+        """Durably change retry state (``last_error``/``binding`` may be set to None)."""
+        before = (message.retries, message.next_attempt, message.last_error, message.binding)
+        if retries is not None:
+            message.retries = retries
+        if next_attempt is not None:
+            message.next_attempt = float(next_attempt)
+        if last_error is not _UNSET:
+            message.last_error = last_error  # type: ignore[assignment]
+        if binding is not _UNSET:
+            message.binding = binding  # type: ignore[assignment]
+        try:  # set first, so a concurrent compaction copies the new state
+            segment, _ = self._journal.append(b"U", update_meta(message))
+        except SpoolError:
+            message.retries, message.next_attempt, message.last_error, message.binding = before
+            raise
+        self._segments.add(segment)
+
+    # -- reading -------------------------------------------------------------------
+
+    def read_body(self, message: SpooledMessage) -> bytes:
+        """The message bytes exactly as received (read in the threadpool)."""
+        path = os.path.join(self.segment_dir, segment_name(message.segment))
+        threadpool = gevent.get_hub().threadpool
+        return threadpool.spawn(_read_range, path, message.data_offset, message.size).get()
+
+    def open_body(self, message: SpooledMessage) -> BodyReader:
+        """A seekable binary file over the message bytes, for large messages."""
+        path = os.path.join(self.segment_dir, segment_name(message.segment))
+        try:
+            return BodyReader(path, message.data_offset, message.size)
+        except OSError as exc:
+            raise error_from_oserror(exc, f"opening body of {message.id}") from exc
+
+    def load_all(self, *, repair: bool = True) -> SpoolInReport:
+        """Read the whole spool back (start-up); never raises on damaged data."""
+        report: SpoolInReport = self._journal.run_exclusive(
+            lambda: load_segments(self.base_dir, repair=repair, fsync=self.fsync,
+                                  active_segment=self._journal.active_segment))
+        self._messages = {message.id: message for message in report.messages}
+        self._live = Counter(message.segment for message in report.messages)
+        self._segments = set(report.segments)
+        if self._journal.active_segment is not None:
+            self._segments.add(self._journal.active_segment)
+        self._loaded = True
+        return report
+
+    # -- space -------------------------------------------------------------------------
+
+    def collect_garbage(self) -> list[int]:
+        """Delete the oldest segments that hold no live message; return their numbers."""
+        if not self._loaded:
+            return []
+        doomed = []
+        for number in sorted(self._segments):
+            if self._live[number] > 0 or number == self._journal.active_segment:
+                break
+            doomed.append(number)
+        if doomed:
+            self._journal.run_exclusive(self._unlink_segments, doomed)
+            for number in doomed:
+                self._segments.discard(number)
+                self._live.pop(number, None)
+        return doomed
+
+    def compact(self) -> int:
+        """Copy live messages of all but the newest ``compact_after`` segments forward."""
+        sealed = sorted(n for n in self._segments if n != self._journal.active_segment)
+        old = set(sealed[:max(0, len(sealed) - self.compact_after + 1)])
+        batches: dict[str, list[SpooledMessage]] = {}
+        for message in list(self._messages.values()):
+            if message.segment in old and not message.removed:
+                batches.setdefault(message.batch_id, []).append(message)
+        moved = 0
+        for batch_id, messages in batches.items():
+            body = self.read_body(messages[0])
+            messages = [message for message in messages if not message.removed]
+            if not messages:
+                continue
+            segment, data_offset = self._journal.append(
+                b"B", batch_meta(batch_id, messages[0].envelope, messages, relocated=True), body)
+            for message in messages:
+                if not message.removed:
+                    self._live[message.segment] -= 1
+                    self._live[segment] += 1
+                message.segment, message.data_offset = segment, data_offset
+                moved += 1
+            self._segments.add(segment)
+        self.collect_garbage()
+        return moved
+
+    def close(self) -> None:
+        """Finish pending writes and release the spool (another process may open it)."""
+        if self._housekeeper is not None:
+            self._housekeeper.join()
+        self._journal.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _track(self, messages: list[SpooledMessage], segment: int, data_offset: int) -> None:
+        for message in messages:
+            message.segment, message.data_offset = segment, data_offset
+            self._messages[message.id] = message
+        self._live[segment] += len(messages)
+        self._segments.add(segment)
+
+    def _after_write(self) -> None:
+        """Start background garbage collection/compaction when there is something to do."""
+        if self._housekeeper is not None and not self._housekeeper.dead:
+            return
+        if not self._loaded:
+            return
+        oldest = min(self._segments, default=None)
+        too_many = len(self._segments) > self.compact_after
+        if too_many or (oldest is not None and self._live[oldest] <= 0
+                        and oldest != self._journal.active_segment):
+            self._housekeeper = gevent.spawn(self._housekeep, too_many)
+
+    def _housekeep(self, compact: bool) -> None:
+        try:
+            self.compact() if compact else self.collect_garbage()
+        except SpoolError:
+            pass  # retried after the next write; spool space is all that is at stake
+
+    def _unlink_segments(self, numbers: list[int]) -> None:
+        try:
+            for number in numbers:
+                try:
+                    os.unlink(os.path.join(self.segment_dir, segment_name(number)))
+                except FileNotFoundError:
+                    pass
+            if self.fsync:  # before any newer segment may go (see the module docstring)
+                fsync_dir(self.segment_dir)
+        except OSError as exc:
+            raise error_from_oserror(exc, "deleting empty segments") from exc
+
+
+def _read_range(path: str, offset: int, length: int) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise error_from_oserror(exc, f"reading {path}") from exc
+    try:
+        chunks, done = [], 0
+        while done < length:
+            chunk = os.pread(fd, length - done, offset + done)
+            if not chunk:
+                raise SpoolError(f"spool: {path}: body ends {length - done} bytes early")
+            chunks.append(chunk)
+            done += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error_from_oserror(exc, f"reading {path}") from exc
+    finally:
+        os.close(fd)
