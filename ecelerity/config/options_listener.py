@@ -13,8 +13,8 @@ _SOCKET = ALL_LISTENERS - {"msgcserver_listener"}
 
 OPTIONS = [
     opt("enable", BOOLEAN, True, ALL_LISTENERS,
-        "false disables a listener or Listen without removing it (modules use 'enabled')"),
-    opt("listen_backlog", COUNT, 500, _SOCKET, "listen(2) backlog"),
+        "false disables a listener or Listen without removing it (modules use 'enabled')", implemented=True),
+    opt("listen_backlog", COUNT, 500, _SOCKET, "listen(2) backlog", implemented=True),
     opt("accept_queue_backlog", COUNT, 0, ALL_LISTENERS, "accepted connections queued for a pool"),
     opt("concurrency", COUNT, 0, _SOCKET | THREADPOOL,
         "threads serving this listener, or the size of a thread pool"),
@@ -23,9 +23,9 @@ OPTIONS = [
     opt("tcp_recv_buffer_size", SIZE, 4096, _SOCKET, "SO_RCVBUF (0 = let the OS manage it)"),
     opt("tcp_send_buffer_size", SIZE, 4096, _SOCKET, "SO_SNDBUF (0 = let the OS manage it)"),
     opt("disable_nagle_algorithm", BOOLEAN, False, _SOCKET | GLOBAL, "set TCP_NODELAY on sockets"),
-    opt("file_mode", OCTAL_MODE, 0o660, ALL_LISTENERS, "permissions of a unix-socket Listen"),
+    opt("file_mode", OCTAL_MODE, 0o660, ALL_LISTENERS, "permissions of a unix-socket Listen", implemented=True),
     opt("timeout", SECONDS, 60, {"control_listener", "listen"},
-        "idle timeout of control connections"),
+        "idle timeout of control connections", implemented=True),
     opt("event_loop", STRING, None, {"esmtp_listener", "ecstream_listener", "listen"},
         "event-loop pool serving this listener", dynamic=False),
     opt("delivery_pool", STRING, None, GLOBAL, "event-loop pool used for delivery", dynamic=False),

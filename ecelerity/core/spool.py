@@ -109,12 +109,17 @@ class Spool:
 
     # -- writing -------------------------------------------------------------------
 
-    def store(self, envelope: Envelope, body: bytes | list[bytes]) -> StoredBatch:
-        """Spool one message per recipient; return only once all of it is durable."""
+    def store(self, envelope: Envelope, body: bytes | list[bytes], *,
+              batch_id: str | None = None) -> StoredBatch:
+        """Spool one message per recipient; return only once all of it is durable.
+
+        ``batch_id`` lets the SMTP session name the batch before the body is stored
+        (it already went into the Received: header); it must come from ``self.idgen``.
+        """
         if not envelope.recipients:
             raise ValueError("store: the envelope has no recipients")
         data = body if isinstance(body, bytes) else b"".join(body)
-        batch_id = self.idgen.next_id()
+        batch_id = batch_id or self.idgen.next_id()
         created = time.time()
         messages = [
             SpooledMessage(id=self.idgen.next_id(), batch_id=batch_id, recipient=recipient,

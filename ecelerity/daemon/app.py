@@ -29,14 +29,18 @@ from ecelerity.control.registry import DEFAULT_REGISTRY, CommandRegistry
 from ecelerity.control.server import ControlService
 from ecelerity.log.paniclog import PanicLog
 
+from ecelerity.core.spool_service import SpoolService
+from ecelerity.policy.phases import HookRegistry
+from ecelerity.smtp.server import SMTPService
+
 from .service import Service, StartupError
 
-# The services every daemon runs, started in this order and stopped in reverse.
-# To add one (e.g. the SMTP listener), import its class above and append it here:
-#     from ecelerity.smtp.server import SMTPService
-#     SERVICE_FACTORIES = [ControlService, SMTPService]
+# The services every daemon runs, started in this order and stopped in reverse:
+# the spool first (spool-in), the SMTP listener last (it needs the spool and hooks).
 SERVICE_FACTORIES: list[Callable[[], Service]] = [
     ControlService,
+    SpoolService,
+    SMTPService,
 ]
 
 STOP_TIMEOUT = 10.0  # seconds services get to finish sessions at shutdown (no option yet)
@@ -63,6 +67,9 @@ class App:
                  stop_timeout: float = STOP_TIMEOUT):
         self.config = config
         self.config_path = config_path
+        self.spool: Any = None  # set by SpoolService at start
+        self.spool_in: Any = None  # SpoolInReport of start-up
+        self.hooks = HookRegistry()  # validation-phase hooks (core, modules, Sieve++, Lua)
         self.paniclog = paniclog
         self.commands = commands if commands is not None else DEFAULT_REGISTRY
         register_core_commands(self.commands)

@@ -1,6 +1,8 @@
 """The option registry: seed coverage, spec completeness, defaults, lookup, suggest, JSON."""
 from __future__ import annotations
 
+import re
+
 import json
 import os
 from pathlib import Path
@@ -94,9 +96,19 @@ def test_lookup_is_case_insensitive_and_none_for_unknown():
     assert registry.lookup("no_such_option") is None
 
 
-def test_only_config_system_options_are_implemented_for_now():
-    implemented = {s.name for s in registry.all_options() if s.implemented}
-    assert implemented == {"local_changes_file", "local_changes_only"}
+def test_every_implemented_option_is_read_by_the_code():
+    """implemented=True must mean some code outside the option tables reads the option."""
+    import pathlib
+
+    root = pathlib.Path(registry.__file__).resolve().parents[1]
+    sources = "\n".join(
+        p.read_text() for p in root.rglob("*.py")
+        if not p.name.startswith("options_") and p.name != "registry.py"
+    ).lower()
+    implemented = [s.name for s in registry.all_options() if s.implemented]
+    assert "local_changes_file" in implemented
+    unread = [name for name in implemented if not re.search(rf"\b{name}\b", sources)]
+    assert unread == []
 
 
 def test_suggest():
