@@ -1,0 +1,127 @@
+"""Validation phases: the hook registry and the phase runner.
+
+Phases, in the order an SMTP message meets them::
+
+    connect -> ehlo -> auth -> mailfrom -> rcptto (each recipient) -> data
+            -> data_spool -> data_spool_each_rcpt (each recipient) -> set_binding
+
+Hook arguments per phase (after the vctx):
+    connect: ()                     ehlo: (ehlo_string,)        auth: (user,)
+    mailfrom: (mailfrom_string,)    rcptto: (rcptto_string, recipient)
+    data: (message,)                data_spool: (message,)
+    data_spool_each_rcpt: (message, recipient)                  set_binding: (message,)
+``message`` is smtp.session.InboundMessage (envelope + header block + body).
+``data`` runs once the body is in, before the trace headers are added;
+``data_spool`` sees the message as it will be spooled.
+
+Order inside a phase is fixed: the session's built-in checks (relay, limits,
+syntax) run first, before this registry; then hooks by priority number --
+CORE (100), MODULE (200), SIEVE (300), LUA (400) -- and, for equal priority, in
+registration order. A hook returns CONTINUE (or None) to let the next hook run,
+or DONE to end the phase, normally after ``vctx.set_code(...)``. A hook that
+raises is logged and turns into ``451 4.3.0`` (never a traceback to the client).
+
+Who registers: the core, loadable modules (modules/), and later Sieve++ and Lua.
+This module never does I/O and never reads configuration.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..smtp.replies import LOCAL_ERROR, Reply
+from .vctx import ValidationContext
+
+log = logging.getLogger("ecelerity.policy")
+
+PHASES = ("connect", "ehlo", "auth", "mailfrom", "rcptto", "data", "data_spool",
+          "data_spool_each_rcpt", "set_binding")
+
+CONTINUE = 0
+DONE = 1
+
+PRIORITY_CORE = 100
+PRIORITY_MODULE = 200
+PRIORITY_SIEVE = 300
+PRIORITY_LUA = 400
+
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RegisteredHook:
+    phase: str
+    priority: int
+    seq: int
+    name: str
+    func: Hook
+
+
+@dataclass
+class PhaseResult:
+    """What a phase decided. ``reply`` is None when no hook set a code."""
+
+    done: bool = False
+    reply: Reply | None = None
+    disconnect: Reply | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.reply is not None and self.reply.code >= 400
+
+
+class HookRegistry:
+    """Hooks per phase, kept sorted by (priority, registration order)."""
+
+    def __init__(self) -> None:
+        self._hooks: dict[str, list[RegisteredHook]] = {p: [] for p in PHASES}
+        self._seq = 0
+
+    def register(self, phase: str, func: Hook, *, priority: int = PRIORITY_MODULE,
+                 name: str | None = None) -> RegisteredHook:
+        if phase not in self._hooks:
+            raise ValueError(f"unknown validation phase {phase!r}; phases are {', '.join(PHASES)}")
+        self._seq += 1
+        hook = RegisteredHook(phase, priority, self._seq, name or getattr(func, "__qualname__", "hook"), func)
+        chain = self._hooks[phase]
+        chain.append(hook)
+        chain.sort(key=lambda h: (h.priority, h.seq))
+        return hook
+
+    def unregister(self, hook: RegisteredHook) -> None:
+        chain = self._hooks.get(hook.phase, [])
+        if hook in chain:
+            chain.remove(hook)
+
+    def hooks(self, phase: str) -> list[RegisteredHook]:
+        return list(self._hooks[phase])
+
+    def has_hooks(self, phase: str) -> bool:
+        return bool(self._hooks[phase])
+
+    def run(self, phase: str, vctx: ValidationContext, *args: Any) -> PhaseResult:
+        """Run the phase's hooks in order; stop at DONE, a disconnect or a failing hook."""
+        result = PhaseResult()
+        for hook in self._hooks[phase]:
+            try:
+                verdict = hook.func(vctx, *args)
+            except Exception:  # noqa: BLE001 - a policy bug must not kill the session
+                log.exception("validation hook %s failed in phase %s", hook.name, phase)
+                vctx.code = None
+                result.done = True
+                result.reply = LOCAL_ERROR
+                return result
+            if vctx.disconnect_reply is not None:
+                result.done = True
+                result.disconnect = vctx.disconnect_reply
+                result.reply = vctx.take_code() or vctx.disconnect_reply
+                return result
+            if verdict == DONE:
+                result.done = True
+                break
+            if verdict not in (None, CONTINUE):
+                log.error("validation hook %s returned %r in phase %s; treated as CONTINUE",
+                          hook.name, verdict, phase)
+        result.reply = vctx.take_code()
+        return result

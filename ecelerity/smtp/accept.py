@@ -1,0 +1,232 @@
+"""From a received body to a durable message and the final reply to DATA (or BDAT LAST).
+
+Called by Session.accept_message with the unstuffed message bytes. Steps, in order:
+
+1. size (``552 5.3.4``), long lines (rfc2822_max_line_length[_policy] = reject),
+   bare LF / bare CR (see below);
+2. the ``data`` phase (hooks see the message as received);
+3. missing headers (rfc2822_missing_headers), Message-ID / Date (rfc2822_* =
+   ifneeded), the Received: trace header (rfc2822_trace_headers);
+4. the ``data_spool`` phase, then ``data_spool_each_rcpt`` per recipient (a
+   rejection there drops that recipient only), then ``set_binding``;
+5. header edits the hooks asked for; ``Spool.store`` -- it returns only once the
+   message is durable -- and only then ``250 2.0.0 OK <id>``.
+
+Bare LF / bare CR (the DataReader keeps them as data: they never end a line or
+the message, so nothing can be smuggled). Momentum's values map as follows:
+``pedantic`` -> refuse the message (``550 5.6.0``); ``fix`` and ``ignore`` ->
+normalise to CRLF (``ignore`` does not refuse, but we never store a bare LF or CR,
+so no later hop can misread one as a line end). rfc2822_lone_lf_in_headers applies
+to the header block, rfc2822_lone_lf_in_body to the rest.
+
+rfc2822_missing_headers: ``reject`` (default) refuses a message without a From:
+header (and without Date: when rfc2822_date_header will not add one) with
+``550 5.6.0 Required headers not found (see RFC2822 section 3.6)``; ``fix`` adds
+``From: <envelope sender>`` (MAILER-DAEMON@hostname for the null sender);
+anything else accepts the message as it is. Never reads configuration itself.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..core.envelope import Envelope
+from ..core.spool_format import SpoolError, SpoolFullError
+from . import replies
+from .headers import SplitMessage, apply_edits, header_names, header_values, split_message
+from .received import add_identity_headers, protocol_name, received_header
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger("ecelerity.smtp")
+
+_BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_ANY_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class InboundMessage:
+    """What data-phase hooks see: envelope, id, and the message split into headers and body."""
+
+    def __init__(self, envelope: Envelope, msgid: str, parts: SplitMessage):
+        self.envelope = envelope
+        self.id = msgid
+        self.trace = b""
+        self.header_block = parts.header_block
+        self.separator = parts.separator
+        self.body = parts.body
+
+    def header(self, name: str) -> list[str]:
+        return header_values(self.header_block, name)
+
+    def data(self) -> bytes:
+        return self.trace + self.header_block + self.separator + self.body
+
+    @property
+    def size(self) -> int:
+        return len(self.trace) + len(self.header_block) + len(self.separator) + len(self.body)
+
+
+def _fix_bare_line_ends(data: bytes, settings: Any) -> bytes | Reply:
+    parts = split_message(data)
+    header_policy = settings.rfc2822_lone_lf_in_headers
+    body_policy = settings.rfc2822_lone_lf_in_body
+    header_block = parts.header_block + parts.separator
+    if _BARE.search(header_block):
+        if header_policy == "pedantic":
+            return replies.LONE_LF
+        header_block = _ANY_EOL.sub(b"\r\n", header_block)
+    body = parts.body
+    if _BARE.search(body):
+        if body_policy == "pedantic":
+            return replies.LONE_LF
+        body = _ANY_EOL.sub(b"\r\n", body)
+    return header_block + body
+
+
+def _new_message_id(session: "Session") -> str:
+    idgen = getattr(session.spool, "idgen", None)
+    if idgen is not None:
+        return idgen.next_id()
+    service = session.service
+    if service is not None and getattr(service, "idgen", None) is not None:
+        return service.idgen.next_id()
+    from ..core.msgid import IdGenerator
+    global _FALLBACK_IDGEN
+    if _FALLBACK_IDGEN is None:
+        _FALLBACK_IDGEN = IdGenerator()
+    return _FALLBACK_IDGEN.next_id()
+
+
+_FALLBACK_IDGEN = None
+
+
+def build_envelope(session: "Session") -> Envelope:
+    params = session.mail_params
+    vctx = session.vctx
+    return Envelope(
+        mail_from=session.mail_from.address if session.mail_from else "",
+        recipients=list(vctx.recipients),
+        ret=params.ret, envid=params.envid, body_type=params.body,
+        smtputf8=params.smtputf8, declared_size=params.size,
+        auth_user=session.authenticated_user, helo=session.helo or "",
+        peer_ip=session.peer_ip, peer_port=session.peer_port, local_addr=session.local_addr,
+        protocol=_protocol(session).lower(), conn_context=dict(vctx.conn),
+        mess_context=dict(vctx.mess), conn_id=session.conn_id, received_at=time.time())
+
+
+def _protocol(session: "Session") -> str:
+    return protocol_name(esmtp=session.esmtp, tls=session.tls_active,
+                         auth=session.authenticated_user is not None,
+                         smtputf8=session.mail_params.smtputf8)
+
+
+def _missing_headers(message: InboundMessage, session: "Session") -> Reply | None:
+    settings = session.settings
+    policy = settings.rfc2822_missing_headers
+    names = header_names(message.header_block)
+    missing_date = "date" not in names and settings.rfc2822_date_header not in ("ifneeded", "always")
+    if "date" not in names:
+        session.vctx.mess["rfc2822_date_missing"] = "true"
+    if "from" in names and not missing_date:
+        return None
+    if policy == "reject":
+        return replies.MISSING_HEADERS
+    if policy == "fix" and "from" not in names:
+        sender = session.mail_from.address if session.mail_from else f"MAILER-DAEMON@{settings.hostname}"
+        message.header_block = apply_edits(message.header_block, [_Edit("From", f"<{sender}>")])
+        if not message.separator and message.body:
+            message.separator = b"\r\n"
+    return None
+
+
+class _Edit:
+    def __init__(self, name: str, value: str, mode: str = "append"):
+        self.name, self.value, self.mode = name, value, mode
+
+
+def accept_message(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None = None,
+                   oversized: bool = False, long_line: bool = False) -> Reply:
+    """Everything after the body is in; returns the reply to send (see module doc)."""
+    settings = session.settings
+    data = body_chunks[0] if len(body_chunks) == 1 else b"".join(body_chunks)
+    if oversized or (settings.max_message_size and len(data) > settings.max_message_size):
+        return replies.SIZE_EXCEEDED
+    if long_line and settings.rfc2822_max_line_length and settings.rfc2822_max_line_length_policy == "reject":
+        return replies.LONG_LINE
+    if lone_lf_seen is None or lone_lf_seen:
+        fixed = _fix_bare_line_ends(data, settings)
+        if isinstance(fixed, Reply):
+            return fixed
+        data = fixed
+    vctx = session.vctx
+    message = InboundMessage(build_envelope(session), _new_message_id(session), split_message(data))
+
+    code = session.run_phase("data", message)
+    if code is not None and code.code >= 400:
+        return code
+    refusal = _missing_headers(message, session)
+    if refusal is not None:
+        return refusal
+    block, _added = add_identity_headers(
+        message.header_block, msgid=message.id, hostname=settings.received_name,
+        messageid_policy=settings.rfc2822_messageid_header,
+        date_policy=settings.rfc2822_date_header)
+    if block != message.header_block and not message.separator and message.body:
+        message.separator = b"\r\n"  # a message without headers now has some: keep the body
+    message.header_block = block
+    if settings.rfc2822_trace_headers:
+        message.trace = received_header(helo=session.helo, peer_ip=session.peer_ip,
+                                        hostname=settings.received_name,
+                                        protocol=_protocol(session), msgid=message.id)
+
+    code = session.run_phase("data_spool", message)
+    if code is not None and code.code >= 400:
+        return code
+    last_refusal: Reply | None = None
+    for recipient in list(vctx.recipients):
+        rcpt_code = session.run_phase("data_spool_each_rcpt", message, recipient)
+        if session.closing:
+            return rcpt_code or replies.DISCONNECT_DEFAULT
+        if rcpt_code is not None and rcpt_code.code >= 400:
+            last_refusal = rcpt_code
+            vctx.recipients = [r for r in vctx.recipients if r is not recipient]
+    if not vctx.recipients:
+        return last_refusal or replies.NO_VALID_RECIPIENTS
+    session.run_phase("set_binding", message)
+    if vctx.header_edits:
+        message.header_block = apply_edits(message.header_block, vctx.header_edits)
+
+    envelope = message.envelope
+    envelope.recipients = list(vctx.recipients)
+    envelope.binding = vctx.binding
+    envelope.binding_group = vctx.binding_group
+    envelope.conn_context = dict(vctx.conn)
+    envelope.mess_context = dict(vctx.mess)
+    return store(session, message)
+
+
+def store(session: "Session", message: InboundMessage) -> Reply:
+    """Hand the message to the spool; the 250 is built only after store() returned."""
+    chunks = [part for part in (message.trace, message.header_block, message.separator,
+                                message.body) if part]
+    try:
+        batch = _spool_store(session.spool, message, chunks)
+    except SpoolFullError:
+        return replies.SPOOL_FULL
+    except SpoolError as exc:
+        log.error("spool refused message %s from %s: %s", message.id, session.peer_ip, exc)
+        return replies.SPOOL_FAILED
+    session.messages_accepted += 1
+    conn = session.vctx.conn
+    conn["connection_message_count"] = str(session.messages_accepted)
+    msg_id = getattr(batch, "batch_id", None) or message.id
+    return Reply(250, "2.0.0", f"OK {msg_id}")
+
+
+def _spool_store(spool: Any, message: InboundMessage, chunks: list[bytes]) -> Any:
+    # The batch id was chosen before the body was complete: it is already in Received:.
+    return spool.store(message.envelope, chunks, batch_id=message.id)

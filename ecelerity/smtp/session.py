@@ -1,0 +1,345 @@
+"""One inbound SMTP session: the greenlet that owns a client connection.
+
+SMTPService (smtp/server.py) creates a Session per accepted connection with the
+SessionSettings resolved once for it, and calls ``run()`` in that connection's
+greenlet. The session reads commands (PIPELINING: greedily; replies are batched
+and flushed when the input buffer is empty and before DATA's 354), walks the
+RFC 5321 state machine, runs the validation phases (policy/phases.py) at each
+step and, after DATA, hands the message to smtp/accept.py, which spools it and
+builds the final reply. It never reads configuration (only ``self.settings``),
+never blocks the hub (socket I/O is gevent's; the spool's store() blocks only this
+greenlet) and never sends a traceback to a client.
+
+States: ``connected`` -> ``greeted`` (after HELO/EHLO) -> ``mail`` (after MAIL) ->
+``rcpt`` (at least one RCPT accepted) -> back to ``greeted`` after DATA or RSET;
+``closed`` at the end.
+
+Seams for the extensions (smtp/tls.py, smtp/auth.py, smtp/bdat.py, smtp/xclient.py):
+
+- ``register_verb("STARTTLS", handler)``: ``handler(session, arg: str) -> None``
+  answers a command verb (upper-case); built-in verbs may be replaced.
+- ``register_capability(provider)``: ``provider(session) -> list[str]`` adds EHLO
+  keywords (e.g. ``["STARTTLS"]``, ``["AUTH PLAIN LOGIN"]``, ``["CHUNKING"]``);
+  ``ehlo_capabilities(session)`` builds the list for one session, and
+  ``session.capability_edits`` (add/remove, for ``ac:esmtp_capability_add/remove``)
+  edits it last.
+- Session API: ``reply(code, enhanced, text)`` (queued; ``flush()`` sends),
+  ``read_line(timeout=None) -> bytes``, ``read_exact(n, timeout=None) -> bytes``,
+  ``replace_socket(sock)`` (after a TLS handshake; drops pipelined plaintext),
+  ``take_pending_input()`` (bytes pipelined but not yet read), ``greet()`` (implicit
+  TLS when ``use_ssl``, the connect phase and the banner; XCLIENT calls it again),
+  ``reset_transaction()``, ``accept_message(body_chunks)`` (data phases + spool +
+  final reply), ``close(reply=None)``, and the attributes ``state``, ``settings``,
+  ``vctx``, ``authenticated_user``, ``tls_active``, ``esmtp``, ``peer_ip``.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Any, Callable
+
+from .._speedups.smtpline import DataReader, LineSplitter, LineTooLong
+from ..core.envelope import Recipient
+from ..policy import relay
+from ..policy.phases import HookRegistry
+from ..policy.vctx import ValidationContext
+from . import accept, replies
+from .address import Mailbox
+from .commands import (MailParams, parse_command)
+from .replies import Reply
+from .settings import SessionSettings
+
+log = logging.getLogger("ecelerity.smtp")
+
+MAX_BAD_COMMANDS = 20  # then 421: a client that only sends garbage is not an SMTP client
+RECV_SIZE = 65536
+
+VerbHandler = Callable[["Session", str], None]
+CapabilityProvider = Callable[["Session"], list[str]]
+VERBS: dict[str, VerbHandler] = {}
+CAPABILITY_PROVIDERS: list[CapabilityProvider] = []
+
+
+def register_verb(verb: str, handler: VerbHandler) -> None:
+    VERBS[verb.upper()] = handler
+
+
+def register_capability(provider: CapabilityProvider) -> None:
+    if provider not in CAPABILITY_PROVIDERS:
+        CAPABILITY_PROVIDERS.append(provider)
+
+
+def ehlo_capabilities(session: "Session") -> list[str]:
+    """EHLO keywords for this session: core, then extensions, then per-session edits."""
+    size = session.settings.max_message_size
+    caps = ["PIPELINING", f"SIZE {size}" if size else "SIZE", "8BITMIME",
+            "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"]
+    for provider in CAPABILITY_PROVIDERS:
+        caps.extend(provider(session))
+    if session.settings.smtp_extensions is not None:
+        caps = list(session.settings.smtp_extensions)
+    for action, keyword in session.capability_edits:
+        if action == "add":
+            caps.append(keyword)
+        else:
+            word = keyword.split()[0].upper()
+            caps = [c for c in caps if c.split()[0].upper() != word]
+    return caps
+
+
+class ClientGone(Exception):
+    """The client closed the connection or the socket failed."""
+
+
+class IdleTimeout(Exception):
+    """No input within idle_time."""
+
+
+class SessionTimeout(Exception):
+    """The whole-session time bound was reached."""
+
+
+class Shutdown(Exception):
+    """The service is stopping; raised into the session greenlet."""
+
+
+class Session:
+    def __init__(self, sock: Any, peer: tuple, *, settings: SessionSettings, spool: Any,
+                 hooks: HookRegistry | None = None, local_addr: str = "",
+                 conn_id: str = "", service: Any = None):
+        self.sock = sock
+        self.peer_ip = str(peer[0]) if peer else ""
+        self.peer_port = int(peer[1]) if peer and len(peer) > 1 else 0
+        self.local_addr = local_addr
+        self.settings = settings
+        self.spool = spool
+        self.hooks = hooks or HookRegistry()
+        self.service = service
+        self.conn_id = conn_id
+        self.vctx = ValidationContext()
+        self.state = "connected"
+        self.esmtp = False
+        self.helo: str | None = None
+        self.tls_active = False
+        self.authenticated_user: str | None = None
+        self.capability_edits: list[tuple[str, str]] = []
+        self.mail_from: Mailbox | None = None
+        self.mail_params = MailParams()
+        self.recipients: list[Recipient] = []
+        self.messages_accepted = 0
+        self.bad_commands = 0
+        self.last_reply: Reply | None = None
+        self._out: list[bytes] = []
+        self._splitter = LineSplitter(max_line=settings.max_line_length)
+        self._deadline = time.monotonic() + settings.session_time_limit
+        self._closing = False
+
+    # -- the main loop ---------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            if self.greet():
+                while not self._closing:
+                    self.handle_line(self.read_line())
+        except ClientGone:
+            pass
+        except IdleTimeout:
+            self.reply_with(replies.IDLE_TIMEOUT)
+        except SessionTimeout:
+            self.reply_with(replies.SESSION_TIMEOUT)
+        except Shutdown:
+            self.reply_with(replies.SHUTTING_DOWN)
+        except Exception:  # noqa: BLE001 - a bug here must cost one session, not the daemon
+            log.exception("session %s from %s failed", self.conn_id, self.peer_ip)
+            self.reply(421, "4.3.0", "local error, closing connection")
+        finally:
+            self.state = "closed"
+            try:
+                self.flush()
+            except ClientGone:
+                pass
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def greet(self) -> bool:
+        """Implicit TLS (use_ssl), the connect phase, then the banner; False ends the session."""
+        if self.settings.use_ssl and not self.tls_active:
+            from .tls import start_implicit_tls  # the TLS extension owns the handshake
+            if not start_implicit_tls(self):
+                return False
+        conn = self.vctx.conn
+        conn.update(self.settings.context)
+        if self.settings.pathway:
+            conn.setdefault("pathway", self.settings.pathway)
+        if self.settings.open_relay or relay.peer_in_networks(self.peer_ip, self.settings.relay_hosts):
+            conn["can_relay"] = "true"
+        conn["connection_message_count"] = "0"
+        conn["connection_rcpt_count"] = "0"
+        result = self.hooks.run("connect", self.vctx)
+        if result.disconnect or result.rejected:
+            self.close(result.reply)
+            return False
+        self.reply_with(result.reply if result.reply else self.banner())
+        return True
+
+    def banner(self) -> Reply:
+        static = self.settings.static_banner
+        if static:
+            code, _, text = static.partition(" ")
+            return Reply(int(code) if code.isdigit() else 220, None, text if code.isdigit() else static)
+        from .. import __version__
+        stamp = time.strftime("%a, %d %b %Y %H:%M:%S %z")
+        return Reply(220, "2.0.0", f"{self.settings.banner_name} ESMTP ecelerity {__version__} {stamp}")
+
+    def handle_line(self, line: bytes) -> None:
+        cmd = parse_command(line)
+        if cmd.had_trailing_whitespace and not self.settings.allow_trailing_whitespace_in_commands:
+            self._bad_command(replies.TRAILING_WHITESPACE)
+            return
+        handler = VERBS.get(cmd.verb)
+        if handler is None:
+            self._bad_command(replies.UNRECOGNIZED)
+            return
+        handler(self, cmd.arg)
+
+    def _bad_command(self, reply: Reply) -> None:
+        self.bad_commands += 1
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            self.close(Reply(421, "4.7.0", "too many errors, closing connection"))
+        else:
+            self.reply_with(reply)
+
+    # -- output ----------------------------------------------------------------------
+    def reply(self, code: int, enhanced: str | None, text: str) -> None:
+        self.reply_with(Reply(code, enhanced, text))
+
+    def reply_with(self, reply: Reply) -> None:
+        self.last_reply = reply
+        self._out.append(reply.wire())
+
+    def flush(self) -> None:
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            raise ClientGone() from None
+
+    def close(self, reply: Reply | None = None) -> None:
+        if reply is not None:
+            self.reply_with(reply)
+        self._closing = True
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    # -- input -----------------------------------------------------------------------
+    def _recv(self, timeout: float | None = None) -> bytes:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise SessionTimeout()
+        wait = min(timeout if timeout is not None else self.settings.idle_time, left)
+        try:
+            self.sock.settimeout(wait)
+            data = self.sock.recv(RECV_SIZE)
+        except (socket.timeout, TimeoutError):
+            if wait >= left:
+                raise SessionTimeout() from None
+            raise IdleTimeout() from None
+        except OSError:
+            raise ClientGone() from None
+        if not data:
+            raise ClientGone()
+        return data
+
+    def read_line(self, timeout: float | None = None) -> bytes:
+        """The next command line (terminator removed); flushes replies before waiting."""
+        while True:
+            try:
+                line = self._splitter.next_line()
+            except LineTooLong:
+                self._bad_command(replies.LINE_TOO_LONG)
+                if self._closing:
+                    raise ClientGone() from None
+                continue
+            if line is not None:
+                return line
+            self.flush()
+            self._splitter.feed(self._recv(timeout))
+
+    def read_exact(self, count: int, timeout: float | None = None) -> bytes:
+        """Exactly ``count`` raw bytes (BDAT); what follows stays buffered for read_line."""
+        buf = bytearray(self._splitter.take_buffer())
+        while len(buf) < count:
+            self.flush()
+            buf += self._recv(timeout)
+        if len(buf) > count:
+            self._splitter.feed(bytes(buf[count:]))
+        return bytes(buf[:count])
+
+    _greet = greet  # the name extensions used before greet() was public
+
+    def take_pending_input(self) -> bytes:
+        """Bytes received but not yet consumed as commands (STARTTLS injection checks)."""
+        return self._splitter.take_buffer()
+
+    def replace_socket(self, sock: Any, *, keep_buffered_input: bool = False) -> None:
+        """Swap in a new socket (TLS); input buffered from the old one is dropped by default."""
+        pending = self._splitter.take_buffer()
+        self.sock = sock
+        self._splitter = LineSplitter(max_line=self.settings.max_line_length)
+        if keep_buffered_input and pending:
+            self._splitter.feed(pending)
+
+    def read_data(self) -> tuple[list[bytes], Any]:
+        """Read a DATA body up to <CRLF>.<CRLF>; pipelined bytes after it go back to read_line."""
+        settings = self.settings
+        reader = DataReader(max_size=settings.max_message_size, lone_lf="keep", lone_cr="keep",
+                            max_line=settings.rfc2822_max_line_length)
+        chunk = self._splitter.take_buffer()
+        while True:
+            if chunk:
+                end = reader.feed(chunk)
+                if end >= 0:
+                    if end < len(chunk):
+                        self._splitter.feed(chunk[end:])
+                    break
+            chunk = self._recv()
+        return [reader.take()], reader
+
+    # -- transaction -----------------------------------------------------------------
+    def reset_transaction(self) -> None:
+        self.mail_from = None
+        self.mail_params = MailParams()
+        self.recipients = []
+        self.vctx.reset_message()
+        if self.state in ("mail", "rcpt"):
+            self.state = "greeted" if self.helo is not None else "connected"
+
+    def accept_message(self, body_chunks: list[bytes], *, lone_lf_seen: bool | None = None,
+                       oversized: bool = False, long_line: bool = False) -> Reply:
+        """Run the data phases, spool, send the final reply; the transaction ends either way."""
+        try:
+            reply = accept.accept_message(self, body_chunks, lone_lf_seen=lone_lf_seen,
+                                          oversized=oversized, long_line=long_line)
+        finally:
+            self.reset_transaction()
+        self.reply_with(reply)
+        return reply
+
+    def run_phase(self, phase: str, *args: Any) -> Reply | None:
+        """Run a phase's hooks; returns the reply a hook set (a disconnect closes the session)."""
+        result = self.hooks.run(phase, self.vctx, *args)
+        if result.disconnect is not None:
+            self.close()
+            return result.reply or result.disconnect
+        return result.reply
+
+
+# The built-in verbs live in smtp/verbs.py, which registers them on import.
+from . import verbs as _verbs  # noqa: E402,F401

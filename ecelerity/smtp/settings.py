@@ -1,0 +1,213 @@
+"""SessionSettings: every inbound option a session needs, resolved once per connection.
+
+The listener builds one SessionSettings per accepted connection with
+``SessionSettings.resolve(cfg, listen=..., peer_ip=...)``, which asks the resolver
+``cfg.get_inbound(option, listener="esmtp_listener", listen=..., peer_ip=...)`` for each
+option (Peer -> Listen -> listener -> pathway -> pathway_group -> global -> default).
+The session never reads configuration per command; a reload affects new
+connections only. ``SessionSettings()`` holds Momentum's documented defaults
+(momentum-facts.md §7.2) and is what unit tests construct directly.
+
+Values the session must act on are normalised here (lists to tuples, CIDRs parsed,
+rates to (count, seconds)), so a bad value fails at connection set-up with a
+clear log line rather than in the middle of a transaction.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..policy.relay import IPNetwork, parse_networks
+
+log = logging.getLogger("ecelerity.smtp")
+
+DEFAULT_SESSION_TIME_LIMIT = 3600  # seconds; no Momentum option bounds a whole session
+
+
+@dataclass
+class SessionSettings:
+    hostname: str = field(default_factory=socket.gethostname)
+    idle_time: float = 300
+    session_time_limit: float = DEFAULT_SESSION_TIME_LIMIT
+    max_message_size: int = 0
+    max_receptions_per_connection: int = 0
+    max_recipients_per_message: int = 0
+    listener_sessions: int = 0
+    service_sessions: int = 0
+    peer_sessions: int = 0  # sessions from one peer IP (0 = unlimited)
+    require_ehlo: bool = False
+    allow_ip_literal: bool = True
+    allow_null_envelope_sender: bool = True
+    allow_trailing_whitespace_in_commands: bool = False
+    rfc2821_pedantic_address_rules: bool = True
+    rfc2821_allow_whitespace_in_envelope: bool = False
+    open_relay: bool = False
+    relay_hosts: tuple[IPNetwork, ...] = ()
+    relay_domains: tuple[str, ...] = ()
+    context: dict[str, str] = field(default_factory=dict)
+    pathway: str | None = None
+    banner_hostname: str | None = None
+    static_banner: str | None = None
+    received_hostname: str | None = None
+    smtp_extensions: tuple[str, ...] | None = None
+    reconfig_message: str = "4.3.2 Reconfiguration in progress"
+    inbound_throttle_messages: tuple[int, float] | None = None  # (messages, per seconds)
+    rfc2822_missing_headers: str = "reject"
+    rfc2822_date_header: str = "ifneeded"
+    rfc2822_messageid_header: str = "ifneeded"
+    rfc2822_lone_lf_in_headers: str = "pedantic"
+    rfc2822_lone_lf_in_body: str = "ignore"
+    rfc2822_max_line_length: int = 0  # 0 = "ignore"
+    rfc2822_max_line_length_policy: str = "none"
+    rfc2822_trace_headers: bool = True
+    max_line_length: int = 4096  # command line limit (RFC 5321 §4.5.3.1.4 says 512 minimum)
+    use_ssl: bool = False  # implicit TLS before the banner (smtp/tls.py)
+    starttls_injection_policy: str = "reject"
+    # where these settings came from, so an extension (XCLIENT) can resolve them again
+    listen: str | None = None
+    listener: str = "esmtp_listener"
+    source_config: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def resolve(cls, cfg: Any, *, listen: str | None = None, peer_ip: str | None = None,
+                listener: str = "esmtp_listener") -> "SessionSettings":
+        """Resolve every field from ``cfg`` for one connection (once; never per command)."""
+        values: dict[str, Any] = {}
+        names = [f.name for f in fields(cls) if f.name not in _NOT_OPTIONS]
+        for name in names + [n for n in EXTENSION_OPTIONS if n not in names]:
+            raw = _get_inbound(cfg, name, listener=listener, listen=listen, peer_ip=peer_ip)
+            if raw is not None:
+                values[name] = raw
+        hostname = _get_global(cfg, "hostname")
+        if hostname:
+            values["hostname"] = str(hostname)
+        settings = cls(listen=listen, listener=listener, source_config=cfg)
+        for name, default in EXTENSION_OPTIONS.items():
+            setattr(settings, name, default)
+        for name, raw in values.items():
+            try:
+                setattr(settings, name, _NORMALISE.get(name, _same)(raw))
+            except (TypeError, ValueError) as exc:
+                log.error("option %s = %r unusable for a session (%s); using the default", name, raw, exc)
+        return settings
+
+    @property
+    def banner_name(self) -> str:
+        return self.banner_hostname or self.hostname
+
+    @property
+    def received_name(self) -> str:
+        return self.received_hostname or self.hostname
+
+
+_NOT_OPTIONS = {"hostname", "session_time_limit", "max_line_length", "listen", "listener",
+                "source_config"}
+
+# Options read by the SMTP extensions (tls.py, auth.py, xclient.py) from session.settings:
+# resolved like the fields above and set as attributes (name -> default when unset).
+# An extension may add its own with register_session_option().
+EXTENSION_OPTIONS: dict[str, Any] = {
+    "tls_certificate": None, "tls_key": None, "tls_ciphers": None, "tls_protocols": None,
+    "tls_client_ca": None, "tls_verify_mode": None, "tls_verified_peer_can_relay": False,
+    "enable_authentication": None, "auth_require_tls": None, "auth_users": None,
+    "auth_failure_delay": None, "xclient_hosts": None,
+}
+
+
+def register_session_option(name: str, default: Any = None) -> None:
+    """Have SessionSettings.resolve also resolve ``name`` (an extension's option)."""
+    EXTENSION_OPTIONS[name.lower()] = default
+
+
+def _get_inbound(cfg: Any, option: str, **scope: Any) -> Any:
+    try:
+        return cfg.get_inbound(option, **scope)
+    except (KeyError, LookupError):
+        return None  # option not in the registry: keep the built-in default
+
+
+def _get_global(cfg: Any, option: str) -> Any:
+    try:
+        return cfg.get(option)
+    except (KeyError, LookupError):
+        return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "enabled")
+    return bool(value)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(value.split())
+    return tuple(str(v) for v in value)
+
+
+def _as_line_length(value: Any) -> int:
+    if isinstance(value, str) and not value.strip().isdigit():
+        return 0  # "ignore"
+    return max(0, int(value))
+
+
+def _as_rate(value: Any) -> tuple[int, float] | None:
+    """Accept "N", "N/S", (N, S) or an object with count/seconds attributes."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return int(value[0]), float(value[1])
+    for count_attr, per_attr in (("count", "seconds"), ("messages", "seconds"), ("count", "per")):
+        if hasattr(value, count_attr) and hasattr(value, per_attr):
+            return int(getattr(value, count_attr)), float(getattr(value, per_attr))
+    text = str(value)
+    count, _, per = text.partition("/")
+    return int(count), float(per or 1)
+
+
+def _as_lower(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+_NORMALISE = {
+    "idle_time": float,
+    "max_message_size": int,
+    "max_receptions_per_connection": int,
+    "max_recipients_per_message": int,
+    "listener_sessions": int,
+    "service_sessions": int,
+    "peer_sessions": int,
+    "require_ehlo": _as_bool,
+    "allow_ip_literal": _as_bool,
+    "allow_null_envelope_sender": _as_bool,
+    "allow_trailing_whitespace_in_commands": _as_bool,
+    "rfc2821_pedantic_address_rules": _as_bool,
+    "rfc2821_allow_whitespace_in_envelope": _as_bool,
+    "open_relay": _as_bool,
+    "relay_hosts": lambda v: parse_networks(_as_tuple(v)),
+    "relay_domains": _as_tuple,
+    "context": lambda v: {str(k): str(x) for k, x in dict(v).items()},
+    "pathway": str,
+    "banner_hostname": str,
+    "static_banner": str,
+    "received_hostname": str,
+    "smtp_extensions": _as_tuple,
+    "reconfig_message": str,
+    "inbound_throttle_messages": _as_rate,
+    "rfc2822_missing_headers": _as_lower,
+    "rfc2822_date_header": _as_lower,
+    "rfc2822_messageid_header": _as_lower,
+    "rfc2822_lone_lf_in_headers": _as_lower,
+    "rfc2822_lone_lf_in_body": _as_lower,
+    "rfc2822_max_line_length": _as_line_length,
+    "rfc2822_max_line_length_policy": _as_lower,
+    "rfc2822_trace_headers": _as_bool,
+    "use_ssl": _as_bool,
+    "starttls_injection_policy": _as_lower,
+}

@@ -1,0 +1,104 @@
+"""The Session state machine driven in-process over a real socketpair, with the real Spool.
+
+Includes the fuzz test: arbitrary command lines never crash a session -- every line
+gets well-formed replies or the session closes cleanly, never "421 4.3.0 local error".
+"""
+from __future__ import annotations
+
+import re
+
+import gevent
+import pytest
+from gevent import socket as gsocket
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecelerity.core.spool import Spool
+from ecelerity.smtp.session import Session, ehlo_capabilities, register_capability
+from ecelerity.smtp.settings import SessionSettings
+
+REPLY_LINE = re.compile(rb"[2-5]\d\d[ -][^\r\n]*\r\n")
+
+
+@pytest.fixture(scope="module")
+def spool(tmp_path_factory):
+    sp = Spool(str(tmp_path_factory.mktemp("spool")), fsync=False)
+    yield sp
+    sp.close()
+
+
+def converse(spool, payload: bytes, **overrides) -> tuple[bytes, Session]:
+    server_sock, client_sock = gsocket.socketpair()
+    settings_ = SessionSettings(hostname="mx.test", relay_domains=("example.com",), **overrides)
+    session = Session(server_sock, ("127.0.0.1", 4242), settings=settings_, spool=spool)
+    worker = gevent.spawn(session.run)
+    client_sock.sendall(payload)
+    client_sock.shutdown(gsocket.SHUT_WR)
+    out = b""
+    with gevent.Timeout(10):
+        while True:
+            chunk = client_sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        worker.join()
+    client_sock.close()
+    assert worker.successful()
+    return out, session
+
+
+def test_full_transaction_and_state(spool):
+    before = len(spool)
+    out, session = converse(spool, b"EHLO c.test\r\nMAIL FROM:<a@b.org>\r\nRCPT TO:<x@example.com>\r\n"
+                                   b"DATA\r\nFrom: a@b.org\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+    lines = out.split(b"\r\n")
+    assert lines[0].startswith(b"220 2.0.0 mx.test ESMTP ecelerity ")
+    assert b"250 2.0.0 OK " in out and out.endswith(b"221 2.3.0 mx.test closing connection\r\n")
+    assert session.state == "closed" and session.messages_accepted == 1
+    assert len(spool) == before + 1
+    assert session.vctx.conn["connection_message_count"] == "1"
+
+
+def test_static_banner_and_capability_seams(spool):
+    out, _ = converse(spool, b"QUIT\r\n", static_banner="220 welcome to the test")
+    assert out.startswith(b"220 welcome to the test\r\n")
+
+    def provider(session):
+        return ["XTEST"]
+    register_capability(provider)
+    try:
+        session = Session(None, ("127.0.0.1", 1), settings=SessionSettings(max_message_size=10), spool=spool)
+        assert ehlo_capabilities(session)[:2] == ["PIPELINING", "SIZE 10"]
+        assert "XTEST" in ehlo_capabilities(session)
+        session.capability_edits += [("remove", "SMTPUTF8"), ("add", "XDUMPCONTEXT")]
+        caps = ehlo_capabilities(session)
+        assert "SMTPUTF8" not in caps and caps[-1] == "XDUMPCONTEXT"
+    finally:
+        from ecelerity.smtp.session import CAPABILITY_PROVIDERS
+        CAPABILITY_PROVIDERS.remove(provider)
+
+
+def test_too_many_bad_commands_close_the_session(spool):
+    out, session = converse(spool, b"FOO\r\n" * 30)
+    assert out.count(b"500 5.5.2 unrecognized command") == 19
+    assert out.endswith(b"421 4.7.0 too many errors, closing connection\r\n")
+
+
+commands = st.sampled_from([b"EHLO x.test", b"HELO x", b"MAIL FROM:<a@b.org>", b"MAIL FROM:<>",
+                            b"RCPT TO:<x@example.com>", b"RCPT TO:<y@evil.test>", b"DATA", b"RSET",
+                            b"NOOP", b"VRFY a", b"BDAT 10", b"STARTTLS", b"MAIL FROM:<a@b.org> SIZE=9"])
+lines = st.one_of(commands, st.binary(max_size=80).map(lambda b: b.replace(b"\n", b"")))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(lines, max_size=25), st.sampled_from([b"\r\n", b"\n"]))
+def test_fuzz_session_replies_or_closes_cleanly(spool, script, eol):
+    payload = b"".join(line + eol for line in script)
+    out, _ = converse(spool, payload, idle_time=5)
+    assert out.startswith(b"220 ")
+    assert b"4.3.0 local error" not in out
+    pos = 0
+    while pos < len(out):  # the whole output is well-formed reply lines
+        match = REPLY_LINE.match(out, pos)
+        assert match, out[pos:pos + 80]
+        pos = match.end()
