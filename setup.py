@@ -68,6 +68,7 @@ setup(
         "dnspython>=2.6",
         "lxml>=5",
         "pyyaml>=6",
+        "pcre2>=0.7",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "hypothesis>=6", "ruff"],

@@ -18,6 +18,7 @@ DEBIAN_PACKAGE = {
     "postfix": "postfix",
     "dnsmasq": "dnsmasq",
     "openssl": "openssl",
+    "sieve-test": "dovecot-sieve",
 }
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 

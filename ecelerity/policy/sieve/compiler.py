@@ -1,0 +1,341 @@
+"""Sieve compiler: ast.Script to a tree of Python closures, cached per script text.
+
+Called by engine.py (and the include extension, for included scripts). Checks
+``require``, every command's and test's arguments against its Spec, match types,
+comparators and constant values, so that a compiled script can only fail at run
+time for data-dependent reasons. Never runs a script and never reads a message.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from typing import Callable
+
+from . import actions, ext_body, ext_imap4flags, ext_include, ext_variables, tests_std
+from .ast import Command, NumberArg, Script, StringArg, TagArg, Test
+from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError
+from .matchers import COMPARATORS, RELATIONS, Matcher, compile_regex
+from .parser import parse_script
+from .runtime import Runtime
+from .spec import Args, Spec
+from .strings import StrFn, compile_template, decode_encoded_characters, is_constant
+
+KNOWN_EXTENSIONS = frozenset({
+    "envelope", "fileinto", "reject", "ereject", "variables", "relational", "body", "regex",
+    "copy", "subaddress", "encoded-character", "imap4flags", "include",
+    "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
+})
+COMMANDS: dict[str, Spec] = {}
+TESTS: dict[str, Spec] = {}
+for _module in (actions, tests_std, ext_variables, ext_imap4flags, ext_body, ext_include):
+    COMMANDS.update(getattr(_module, "COMMANDS", {}))
+    TESTS.update(getattr(_module, "TESTS", {}))
+
+MATCH_TAGS = {"is": None, "contains": None, "matches": None, "regex": "regex",
+              "count": "relational", "value": "relational"}
+ADDRESS_PART_TAGS = {"all": None, "localpart": None, "domain": None,
+                     "user": "subaddress", "detail": "subaddress"}
+Block = tuple[Callable[[Runtime], None], ...]
+
+
+class CompiledScript:
+    """A compiled script: ``run(rt)`` executes its top-level block."""
+
+    def __init__(self, name: str, block: Block, extensions: frozenset[str]):
+        self.name = name
+        self.block = block
+        self.extensions = extensions
+
+    def run(self, rt: Runtime) -> None:
+        for command in self.block:
+            command(rt)
+
+
+class CompileEnv:
+    """Per-script compile state; ``include_chain`` holds the scripts being compiled."""
+
+    def __init__(self, filename: str, limits: Limits, include_dirs: dict[str, str],
+                 include_chain: tuple[str, ...]):
+        self.filename = filename
+        self.limits = limits
+        self.include_dirs = include_dirs
+        self.include_chain = include_chain
+        self.extensions: set[str] = set()
+
+    def has(self, extension: str) -> bool:
+        return extension in self.extensions
+
+    def need(self, extension: str, what: str, loc: Loc) -> None:
+        if extension not in self.extensions:
+            raise SieveCompileError(f"{what} requires extension '{extension}' (missing require)", loc)
+
+    def _text(self, raw: str) -> str:
+        return decode_encoded_characters(raw) if self.has("encoded-character") else raw
+
+    def string(self, arg: StringArg) -> StrFn:
+        return compile_template(self._text(arg.values[0]), self.has("variables"))
+
+    def strings(self, arg: StringArg) -> Callable[[Runtime], list[str]]:
+        fns = [compile_template(self._text(v), self.has("variables")) for v in arg.values]
+        if all(is_constant(self._text(v), self.has("variables")) for v in arg.values):
+            constant = [self._text(v) for v in arg.values]
+            return lambda rt: constant
+        return lambda rt: [fn(rt) for fn in fns]
+
+    def constant(self, arg: StringArg) -> list[str] | None:
+        """The list's values if none of them depends on variables, else None."""
+        texts = [self._text(v) for v in arg.values]
+        return texts if all(is_constant(t, self.has("variables")) for t in texts) else None
+
+    def compile_include(self, name: str, location: str, loc: Loc) -> CompiledScript:
+        return compile_include(self, name, location, loc)
+
+
+def _parse_args(node: Command | Test, spec: Spec, env: CompileEnv) -> Args:
+    tags: dict[str, object] = {}
+    positional: list[object] = []
+    match_type, relation, comparator, address_part = None, None, None, None
+    items = list(node.args)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if not isinstance(arg, TagArg):
+            if any(isinstance(later, TagArg) for later in items[i + 1:]):
+                bad = next(later for later in items[i + 1:] if isinstance(later, TagArg))
+                raise SieveCompileError(
+                    f"tag ':{bad.name}' must come before the positional arguments of '{node.name}'", bad.loc)
+            positional.append(arg)
+            i += 1
+            continue
+        tag, i = arg.name, i + 1
+
+        def operand(kind: str, tag: str = tag, at: Loc = arg.loc) -> object:
+            nonlocal i
+            if i >= len(items) or isinstance(items[i], TagArg) or (
+                    kind == "number") != isinstance(items[i], NumberArg):
+                raise SieveCompileError(f"tag ':{tag}' of '{node.name}' needs a {kind} argument", at)
+            value = items[i]
+            if kind == "string" and (value.bracketed or len(value.values) != 1):
+                raise SieveCompileError(f"tag ':{tag}' of '{node.name}' needs a single string", at)
+            i += 1
+            return value
+
+        if spec.match and tag in MATCH_TAGS:
+            if MATCH_TAGS[tag]:
+                env.need(MATCH_TAGS[tag], f"match type ':{tag}'", arg.loc)
+            if match_type is not None:
+                raise SieveCompileError(f"more than one match type given to '{node.name}'", arg.loc)
+            match_type = tag
+            if tag in ("count", "value"):
+                rel_arg = operand("string")
+                rel = env.constant(rel_arg)
+                if rel is None or rel[0].lower() not in RELATIONS:
+                    raise SieveCompileError(
+                        f"invalid relational operator for ':{tag}' (use one of {', '.join(RELATIONS)})",
+                        rel_arg.loc)
+                relation = rel[0].lower()
+        elif spec.match and tag == "comparator":
+            if comparator is not None:
+                raise SieveCompileError(f"more than one comparator given to '{node.name}'", arg.loc)
+            comp_arg = operand("string")
+            name = (env.constant(comp_arg) or [""])[0].lower()
+            if name not in COMPARATORS:
+                raise SieveCompileError(f"unknown comparator '{name}'", comp_arg.loc)
+            if name == "i;ascii-numeric":
+                env.need("comparator-i;ascii-numeric", "comparator 'i;ascii-numeric'", comp_arg.loc)
+            comparator = name
+        elif spec.address_part and tag in ADDRESS_PART_TAGS:
+            if ADDRESS_PART_TAGS[tag]:
+                env.need(ADDRESS_PART_TAGS[tag], f"address part ':{tag}'", arg.loc)
+            if address_part is not None:
+                raise SieveCompileError(f"more than one address part given to '{node.name}'", arg.loc)
+            address_part = tag
+        elif tag in spec.tags:
+            if tag in tags:
+                raise SieveCompileError(f"tag ':{tag}' given twice to '{node.name}'", arg.loc)
+            if tag in spec.tag_extensions:
+                env.need(spec.tag_extensions[tag], f"tag ':{tag}'", arg.loc)
+            kind = spec.tags[tag]
+            tags[tag] = operand(kind) if kind else True
+        else:
+            raise SieveCompileError(f"unknown tag ':{tag}' for '{node.name}'", arg.loc)
+    for group in spec.exclusive:
+        present = [t for t in group if t in tags]
+        if len(present) > 1:
+            raise SieveCompileError(
+                f"tags {', '.join(':' + t for t in present)} of '{node.name}' are mutually exclusive", node.loc)
+    wanted = list(spec.positional)
+    if wanted and wanted[0].startswith("opt_") and len(positional) == len(wanted) - 1:
+        positional.insert(0, None)
+    wanted = [w.removeprefix("opt_") for w in wanted]
+    if len(positional) != len(wanted):
+        raise SieveCompileError(
+            f"'{node.name}' takes {len(wanted)} positional argument(s), got {len(positional)}", node.loc)
+    for value, kind in zip(positional, wanted, strict=True):
+        if value is None:
+            continue
+        if kind == "number" and not isinstance(value, NumberArg):
+            raise SieveCompileError(f"'{node.name}' expects a number here", value.loc)
+        if kind in ("string", "strings") and not isinstance(value, StringArg):
+            raise SieveCompileError(f"'{node.name}' expects a string here", value.loc)
+        if kind == "string" and (value.bracketed or len(value.values) != 1):
+            raise SieveCompileError(f"'{node.name}' expects a single string, not a list", value.loc)
+    matcher = Matcher(match_type or "is", comparator or "i;ascii-casemap", relation)
+    matcher.check(node.loc)
+    return Args(node.name, node.loc, tags, positional, matcher, address_part or "all", node=node)
+
+
+def compile_test(test: Test, env: CompileEnv) -> Callable[[Runtime], bool]:
+    spec = TESTS.get(test.name)
+    if spec is None:
+        raise SieveCompileError(f"unknown test '{test.name}'", test.loc)
+    if spec.extension:
+        env.need(spec.extension, f"test '{test.name}'", test.loc)
+    args = _parse_args(test, spec, env)
+    if spec.tests == "none" and test.tests:
+        raise SieveCompileError(f"test '{test.name}' takes no nested test", test.tests[0].loc)
+    if spec.tests == "one" and (len(test.tests) != 1 or test.test_list):
+        raise SieveCompileError(f"test '{test.name}' takes exactly one test", test.loc)
+    if spec.tests == "list" and not test.test_list:
+        raise SieveCompileError(f"test '{test.name}' takes a test list in parentheses", test.loc)
+    args.tests = [compile_test(t, env) for t in test.tests]
+    if args.matcher.match_type == "regex" and isinstance(args.positional[-1], StringArg):
+        for pattern in env.constant(args.positional[-1]) or []:
+            try:
+                compile_regex(pattern, args.matcher.comparator)
+            except ValueError as exc:
+                raise SieveCompileError(str(exc), args.positional[-1].loc) from None
+    return spec.build(args, env)
+
+
+def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -> Block:
+    out: list[Callable[[Runtime], None]] = []
+    branches: list | None = None
+    seen_other = False
+    for command in commands:
+        name = command.name
+        if name == "require":
+            if not top or seen_other:
+                raise SieveCompileError("'require' must come before any other command", command.loc)
+            _require(command, env)
+            continue
+        seen_other = True
+        if name in ("elsif", "else"):
+            if branches is None:
+                raise SieveCompileError(f"'{name}' without a preceding 'if'", command.loc)
+        else:
+            branches = None
+        if name in ("if", "elsif", "else"):
+            if command.block is None:
+                raise SieveCompileError(f"'{name}' needs a block", command.loc)
+            if command.args or (name == "else") != (not command.tests) or command.test_list or len(command.tests) > 1:
+                raise SieveCompileError(
+                    f"'{name}' takes {'no test' if name == 'else' else 'exactly one test'}", command.loc)
+            test = compile_test(command.tests[0], env) if command.tests else None
+            block = compile_block(command.block, env)
+            if name == "if":
+                branches = [(test, block)]
+                out.append(_if_chain(branches))
+            else:
+                branches.append((test, block))
+                if name == "else":
+                    branches = None
+            continue
+        if command.block is not None or command.tests:
+            raise SieveCompileError(f"command '{name}' takes no test and no block", command.loc)
+        spec = COMMANDS.get(name)
+        if spec is None:
+            raise SieveCompileError(f"unknown command '{name}'", command.loc)
+        if spec.extension:
+            env.need(spec.extension, f"command '{name}'", command.loc)
+        out.append(spec.build(_parse_args(command, spec, env), env))
+    return tuple(out)
+
+
+def _if_chain(branches: list) -> Callable[[Runtime], None]:
+    def run_if(rt: Runtime) -> None:
+        for test, block in branches:
+            if test is None or test(rt):
+                for command in block:
+                    command(rt)
+                return
+    return run_if
+
+
+def _require(command: Command, env: CompileEnv) -> None:
+    if command.tests or len(command.args) != 1 or not isinstance(command.args[0], StringArg):
+        raise SieveCompileError("'require' takes one string list", command.loc)
+    for name in command.args[0].values:
+        if name.lower() not in KNOWN_EXTENSIONS:
+            raise SieveCompileError(f"unsupported extension '{name}'", command.args[0].loc)
+        env.extensions.add(name.lower())
+
+
+def compile_script(text: str, filename: str = "<script>", *, limits: Limits = DEFAULT_LIMITS,
+                   include_dirs: dict[str, str] | None = None,
+                   include_chain: tuple[str, ...] = ()) -> CompiledScript:
+    """Compile Sieve source; raises SieveCompileError (file:line:col) on any problem.
+
+    ``include_dirs`` maps "personal"/"global" to directories for the include extension;
+    by default both are the script's own directory.
+    """
+    script: Script = parse_script(text, filename, limits)
+    base = os.path.dirname(os.path.abspath(filename)) if filename and not filename.startswith("<") else os.getcwd()
+    dirs = include_dirs or {"personal": base, "global": base}
+    env = CompileEnv(filename, limits, dirs, include_chain)
+    block = compile_block(script.commands, env, top=True)
+    return CompiledScript(filename, block, frozenset(env.extensions))
+
+
+def compile_include(env: CompileEnv, name: str, location: str, loc: Loc) -> CompiledScript:
+    if "/" in name or name.startswith("."):
+        raise SieveCompileError(f"invalid include script name {name!r}", loc)
+    path = os.path.join(env.include_dirs[location], name if name.endswith(".sieve") else name + ".sieve")
+    key = os.path.abspath(path)
+    if key in env.include_chain or key == os.path.abspath(env.filename):
+        raise SieveCompileError(f"circular include of script '{name}'", loc)
+    if len(env.include_chain) + 1 >= env.limits.max_include_depth:
+        raise SieveCompileError(f"include nesting too deep (limit {env.limits.max_include_depth})", loc)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(env.limits.max_script_size + 1)
+    except OSError as exc:
+        raise FileNotFoundError(f"included script '{name}' not found ({exc.strerror})") from None
+    chain = env.include_chain + (os.path.abspath(env.filename),)
+    return compile_cached(text, path, limits=env.limits, include_dirs=env.include_dirs, include_chain=chain)
+
+
+class ScriptCache:
+    """LRU of compiled scripts keyed by (source hash, file name, include dirs)."""
+
+    def __init__(self, size: int = 200):
+        self.size = size
+        self.entries: OrderedDict[tuple, CompiledScript] = OrderedDict()
+
+    def get(self, text: str, filename: str, **kwargs) -> CompiledScript:
+        dirs = kwargs.get("include_dirs") or {}
+        key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), filename,
+               tuple(sorted(dirs.items())), kwargs.get("include_chain", ()))
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            return hit
+        compiled = compile_script(text, filename, **kwargs)
+        self.entries[key] = compiled
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return compiled
+
+    def flush(self) -> int:
+        count = len(self.entries)
+        self.entries.clear()
+        return count
+
+
+SCRIPT_CACHE = ScriptCache()
+
+
+def compile_cached(text: str, filename: str = "<script>", **kwargs) -> CompiledScript:
+    """compile_script through the process-wide cache (a changed text recompiles)."""
+    return SCRIPT_CACHE.get(text, filename, **kwargs)

@@ -1,0 +1,1 @@
+"""Unit tests of ecelerity/policy/sieve/."""
