@@ -11,7 +11,12 @@ the package ``ecelerity_modules``, see setup.py) defines at module level::
 
     MODULE = ModuleSpec(name="<name>", singleton=False, implemented=True,
                         options={...OptionSpec with scopes {"module"}...},
-                        doc="one line", load=<callable(instance, settings)>)
+                        doc="one line", load=<callable(ctx)>)
+
+``load(ctx)`` gets a daemon.module_service.ModuleContext (``ctx.settings``,
+``ctx.config``, ``ctx.register_hook(phase, func, priority=...)``,
+``ctx.register_command(...)``, ``ctx.on_unload(...)``, ``ctx.log(...)``); what it
+registers through ctx is removed when the module is unloaded (reload, stop).
 
 ``module_spec(name)`` imports ``ecelerity_modules.<name>`` the first time the
 name is asked for and registers its ``MODULE``. Importing a module file must have

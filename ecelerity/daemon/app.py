@@ -33,6 +33,7 @@ from ecelerity.core.spool_service import SpoolService
 from ecelerity.policy.phases import HookRegistry
 from ecelerity.smtp.server import SMTPService
 
+from .module_service import ModuleService
 from .service import Service, StartupError
 
 # The services every daemon runs, started in this order and stopped in reverse:
@@ -40,6 +41,7 @@ from .service import Service, StartupError
 SERVICE_FACTORIES: list[Callable[[], Service]] = [
     ControlService,
     SpoolService,
+    ModuleService,
     SMTPService,
 ]
 
