@@ -1,0 +1,354 @@
+"""The outbound SMTP client: one connection to one remote IP, one transaction at a time.
+
+Called by delivery/engine.py only. Speaks banner, EHLO (HELO when EHLO is refused),
+STARTTLS per ``tls`` (no / ifavailable / required, with ``tls_verify``/``tls_ca``),
+MAIL/RCPT (pipelined when the peer offers PIPELINING), DATA with dot-stuffing, RSET
+between transactions on a reused connection, QUIT. SIZE, 8BITMIME and DSN parameters
+are sent when the peer advertises them. Every wait has its option's timeout; every
+failure is a SmtpFailure carrying the reply (or an ``[internal]`` reason) and the
+Momentum connection stage code (momentum-facts.md §2.2) it happened in.
+
+Never blocks the hub (gevent sockets); never touches the spool, logs or config (the
+engine passes a ClientSettings built from the resolver).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from gevent import socket as gsocket
+from gevent import ssl as gssl
+
+from ecelerity.core.envelope import Envelope, Recipient
+
+# connection stage codes (momentum-facts.md §2.2)
+NOT_CONNECTED, IDLE, MAIL, AFTER_MAIL, RCPT, AFTER_RCPT, DATA, AFTER_DATA = 0, 1, 2, 3, 4, 5, 6, 7
+BODY, CONFIRMATION, EHLO, AFTER_EHLO, BANNER, RSET = 8, 9, 10, 11, 12, 13
+STARTTLS, AFTER_STARTTLS, TLS_HANDSHAKE = 15, 16, 17
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)")
+
+
+@dataclass
+class Reply:
+    """One SMTP reply; ``text`` is every line's text after the code and enhanced code."""
+
+    code: int
+    enhanced: str
+    text: str
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 400
+
+
+class SmtpFailure(Exception):
+    """The connection or transaction failed; ``reply`` says why, ``stage`` where."""
+
+    def __init__(self, reply: Reply, stage: int) -> None:
+        super().__init__(f"{reply} (stage {stage})")
+        self.reply, self.stage = reply, stage
+
+
+def internal(code: int, enhanced: str, text: str) -> Reply:
+    return Reply(code, enhanced, f"[internal] {text}")
+
+
+def closed_by_remote() -> Reply:
+    return internal(451, "4.4.2", "connection closed by remote host")
+
+
+def timed_out() -> Reply:
+    return internal(450, "4.4.1", "Connection Timed Out")
+
+
+@dataclass
+class ClientSettings:
+    """What the engine resolved for one (binding, domain); times in seconds."""
+
+    ehlo_hostname: str = "localhost"
+    bind_address: str | None = None
+    tls: str = "no"
+    tls_verify: str = "no"
+    tls_ca: str | None = None
+    tls_ifavailable_fallback: bool = True
+    send_8bitmime: str = "no"
+    connect_timeout: float = 300
+    ehlo_timeout: float = 300
+    mailfrom_timeout: float = 300
+    rcptto_timeout: float = 300
+    body_timeout: float = 600
+    rset_timeout: float = 30
+
+
+@dataclass
+class Transaction:
+    """Per-recipient replies (same order as given), the final reply, bytes of body sent."""
+
+    rcpt_replies: list[Reply]
+    data_reply: Reply | None
+    data_stage: int
+    bytes_sent: int = 0
+
+
+@dataclass
+class SmtpClient:
+    ip: str
+    port: int
+    settings: ClientSettings
+    server_name: str = ""
+    conn_id: str = ""
+    extensions: dict[str, str] = field(default_factory=dict)
+    tls_active: bool = False
+    deliveries: int = 0
+    transactions: int = 0
+
+    def __post_init__(self) -> None:
+        self.sock = None
+        self._buffer = b""
+        self.opened_at = 0.0
+
+    # -- connection ------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect, read the banner, EHLO/HELO, STARTTLS as configured; SmtpFailure if not."""
+        try:
+            self._open(use_tls=self.settings.tls != "no")
+        except SmtpFailure as failure:
+            if not (failure.stage in (TLS_HANDSHAKE, STARTTLS) and self.settings.tls == "ifavailable"
+                    and self.settings.tls_ifavailable_fallback):
+                raise
+            self.close()
+            self._open(use_tls=False)
+
+    def _open(self, *, use_tls: bool) -> None:
+        settings = self.settings
+        source = (settings.bind_address, 0) if settings.bind_address else None
+        self.opened_at = time.monotonic()
+        try:
+            self.sock = gsocket.create_connection((self.ip, self.port), settings.connect_timeout,
+                                                  source_address=source)
+        except TimeoutError as exc:
+            raise SmtpFailure(timed_out(), NOT_CONNECTED) from exc
+        except OSError as exc:
+            reply = internal(421, "4.4.0", f"connect to {self.ip}:{self.port} failed: "
+                             f"{exc.strerror or exc}")
+            raise SmtpFailure(reply, NOT_CONNECTED) from exc
+        banner = self._read_reply(settings.ehlo_timeout, BANNER, missing=internal(451, "4.4.2", "no banner"))
+        if banner.code != 220:
+            raise SmtpFailure(banner, BANNER)
+        self._hello()
+        if use_tls:
+            self._starttls()
+
+    def _hello(self) -> None:
+        timeout = self.settings.ehlo_timeout
+        reply, lines = self._command(f"EHLO {self.settings.ehlo_hostname}", timeout, EHLO,
+                                     keep_lines=True)
+        if reply.code == 250:
+            self.extensions = {}
+            for line in lines[1:]:
+                keyword, _, argument = line.partition(" ")
+                self.extensions[keyword.upper()] = argument
+            return
+        if reply.code < 500:
+            raise SmtpFailure(reply, EHLO)
+        reply, _ = self._command(f"HELO {self.settings.ehlo_hostname}", timeout, EHLO)
+        if reply.code != 250:
+            raise SmtpFailure(reply, EHLO)
+        self.extensions = {}
+
+    def _starttls(self) -> None:
+        if "STARTTLS" not in self.extensions:
+            if self.settings.tls == "required":
+                raise SmtpFailure(internal(451, "4.7.5", "TLS required but not offered by "
+                                           f"{self.ip}"), AFTER_EHLO)
+            return
+        reply, _ = self._command("STARTTLS", self.settings.ehlo_timeout, STARTTLS)
+        if reply.code != 220:
+            raise SmtpFailure(reply, STARTTLS)
+        try:
+            self.sock = self._tls_context().wrap_socket(
+                self.sock, server_hostname=self.server_name or None)
+        except (OSError, ValueError) as exc:
+            raise SmtpFailure(internal(451, "4.7.5", f"TLS handshake with {self.ip} failed: {exc}"),
+                              TLS_HANDSHAKE) from exc
+        self.tls_active = True
+        self._buffer = b""
+        self._hello()
+
+    def _tls_context(self) -> gssl.SSLContext:
+        verify = self.settings.tls_verify
+        context = gssl.SSLContext(gssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = verify == "host" and bool(self.server_name)
+        if verify == "no":
+            context.verify_mode = gssl.CERT_NONE
+        else:
+            context.verify_mode = gssl.CERT_OPTIONAL if verify == "optional" else gssl.CERT_REQUIRED
+            if self.settings.tls_ca:
+                context.load_verify_locations(cafile=self.settings.tls_ca)
+            else:
+                context.load_default_certs()
+        return context
+
+    # -- one transaction ---------------------------------------------------------------
+
+    def send(self, envelope: Envelope, recipients: list[Recipient], body: bytes) -> Transaction:
+        """MAIL, RCPT for each recipient, DATA and the body; raises SmtpFailure when the
+        whole transaction fails (MAIL refused, connection lost); per-recipient refusals
+        and the final reply are in the returned Transaction."""
+        if self.transactions:
+            reply, _ = self._command("RSET", self.settings.rset_timeout, RSET)
+            if reply.code != 250:
+                raise SmtpFailure(reply, RSET)
+        self.transactions += 1
+        size_limit = self.extensions.get("SIZE", "")
+        if size_limit.isdigit() and int(size_limit) and len(body) > int(size_limit):
+            raise SmtpFailure(Reply(552, "5.3.4", f"message size {len(body)} exceeds the limit "
+                                    f"{size_limit} of {self.ip}"), AFTER_EHLO)
+        mail = f"MAIL FROM:<{envelope.mail_from}>" + self._mail_params(envelope, body)
+        rcpts = [f"RCPT TO:<{r.address}>" + self._rcpt_params(r) for r in recipients]
+        if "PIPELINING" in self.extensions:
+            self._write("".join(f"{line}\r\n" for line in [mail, *rcpts]).encode(), MAIL)
+            mail_reply = self._read_reply(self.settings.mailfrom_timeout, MAIL)
+            rcpt_replies = [self._read_reply(self.settings.rcptto_timeout, RCPT) for _ in rcpts]
+        else:
+            mail_reply, _ = self._command(mail, self.settings.mailfrom_timeout, MAIL)
+            rcpt_replies = []
+            if mail_reply.ok:
+                rcpt_replies = [self._command(line, self.settings.rcptto_timeout, RCPT)[0]
+                                for line in rcpts]
+        if not mail_reply.ok:
+            raise SmtpFailure(mail_reply, MAIL)
+        if not any(reply.ok for reply in rcpt_replies):
+            return Transaction(rcpt_replies, None, RCPT)
+        reply, _ = self._command("DATA", self.settings.mailfrom_timeout, DATA)
+        if reply.code != 354:
+            return Transaction(rcpt_replies, reply, DATA)
+        stuffed = dot_stuff(body)
+        self._write(stuffed, BODY, timeout=self.settings.body_timeout)
+        reply = self._read_reply(self.settings.body_timeout, CONFIRMATION)
+        if reply.ok:
+            self.deliveries += sum(1 for r in rcpt_replies if r.ok)
+        return Transaction(rcpt_replies, reply, CONFIRMATION, len(stuffed))
+
+    def _mail_params(self, envelope: Envelope, body: bytes) -> str:
+        params = ""
+        if "SIZE" in self.extensions:
+            params += f" SIZE={len(body)}"
+        wants_8bit = (envelope.body_type or "").upper() == "8BITMIME" or \
+            self.settings.send_8bitmime != "no"
+        if wants_8bit and "8BITMIME" in self.extensions:
+            params += " BODY=8BITMIME"
+        if "DSN" in self.extensions:
+            if envelope.ret:
+                params += f" RET={envelope.ret}"
+            if envelope.envid:
+                params += f" ENVID={envelope.envid}"
+        return params
+
+    def _rcpt_params(self, recipient: Recipient) -> str:
+        if "DSN" not in self.extensions:
+            return ""
+        params = f" NOTIFY={recipient.notify}" if recipient.notify else ""
+        return params + (f" ORCPT={recipient.orcpt}" if recipient.orcpt else "")
+
+    def quit(self) -> None:
+        """Send QUIT (best effort, short wait) and close."""
+        if self.sock is not None:
+            try:
+                self._command("QUIT", min(5.0, self.settings.rset_timeout), IDLE)
+            except SmtpFailure:
+                pass
+        self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock, self._buffer = None, b""
+
+    @property
+    def connected(self) -> bool:
+        return self.sock is not None
+
+    # -- wire ----------------------------------------------------------------------------
+
+    def _command(self, line: str, timeout: float, stage: int, *,
+                 keep_lines: bool = False) -> tuple[Reply, list[str]]:
+        self._write(line.encode("utf-8") + b"\r\n", stage)
+        lines: list[str] = []
+        reply = self._read_reply(timeout, stage, lines_out=lines)
+        return reply, lines
+
+    def _write(self, data: bytes, stage: int, *, timeout: float | None = None) -> None:
+        if self.sock is None:
+            raise SmtpFailure(closed_by_remote(), stage)
+        self.sock.settimeout(timeout or self.settings.connect_timeout)
+        try:
+            self.sock.sendall(data)
+        except TimeoutError as exc:
+            raise SmtpFailure(timed_out(), stage) from exc
+        except OSError as exc:
+            raise SmtpFailure(closed_by_remote(), stage) from exc
+
+    def _read_reply(self, timeout: float, stage: int, *, missing: Reply | None = None,
+                    lines_out: list[str] | None = None) -> Reply:
+        lines, code = [], 0
+        while True:
+            line = self._read_line(timeout, stage, missing)
+            if len(line) < 3 or not line[:3].isdigit():
+                raise SmtpFailure(internal(451, "4.5.0", f"bad reply from {self.ip}: {line[:80]!r}"),
+                                  stage)
+            code = int(line[:3])
+            lines.append(line[4:])
+            if line[3:4] != "-":
+                break
+        if lines_out is not None:
+            lines_out.extend(lines)
+        enhanced = ""
+        texts = []
+        for text in lines:
+            match = _ENHANCED.match(text)
+            if match and str(code)[0] == match.group(1):
+                enhanced = enhanced or f"{match.group(1)}.{match.group(2)}.{match.group(3)}"
+                text = text[match.end():]
+            texts.append(text)
+        return Reply(code, enhanced, " ".join(t for t in texts if t))
+
+    def _read_line(self, timeout: float, stage: int, missing: Reply | None) -> str:
+        if self.sock is None:
+            raise SmtpFailure(closed_by_remote(), stage)
+        self.sock.settimeout(timeout)
+        while b"\n" not in self._buffer:
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError as exc:
+                raise SmtpFailure(missing or timed_out(), stage) from exc
+            except OSError as exc:
+                raise SmtpFailure(missing or closed_by_remote(), stage) from exc
+            if not chunk:
+                raise SmtpFailure(missing or closed_by_remote(), stage)
+            self._buffer += chunk
+            if len(self._buffer) > 1 << 20:
+                raise SmtpFailure(internal(451, "4.5.0", "reply line too long"), stage)
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("utf-8", "replace")
+
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def dot_stuff(body: bytes) -> bytes:
+    """The DATA payload: CRLF line ends, leading dots doubled, then ``.CRLF``."""
+    body = _BARE_LF.sub(b"\r\n", body)
+    if body and not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return _LINE_START_DOT.sub(b"..", body) + b".\r\n"

@@ -1,0 +1,205 @@
+"""The delivery engine: hand a (binding, domain) batch of spooled messages to a remote MX.
+
+Called by the queue manager from a delivery greenlet: ``deliver(binding, domain,
+messages)`` blocks that greenlet only and returns one DeliveryResult per message, in
+order. Recipients sharing a body (same spool batch) go in one transaction, up to
+``max_recipients_per_batch`` RCPTs each; per-recipient replies inside a transaction
+give per-message results. Targets come from routes.py (gateway / routes / MX via
+dns.py); the next target is tried only when a connection cannot be set up (connect,
+banner, EHLO, TLS), never after a transaction started. Connections are reused through
+an IdlePool per (binding, domain, ip, port) until ``max_deliveries_per_connection``
+(successful deliveries; 0 = unlimited) and closed after ``idle_timeout`` idle seconds.
+
+Never changes spool state, never writes logs or DSNs (the caller does, from the
+results), never lets an exception out of ``deliver`` (unexpected errors become
+transient results and a paniclog line). Limits and throttles are the queue's job.
+"""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ecelerity.core.msgid import IdGenerator
+from ecelerity.core.spool import Spool, SpooledMessage
+
+from .client import (CONFIRMATION, MAIL, NOT_CONNECTED, RCPT, RSET, ClientSettings, Reply,
+                     SmtpClient, SmtpFailure, internal)
+from .dns import DnsResolver
+from .pool import IdlePool
+from .routes import RouteError, Target, resolve_targets
+
+SMTP_METHODS = frozenset({"ESMTP", "SMTP"})
+
+
+@dataclass
+class DeliveryResult:
+    message_id: str
+    outcome: str  # "delivered" | "transient" | "permanent"
+    code: int
+    enhanced: str
+    text: str
+    stage: int
+    remote_ip: str
+    bytes_sent: int
+    conn_id: str
+
+    @property
+    def response(self) -> str:
+        """``code enhanced text`` as Momentum logs it."""
+        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
+
+
+def outcome_of(code: int) -> str:
+    if 200 <= code < 300:
+        return "delivered"
+    return "permanent" if code >= 500 else "transient"
+
+
+class DeliveryEngine:
+    def __init__(self, config_getter: Callable[[], Any], spool: Spool, *, dns: DnsResolver,
+                 idgen: IdGenerator | None = None, paniclog: Any = None) -> None:
+        self.config_getter = config_getter
+        self.spool = spool
+        self.dns = dns
+        self.idgen = idgen or IdGenerator(None)
+        self.paniclog = paniclog
+        self.pool = IdlePool()
+        self.connections_opened = 0
+
+    def deliver(self, binding: str, domain: str,
+                messages: list[SpooledMessage]) -> list[DeliveryResult]:
+        """Attempt every message now; one result per message, same order."""
+        if not messages:
+            return []
+        try:
+            return self._deliver(binding, domain, messages)
+        except Exception as exc:  # never a traceback to the queue: fail soft, tell the paniclog
+            if self.paniclog is not None:
+                self.paniclog.write("delivery", f"unexpected error delivering to {domain} "
+                                    f"via {binding}: {type(exc).__name__}: {exc}")
+            reply = internal(451, "4.3.0", f"delivery error: {type(exc).__name__}")
+            return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
+
+    def close(self) -> None:
+        self.pool.close_all()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _deliver(self, binding: str, domain: str, messages: list[SpooledMessage]) -> list[DeliveryResult]:
+        cfg = self.config_getter()
+        method = str(cfg.get("delivery_method", binding=binding, domain=domain)).upper()
+        if method not in SMTP_METHODS:
+            reply = internal(451, "4.3.5", f"delivery_method {method} is not implemented yet")
+            return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
+        try:
+            targets = resolve_targets(cfg, self.dns, binding, domain)
+        except RouteError as exc:
+            reply = Reply(exc.code, exc.enhanced, exc.text)
+            return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
+        settings = client_settings(cfg, binding, domain)
+        per_batch = cfg.get("max_recipients_per_batch", binding=binding, domain=domain)
+        max_deliveries = cfg.get("max_deliveries_per_connection", binding=binding, domain=domain)
+        idle_timeout = cfg.get("idle_timeout", binding=binding, domain=domain)
+        by_id: dict[str, DeliveryResult] = {}
+        bodies: dict[str, bytes] = {}
+        for chunk in _chunks(messages, per_batch):
+            first = chunk[0]
+            if first.batch_id not in bodies:
+                bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
+            for result in self._deliver_chunk((binding, domain), targets, settings, chunk,
+                                              bodies[first.batch_id], max_deliveries, idle_timeout):
+                by_id[result.message_id] = result
+        return [by_id[m.id] for m in messages]
+
+    def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,
+                       chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
+                       idle_timeout: float) -> list[DeliveryResult]:
+        failure: SmtpFailure | None = None
+        failed_ip = ""
+        for target in targets:
+            pool_key = (*key, target.ip, target.port)
+            client, reused = self.pool.take(pool_key), True
+            if client is None:
+                client, reused = self._open(target, settings), False
+                if isinstance(client, SmtpFailure):
+                    failure, failed_ip = client, target.ip
+                    continue
+            envelope = chunk[0].envelope
+            try:
+                transaction = client.send(envelope, [m.recipient for m in chunk], body)
+            except SmtpFailure as exc:
+                client.close()
+                if reused and exc.stage in (RSET, MAIL) and exc.reply.code < 500:
+                    return self._deliver_chunk(key, [target], settings, chunk, body,
+                                               max_deliveries, idle_timeout)  # stale; go fresh
+                return [self._result(m, exc.reply, exc.stage, target.ip, 0, client.conn_id)
+                        for m in chunk]
+            if max_deliveries and client.deliveries >= max_deliveries:
+                client.quit()
+            else:
+                self.pool.put(pool_key, client, idle_timeout)
+            return self._transaction_results(chunk, transaction, target.ip, client.conn_id)
+        assert failure is not None
+        return [self._result(m, failure.reply, failure.stage, failed_ip, 0, "") for m in chunk]
+
+    def _open(self, target: Target, settings: ClientSettings) -> SmtpClient | SmtpFailure:
+        client = SmtpClient(target.ip, target.port, settings, server_name=target.host,
+                            conn_id=self.idgen.next_id())
+        self.connections_opened += 1
+        try:
+            client.open()
+        except SmtpFailure as failure:
+            client.close()
+            return failure
+        return client
+
+    def _transaction_results(self, chunk: list[SpooledMessage], transaction: Any, ip: str,
+                             conn_id: str) -> list[DeliveryResult]:
+        results = []
+        for message, rcpt_reply in zip(chunk, transaction.rcpt_replies, strict=True):
+            if not rcpt_reply.ok:
+                results.append(self._result(message, rcpt_reply, RCPT, ip, 0, conn_id))
+                continue
+            reply = transaction.data_reply
+            stage = transaction.data_stage if not reply.ok else CONFIRMATION
+            sent = transaction.bytes_sent if transaction.data_stage == CONFIRMATION else 0
+            results.append(self._result(message, reply, stage, ip, sent, conn_id))
+        return results
+
+    @staticmethod
+    def _result(message: SpooledMessage, reply: Reply, stage: int, ip: str, sent: int,
+                conn_id: str) -> DeliveryResult:
+        return DeliveryResult(message.id, outcome_of(reply.code), reply.code, reply.enhanced,
+                              reply.text, stage, ip, sent, conn_id)
+
+
+def _chunks(messages: list[SpooledMessage], per_batch: int) -> list[list[SpooledMessage]]:
+    """Messages grouped by spool batch (shared body, one envelope), then cut to size."""
+    groups: dict[str, list[SpooledMessage]] = {}
+    for message in messages:
+        groups.setdefault(message.batch_id, []).append(message)
+    size = max(1, per_batch)
+    return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+
+def client_settings(cfg: Any, binding: str | None, domain: str) -> ClientSettings:
+    """The ClientSettings for one (binding, domain), read through the resolver."""
+    def get(option: str) -> Any:
+        return cfg.get(option, binding=binding, domain=domain)
+
+    ehlo = get("ehlo_hostname")
+    if not ehlo or ehlo == "__hostname__":
+        ehlo = cfg.get("hostname") or socket.getfqdn()
+    bind_address = cfg.get("bind_address", binding=binding)
+    return ClientSettings(
+        ehlo_hostname=ehlo, bind_address=None if bind_address in (None, "", "*") else bind_address,
+        tls=get("tls"), tls_verify=get("tls_verify"), tls_ca=get("tls_ca"),
+        tls_ifavailable_fallback=get("tls_ifavailable_fallback"),
+        send_8bitmime=get("send_8bitmime"), connect_timeout=get("connect_timeout"),
+        ehlo_timeout=get("ehlo_timeout"), mailfrom_timeout=get("mailfrom_timeout"),
+        rcptto_timeout=get("rcptto_timeout"), body_timeout=get("body_timeout"),
+        rset_timeout=get("rset_timeout"))
+
+
+__all__ = ["DeliveryEngine", "DeliveryResult", "client_settings", "outcome_of"]
