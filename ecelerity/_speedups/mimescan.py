@@ -1,0 +1,157 @@
+"""MIME hot paths: header-block splitting, unfolding and boundary scanning (reference).
+
+This plain-Python module is the single source of truth for three byte scanners used
+by the message model (ecelerity/core/headers.py and core/mime.py). They return
+*offsets* into the buffer they are given, never copies of it, so a 10 MB body held
+in an mmap is walked without being read into memory:
+
+- ``split_headers(data, start, end)`` -> ``(fields, body_start, separator)``:
+  ``fields`` is a list of ``(field_start, colon, field_end)``; ``field_end`` is past
+  the field's last line ending (continuation lines included). The block ends at
+  the first empty line (``separator`` True, ``body_start`` just past it), at a
+  line that is neither a field (``name:``, name of printable non-space ASCII) nor
+  a continuation (``separator`` False, ``body_start`` at that line: it is body,
+  as Python's ``email`` treats it), or at ``end``. A continuation line before any
+  field ends the block the same way. Lines end at LF (a CR before it is kept).
+- ``unfold(value)``: remove each line break (CRLF, LF or lone CR) that is followed
+  by a space or tab, then strip surrounding whitespace (RFC 5322 unfolding).
+- ``find_boundaries(data, boundary, start, end)`` -> list of
+  ``(line_start, line_end, is_close)``: delimiter lines ``--boundary`` or
+  ``--boundary--`` at the start of a line, followed by optional spaces/tabs then a
+  line ending or ``end``. ``line_end`` is past the line ending. Scanning stops
+  after the first close delimiter.
+
+Its compiled twin ``_c_mimescan.pyx`` must behave identically (the tests compare
+them with hypothesis). Never does I/O, never imports the rest of ecelerity.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import PURE_PYTHON, REQUIRE_CEXT
+
+__all__ = ["IMPLEMENTATION", "find_boundaries", "split_headers", "unfold"]
+
+_LF = 0x0A
+_CR = 0x0D
+_SP = 0x20
+_HT = 0x09
+_COLON = 0x3A
+_FOLD = re.compile(rb"(?:\r\n|\n|\r)(?=[ \t])")
+_WHITESPACE = b" \t\r\n"
+
+
+def _line_end(data, pos: int, end: int) -> int:
+    """Offset past the line starting at pos (past its LF), or end."""
+    lf = data.find(b"\n", pos, end)
+    return end if lf < 0 else lf + 1
+
+
+def _is_blank(data, pos: int, end: int) -> bool:
+    first = data[pos]
+    if first == _LF:
+        return True
+    return first == _CR and (pos + 1 >= end or data[pos + 1] == _LF)
+
+
+def _field_colon(data, pos: int, line_end: int) -> int:
+    """The colon ending a valid field name at pos, else -1."""
+    at = pos
+    while at < line_end:
+        byte = data[at]
+        if byte == _COLON:
+            return at if at > pos else -1
+        if byte <= _SP or byte > 0x7E:
+            return -1
+        at += 1
+    return -1
+
+
+def split_headers(data, start: int = 0, end: int = -1) -> tuple[list[tuple[int, int, int]], int, bool]:
+    if end < 0 or end > len(data):
+        end = len(data)
+    fields: list[tuple[int, int, int]] = []
+    pos = start
+    field_start = colon = -1
+    while pos < end:
+        if _is_blank(data, pos, end):
+            if field_start >= 0:
+                fields.append((field_start, colon, pos))
+            return fields, _line_end(data, pos, end), True
+        line_end = _line_end(data, pos, end)
+        first = data[pos]
+        if first == _SP or first == _HT:
+            if field_start < 0:
+                return fields, pos, False
+        else:
+            found = _field_colon(data, pos, line_end)
+            if found < 0:
+                if field_start >= 0:
+                    fields.append((field_start, colon, pos))
+                return fields, pos, False
+            if field_start >= 0:
+                fields.append((field_start, colon, pos))
+            field_start, colon = pos, found
+        pos = line_end
+    if field_start >= 0:
+        fields.append((field_start, colon, end))
+    return fields, end, False
+
+
+def unfold(value: bytes) -> bytes:
+    return _FOLD.sub(b"", value).strip(_WHITESPACE)
+
+
+def find_boundaries(data, boundary: bytes, start: int = 0, end: int = -1) -> list[tuple[int, int, bool]]:
+    if end < 0 or end > len(data):
+        end = len(data)
+    found: list[tuple[int, int, bool]] = []
+    if not boundary:
+        return found
+    marker = b"--" + boundary
+    size = len(marker)
+    pos = start
+    while True:
+        at = data.find(marker, pos, end)
+        if at < 0:
+            return found
+        pos = at + 1
+        if at > start and data[at - 1] != _LF:
+            continue
+        after = at + size
+        close = after + 1 < end and data[after] == 0x2D and data[after + 1] == 0x2D
+        if close:
+            after += 2
+        while after < end and (data[after] == _SP or data[after] == _HT):
+            after += 1
+        if after < end:
+            if data[after] == _LF:
+                after += 1
+            elif data[after] == _CR and (after + 1 == end or data[after + 1] == _LF):
+                after = after + 2 if after + 1 < end else end
+            else:
+                continue
+        found.append((at, after, close))
+        if close:
+            return found
+        pos = after
+
+
+_py_split_headers = split_headers
+_py_unfold = unfold
+_py_find_boundaries = find_boundaries
+IMPLEMENTATION = "python"
+
+if not PURE_PYTHON:
+    try:
+        from ._c_mimescan import find_boundaries, split_headers, unfold  # noqa: F811  (compiled twin)
+    except ImportError as exc:
+        if REQUIRE_CEXT:
+            raise ImportError(
+                "ECELERITY_REQUIRE_CEXT=1 but the compiled twin ecelerity._speedups._c_mimescan "
+                f"is missing ({exc}); build it with `make setup` or "
+                "`python setup.py build_ext --inplace`, or set ECELERITY_PURE_PYTHON=1"
+            ) from exc
+    else:
+        IMPLEMENTATION = "cython"
