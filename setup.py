@@ -80,6 +80,7 @@ setup(
             "validate_config = ecelerity.config.tools:validate_main",
             "ec_dump_config = ecelerity.config.tools:dump_main",
             "ec_show = ecelerity.core.show:main",
+            "ec_rotate = ecelerity.log.rotate:main",
         ]
     },
 )

@@ -1,0 +1,136 @@
+"""bounce_logger: the bouncelog (Momentum's 16-field ``@`` records with a classification code).
+
+Built from the ``bounce_logger`` module stanza (``BounceLogger.from_config(cfg)``; options
+bouncelog, bouncelog_mode, heartbeat, log_inband_bounces, log_outofband_bounces,
+log_transient_failures). The delivery engine calls ``log_bounce`` for a permanent failure
+(in-band; ``out_of_band=True`` for an asynchronous DSN, stage 21) and ``log_transient``
+for a temporary one; ``record(facts)`` takes events already built by log/facts.py.
+
+The classification code (momentum-facts.md §2.8) comes from the result's
+``classification`` when the caller set it, else from ecelerity/bounce/classify.py (the
+bounce code's classifier, with its override rules). Never blocks and never raises into the caller.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Mapping
+
+import gevent
+
+from ecelerity.bounce.classify import CODES
+from ecelerity.bounce.classify import classify as classify_reply
+
+from . import facts as event_facts
+from . import records
+from .module_settings import default_log_dir, hires_timestamps, instances, with_defaults
+from .writer import FLUSH_INTERVAL, LogWriter
+
+MODULE = "bounce_logger"
+OUT_OF_BAND_STAGE = 21
+
+# Momentum's classification names (momentum-facts.md §2.8), from the bounce classifier
+CLASSIFICATION_NAMES = {code: name for code, (name, _category) in CODES.items()}
+
+
+def classify(code: Any, enhanced: Any, text: Any) -> int:
+    """The classification code of one SMTP response (ecelerity/bounce/classify.py)."""
+    try:
+        number = int(code or 0)
+    except (TypeError, ValueError):
+        number = 0
+    return classify_reply(number, str(enhanced or ""), str(text or ""))
+
+
+class BounceLogger:
+    """One bounce_logger instance: the bouncelog file, its switches and heartbeat."""
+
+    def __init__(self, settings: Mapping[str, Any] | None = None, *, log_dir: str = "var/log",
+                 hires: bool = False, binding_group_of: Callable[[str], Any] | None = None,
+                 report: Callable[[str, str], None] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True):
+        self.settings = with_defaults(MODULE, settings)
+        self.hires = hires
+        self.clock = clock
+        self.binding_group_of = binding_group_of
+        path = self.settings.get("bouncelog") or os.path.join(log_dir, "bouncelog.ec")
+        self.writer = LogWriter(str(path), mode=self.settings.get("bouncelog_mode", 0o644),
+                                name="bouncelog", report=report, flush_interval=flush_interval,
+                                use_threadpool=use_threadpool)
+        self._heartbeat: gevent.Greenlet | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
+                    **kwargs: Any) -> BounceLogger | None:
+        """The first ``bounce_logger`` stanza of ``cfg``, or None without one."""
+        found = instances(cfg, MODULE)
+        if not found or found[0].settings.get("enabled") is False:
+            return None
+        return cls(found[0].settings, log_dir=default_log_dir(cfg), hires=hires_timestamps(cfg),
+                   binding_group_of=getattr(cfg, "binding_group_of", None), report=report,
+                   **kwargs)
+
+    def record(self, facts: Mapping[str, Any]) -> None:
+        """Write the bouncelog line of a permanent failure, bounce or transient failure."""
+        event = facts.get("event")
+        if event == "transient_failure":
+            if not self.settings.get("log_transient_failures", True):
+                return
+            kind = "T"
+        elif event in ("permanent_failure", "bounce"):
+            out_of_band = facts.get("stage") == OUT_OF_BAND_STAGE
+            switch = "log_outofband_bounces" if out_of_band else "log_inband_bounces"
+            if not self.settings.get(switch, True):
+                return
+            kind = "B"
+        else:
+            return
+        line_facts = dict(facts, type=kind)
+        if line_facts.get("classification") is None:
+            line_facts["classification"] = classify(facts.get("code"), facts.get("enhanced"),
+                                                    facts.get("text"))
+        self.writer.write_line(records.bouncelog_line(line_facts, self.hires))
+
+    def _now(self, when: float | None) -> float:
+        return self.clock() if when is None else when
+
+    def log_bounce(self, msg: Any, result: Any, *, out_of_band: bool = False,
+                   when: float | None = None) -> None:
+        """B: ``msg`` failed permanently (an out-of-band DSN logs stage 21)."""
+        facts = event_facts.attempt_facts(msg, result, "B", now=self._now(when),
+                                          binding_group_of=self.binding_group_of)
+        if out_of_band:
+            facts["stage"] = OUT_OF_BAND_STAGE
+        self.record(facts)
+
+    def log_transient(self, msg: Any, result: Any, *, when: float | None = None) -> None:
+        """T: a transient failure (when ``log_transient_failures`` is on)."""
+        self.record(event_facts.attempt_facts(msg, result, "T", now=self._now(when),
+                                              binding_group_of=self.binding_group_of))
+
+    def heartbeat(self, when: float | None = None) -> None:
+        self.writer.write_line(records.bouncelog_heartbeat(self._now(when), self.hires))
+
+    def start(self) -> None:
+        self.writer.start()
+        interval = float(self.settings.get("heartbeat") or 0)
+        if interval > 0 and self._heartbeat is None:
+            self._heartbeat = gevent.spawn(self._heartbeat_loop, interval)
+
+    def _heartbeat_loop(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            self.heartbeat()
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def reopen(self) -> None:
+        self.writer.reopen()
+
+    def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.kill(block=False)
+            self._heartbeat = None
+        self.writer.close()

@@ -1,0 +1,174 @@
+"""ec_logger: Momentum's mainlog, rejectlog and acctlog, written from SMTP and delivery events.
+
+Built from the ``ec_logger`` module stanza (``EcLogger.from_config(cfg)``; options in
+ecelerity/modules.py: mainlog, rejectlog, acctlog and their ``*_mode``, heartbeat, and
+the log_receptions / log_deliveries / log_transient_failures / log_permanent_failures /
+log_rejections switches; the global ``log_hires_timestamp``). The SMTP session calls
+``log_reception`` and ``log_rejection``; the delivery engine calls ``log_delivery``,
+``log_transient`` and ``log_permanent``; authentication calls ``log_auth``/``log_authz``.
+Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
+buffered LogWriter (log/writer.py).
+
+The paniclog named in the stanza belongs to the daemon (log/paniclog.py) and
+``log_errors`` to it; ``importlog`` is not written (there is no import yet). Never
+blocks and never raises into the caller: a log that cannot be written is reported to
+the paniclog once, and mail keeps flowing.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Mapping
+
+import gevent
+
+from . import facts as event_facts
+from . import records
+from .module_settings import default_log_dir, hires_timestamps, instances, with_defaults
+from .writer import FLUSH_INTERVAL, LogWriter
+
+MODULE = "ec_logger"
+_SWITCH_OF_EVENT = {"reception": "log_receptions", "delivery": "log_deliveries",
+                    "xfer": "log_deliveries", "transient_failure": "log_transient_failures",
+                    "permanent_failure": "log_permanent_failures",
+                    "rejection": "log_rejections"}
+
+
+class EcLogger:
+    """One ec_logger instance: its log files, switches and heartbeat."""
+
+    def __init__(self, settings: Mapping[str, Any] | None = None, *, log_dir: str = "var/log",
+                 hires: bool = False, binding_group_of: Callable[[str], Any] | None = None,
+                 report: Callable[[str, str], None] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True):
+        self.settings = with_defaults(MODULE, settings)
+        self.hires = hires
+        self.clock = clock
+        self.binding_group_of = binding_group_of
+        self.writers: dict[str, LogWriter] = {}
+        for log in ("mainlog", "rejectlog", "acctlog"):
+            path = self.settings.get(log) or os.path.join(log_dir, f"{log}.ec")
+            self.writers[log] = LogWriter(str(path), mode=self.settings.get(f"{log}_mode", 0o644),
+                                          name=log, report=report, flush_interval=flush_interval,
+                                          use_threadpool=use_threadpool)
+        self._heartbeat: gevent.Greenlet | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
+                    **kwargs: Any) -> EcLogger | None:
+        """The first ``ec_logger`` stanza of ``cfg`` as an EcLogger, or None without one."""
+        found = instances(cfg, MODULE)
+        if not found or found[0].settings.get("enabled") is False:
+            return None
+        return cls(found[0].settings, log_dir=default_log_dir(cfg), hires=hires_timestamps(cfg),
+                   binding_group_of=getattr(cfg, "binding_group_of", None), report=report,
+                   **kwargs)
+
+    # -- events ------------------------------------------------------------------------
+    def enabled(self, event: str) -> bool:
+        """Whether this instance's switch for ``event`` (facts.py's event names) is on."""
+        switch = _SWITCH_OF_EVENT.get(event)
+        return switch is None or bool(self.settings.get(switch, True))
+
+    def record(self, facts: Mapping[str, Any]) -> None:
+        """Write an already-built event (facts.py) to the log its event belongs to."""
+        event = facts["event"]
+        if not self.enabled(event):
+            return
+        if event == "rejection":
+            self.writers["rejectlog"].write_line(records.rejectlog_line(facts, self.hires))
+        elif event in ("auth", "authz"):
+            self.writers["acctlog"].write_line(records.acctlog_line(facts, self.hires))
+        elif facts["type"] in records.MAINLOG_FIELDS:
+            self.writers["mainlog"].write_line(records.mainlog_line(facts, self.hires))
+
+    def _now(self, when: float | None) -> float:
+        return self.clock() if when is None else when
+
+    def log_reception(self, msg: Any, conn_id: str | None = None, *,
+                      when: float | None = None) -> None:
+        """R: ``msg`` (a SpooledMessage) was accepted; ``conn_id`` is the inbound session."""
+        if self.enabled("reception"):
+            self.record(event_facts.reception_facts(msg, conn_id, now=self._now(when),
+                                                    binding_group_of=self.binding_group_of))
+
+    def _attempt(self, msg: Any, result: Any, kind: str, when: float | None) -> None:
+        if self.enabled(event_facts.EVENT_OF_TYPE[kind]):
+            self.record(event_facts.attempt_facts(msg, result, kind, now=self._now(when),
+                                                  binding_group_of=self.binding_group_of))
+
+    def log_delivery(self, msg: Any, result: Any, *, when: float | None = None) -> None:
+        """D: delivered (``result`` is the delivery engine's DeliveryResult)."""
+        self._attempt(msg, result, "D", when)
+
+    def log_transient(self, msg: Any, result: Any, *, when: float | None = None) -> None:
+        """T: this attempt failed temporarily; the message stays queued."""
+        self._attempt(msg, result, "T", when)
+
+    def log_permanent(self, msg: Any, result: Any, *, when: float | None = None) -> None:
+        """P: failed for good (the bounce code writes the DSN, bounce_logger the B line)."""
+        self._attempt(msg, result, "P", when)
+
+    def log_rejection(self, peer: str, local: str, conn_id: str, phase: str, code: Any,
+                      module: str, ctx_conn: Mapping[str, Any] | None,
+                      ctx_mess: Mapping[str, Any] | None, text: str, *,
+                      pathway: str = "default", pathway_group: str = "default",
+                      when: float | None = None) -> None:
+        """A rejectlog line: an SMTP command of ``peer`` ("ip:port") was refused."""
+        if self.enabled("rejection"):
+            self.record(event_facts.rejection_facts(
+                now=self._now(when), peer=peer, local=local, conn_id=conn_id, phase=phase,
+                code=code, module=module, ctx_conn=dict(ctx_conn or {}),
+                ctx_mess=dict(ctx_mess or {}), text=text, pathway=pathway,
+                pathway_group=pathway_group))
+
+    def log_auth(self, endpoint: str, peer: str, user: str, ok: bool, *, timeout: bool = False,
+                 when: float | None = None) -> None:
+        """acctlog N (or T for a timeout): an authentication attempt and its result."""
+        self.record(event_facts.acct_facts(now=self._now(when), kind="T" if timeout else "N",
+                                           endpoint=endpoint, peer=peer, user=user,
+                                           result=1 if ok else 0))
+
+    def log_authz(self, endpoint: str, peer: str, user: str, result: int, command: str,
+                  role: str, *, when: float | None = None) -> None:
+        """acctlog Z: a console command was allowed (1), denied (0) or failed (-1)."""
+        self.record(event_facts.acct_facts(now=self._now(when), kind="Z", endpoint=endpoint,
+                                           peer=peer, user=user, result=result,
+                                           command=command, role=role))
+
+    def heartbeat(self, when: float | None = None) -> None:
+        """The ``M`` mainlog line and the rejectlog ``Marker 1`` line."""
+        now = self._now(when)
+        self.writers["mainlog"].write_line(records.mainlog_heartbeat(now, self.hires))
+        self.writers["rejectlog"].write_line(records.rejectlog_heartbeat(now, self.hires))
+
+    # -- life cycle --------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the flushers and, when ``heartbeat`` > 0, the heartbeat greenlet."""
+        for writer in self.writers.values():
+            writer.start()
+        interval = float(self.settings.get("heartbeat") or 0)
+        if interval > 0 and self._heartbeat is None:
+            self._heartbeat = gevent.spawn(self._heartbeat_loop, interval)
+
+    def _heartbeat_loop(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            self.heartbeat()
+
+    def flush(self) -> None:
+        for writer in self.writers.values():
+            writer.flush()
+
+    def reopen(self) -> None:
+        """After rotation: each file gets what was buffered, then is opened afresh."""
+        for writer in self.writers.values():
+            writer.reopen()
+
+    def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.kill(block=False)
+            self._heartbeat = None
+        for writer in self.writers.values():
+            writer.close()
