@@ -56,6 +56,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["ecelerity", "ecelerity.*"]) + ["ecelerity_modules"],
     package_dir={"ecelerity_modules": "modules"},
+    package_data={"ecelerity.policy.lua": ["*.lua", "scripts/*/*.lua"]},
     data_files=[
         ("share/ecelerity/conf", glob.glob("conf/*.conf")),
         ("share/ecelerity/conf/examples", glob.glob("conf/examples/*.conf")),

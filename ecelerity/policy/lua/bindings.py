@@ -1,0 +1,285 @@
+"""The adapter between Lua proxies (vctx, msg, ac) and the Python objects behind them.
+
+This is the ONE place that knows the Python side's method names. Today it
+drives OfflineVctx / OfflineMessage / OfflineAccept (below), used by the offline
+tester and the tests; ecelerity.policy.vctx.ValidationContext already has the
+same vctx surface (get/set/set_code/disconnect/tarpit/recipient_list/
+add_recipient/remove_recipient), and the real message model (core/message.py,
+in progress) will get a thin class here with the OfflineMessage surface.
+
+Lua sees: ``vctx:get(type, key)``, ``vctx:set(type, key, value)``,
+``vctx:set_code(code, text)``, ``vctx:disconnect(code, text)``, ``vctx:tarpit(s)``,
+``vctx:recipient_list()``, ``vctx:add_recipient(addr)``, ``vctx:remove_recipient(addr)``;
+``msg:header(name [, value [, mode]])`` (get -> array; value "" deletes -> boolean;
+mode "append" (default) | "prepend" | "replace"), ``msg:mailfrom([new])``,
+``msg:rcptto([new])``, ``msg:body()``, ``msg:raw()``, ``msg:get_message_size()``,
+``msg:context_get(type, key)``, ``msg:context_set(type, key, value)``, ``msg:code([n, text])``,
+``msg:discard([reason])``, ``msg:id()``; ``ac:esmtp_capability_add(s)``,
+``ac:esmtp_capability_remove(s)``, ``ac:inbound_session_count()``.
+Never does I/O (tarpit sleeps the calling greenlet only).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from typing import Any
+
+import gevent
+
+from .runtime import LuaRuntime
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogateescape")
+
+
+@dataclass
+class OfflineVctx:
+    """A validation context with the surface of policy.vctx.ValidationContext."""
+
+    conn: dict = field(default_factory=dict)
+    mess: dict = field(default_factory=dict)
+    code: tuple[int, str] | None = None
+    disconnect_reply: tuple[int, str] | None = None
+    recipients: list = field(default_factory=list)
+    tarpitted_seconds: float = 0.0
+
+    def get(self, which: str, key: str, default: str | None = None) -> str | None:
+        return self._dict(which).get(key, default)
+
+    def set(self, which: str, key: str, value: Any) -> None:
+        self._dict(which)[key] = "" if value is None else str(value)
+
+    def _dict(self, which: str) -> dict:
+        if which not in ("conn", "mess"):
+            raise ValueError(f"vctx type must be VCTX_CONN or VCTX_MESS, not {which!r}")
+        return self.conn if which == "conn" else self.mess
+
+    def set_code(self, code: int, text: str) -> None:
+        self.code = (int(code), text)
+
+    def disconnect(self, code: int = 421, text: str = "4.7.0 closing connection") -> None:
+        self.disconnect_reply = (int(code), text)
+
+    def tarpit(self, seconds: float) -> None:
+        self.tarpitted_seconds += max(0.0, float(seconds))
+        gevent.sleep(max(0.0, float(seconds)))
+
+    def recipient_list(self) -> list:
+        return list(self.recipients)
+
+    def add_recipient(self, recipient: Any) -> None:
+        self.recipients.append(recipient)
+
+    def remove_recipient(self, address: str) -> bool:
+        before = len(self.recipients)
+        self.recipients = [r for r in self.recipients if r != address]
+        return len(self.recipients) != before
+
+
+class OfflineMessage:
+    """A message over raw RFC 5322 bytes plus its envelope; edits are applied in place."""
+
+    def __init__(self, raw: bytes, *, mailfrom: str = "", rcptto: str = "",
+                 vctx: OfflineVctx | None = None, message_id: str = "00/00-00000-00000000") -> None:
+        head, separator, body = raw.partition(b"\r\n\r\n")
+        if not separator:
+            head, separator, body = raw.partition(b"\n\n")
+        self.eol = b"\n" if separator == b"\n\n" else b"\r\n"
+        self.headers: list[tuple[str, bytes]] = []
+        for line in head.split(self.eol) if head else []:
+            if line[:1] in (b" ", b"\t") and self.headers:
+                name, value = self.headers[-1]
+                self.headers[-1] = (name, value + self.eol + line)
+            elif b":" in line:
+                name, _, value = line.partition(b":")
+                self.headers.append((name.decode("ascii", "replace"), value.lstrip(b" \t")))
+        self._body = body
+        self._mailfrom, self._rcptto = mailfrom, rcptto
+        self.vctx = vctx if vctx is not None else OfflineVctx()
+        self.message_id = message_id
+        self.code: tuple[int, str] | None = None
+        self.discarded: str | None = None
+
+    def header(self, name: str) -> list[str]:
+        values = []
+        for header_name, raw_value in self.headers:
+            if header_name.lower() == name.lower():
+                unfolded = raw_value.replace(b"\r\n", b"").replace(b"\n", b"")
+                text = unfolded.decode("utf-8", "surrogateescape")
+                try:
+                    text = str(make_header(decode_header(text)))
+                except (ValueError, LookupError):
+                    pass
+                values.append(text)
+        return values
+
+    def header_delete(self, name: str) -> bool:
+        before = len(self.headers)
+        self.headers = [h for h in self.headers if h[0].lower() != name.lower()]
+        return len(self.headers) != before
+
+    def header_add(self, name: str, value: str, mode: str = "append") -> None:
+        if mode not in ("append", "prepend", "replace"):
+            raise ValueError(f"header mode must be append, prepend or replace, not {mode!r}")
+        if mode == "replace":
+            self.header_delete(name)
+        entry = (name, _bytes(value))
+        if mode == "prepend":
+            self.headers.insert(0, entry)
+        else:
+            self.headers.append(entry)
+
+    def mailfrom(self, new: str | None = None) -> str:
+        if new is not None:
+            self._mailfrom = new
+        return self._mailfrom
+
+    def rcptto(self, new: str | None = None) -> str:
+        if new is not None:
+            self._rcptto = new
+        return self._rcptto
+
+    def body(self) -> bytes:
+        return self._body
+
+    def raw(self) -> bytes:
+        head = b"".join(name.encode() + b": " + value + self.eol for name, value in self.headers)
+        return head + self.eol + self._body
+
+    def size(self) -> int:
+        return len(self.raw())
+
+
+@dataclass
+class OfflineAccept:
+    """The accept construct (``ac``): EHLO capabilities and session counts."""
+
+    capabilities: list = field(default_factory=list)
+    session_count: int = 1
+
+
+class LuaBindings:
+    """Builds the Lua proxies for one runtime: ``vctx(obj)``, ``msg(obj)``, ``accept(obj)``
+    each return a Lua proxy table for the Python object."""
+
+    def __init__(self, runtime: LuaRuntime) -> None:
+        methods = _Methods(weakref.proxy(runtime))  # held by Lua: no strong ref back
+        make = runtime.sandbox.make_class
+        self.vctx = make(b"validate_context", runtime.table({
+            "get": methods._vctx_get, "set": methods._vctx_set, "set_code": methods._set_code,
+            "disconnect": methods._disconnect, "tarpit": methods._tarpit,
+            "recipient_list": methods._recipient_list,
+            "add_recipient": methods._add_recipient,
+            "remove_recipient": methods._remove_recipient}))
+        self.msg = make(b"ec_message", runtime.table({
+            "header": methods._header, "mailfrom": methods._mailfrom,
+            "rcptto": methods._rcptto, "body": methods._body, "raw": methods._raw,
+            "get_message_size": methods._size, "context_get": methods._context_get,
+            "context_set": methods._context_set, "code": methods._msg_code,
+            "discard": methods._discard, "id": methods._msg_id}))
+        self.accept = make(b"accept_construct", runtime.table({
+            "esmtp_capability_add": methods._cap_add,
+            "esmtp_capability_remove": methods._cap_remove,
+            "inbound_session_count": methods._session_count}))
+
+
+class _Methods:
+    """The Python side of the proxies' methods (first argument: the Python object)."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    def _session_count(self, ac: Any) -> int:
+        return int(ac.session_count)
+
+    # vctx -------------------------------------------------------------------------------
+    def _vctx_get(self, vctx: Any, which: bytes, key: bytes) -> Any:
+        value = vctx.get(_text(which), _text(key))
+        return None if value is None else _bytes(value)
+
+    def _vctx_set(self, vctx: Any, which: bytes, key: bytes, value: Any = None) -> None:
+        vctx.set(_text(which), _text(key), None if value is None else _text(value))
+
+    def _set_code(self, vctx: Any, code: Any, text: bytes = b"") -> None:
+        vctx.set_code(int(code), _text(text))
+
+    def _disconnect(self, vctx: Any, code: Any = 421, text: bytes = b"4.7.0 closing") -> None:
+        vctx.disconnect(int(code), _text(text))
+
+    def _tarpit(self, vctx: Any, seconds: Any) -> None:
+        vctx.tarpit(float(seconds))
+
+    def _recipient_list(self, vctx: Any) -> Any:
+        return self.runtime.to_lua([str(getattr(r, "address", r)) for r in vctx.recipient_list()])
+
+    def _add_recipient(self, vctx: Any, address: bytes) -> None:
+        vctx.add_recipient(_text(address))
+
+    def _remove_recipient(self, vctx: Any, address: bytes) -> bool:
+        return bool(vctx.remove_recipient(_text(address)))
+
+    # msg --------------------------------------------------------------------------------
+    def _header(self, msg: Any, name: bytes, value: Any = None, mode: Any = None) -> Any:
+        if value is None:
+            return self.runtime.to_lua(msg.header(_text(name)))
+        if value == b"":
+            return msg.header_delete(_text(name))
+        mode_text = _text(mode) if mode is not None else "append"
+        values = value.values() if self.runtime.sandbox.lua_type(value) == "table" else [value]
+        for one in values:
+            msg.header_add(_text(name), _text(one), mode_text)
+            if mode_text == "replace":
+                mode_text = "append"
+        return True
+
+    def _mailfrom(self, msg: Any, new: Any = None) -> bytes:
+        return _bytes(msg.mailfrom(None if new is None else _text(new)))
+
+    def _rcptto(self, msg: Any, new: Any = None) -> bytes:
+        return _bytes(msg.rcptto(None if new is None else _text(new)))
+
+    def _body(self, msg: Any) -> bytes:
+        return msg.body()
+
+    def _raw(self, msg: Any) -> bytes:
+        return msg.raw()
+
+    def _size(self, msg: Any) -> int:
+        return msg.size()
+
+    def _context_get(self, msg: Any, which: bytes, key: bytes) -> bytes:
+        return _bytes(msg.vctx.get(_text(which), _text(key)) or "")
+
+    def _context_set(self, msg: Any, which: bytes, key: bytes, value: Any = None) -> None:
+        msg.vctx.set(_text(which), _text(key), None if value is None else _text(value))
+
+    def _msg_code(self, msg: Any, code: Any = None, text: Any = None) -> Any:
+        if code is not None:
+            msg.code = (int(code), _text(text or b""))
+        return (msg.code[0], _bytes(msg.code[1])) if msg.code else None
+
+    def _discard(self, msg: Any, reason: Any = None) -> bool:
+        text = _text(reason) if reason else "550 5.7.0 discarded by policy"
+        if not text[:3].isdigit():
+            text = "550 5.7.1 [internal] discarded by policy"
+        msg.discarded = text
+        return True
+
+    def _msg_id(self, msg: Any) -> bytes:
+        return _bytes(msg.message_id)
+
+    # ac ---------------------------------------------------------------------------------
+    def _cap_add(self, ac: Any, capability: bytes) -> None:
+        ac.capabilities.append(_text(capability))
+
+    def _cap_remove(self, ac: Any, capability: bytes) -> bool:
+        text = _text(capability).upper()
+        before = len(ac.capabilities)
+        ac.capabilities[:] = [c for c in ac.capabilities if c.upper().split()[0] != text.split()[0]]
+        return len(ac.capabilities) != before

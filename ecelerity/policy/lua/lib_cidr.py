@@ -1,0 +1,59 @@
+"""msys.cidr.*: named CIDR tables for IP lookups, in process.
+
+Installed by libraries.py. Subset of Momentum's API:
+  msys.cidr.define(name, entries) -- entries: array of "10.0.0.0/8" strings, or a
+      table {["10.0.0.0/8"] = "value", ...}; replaces a table of the same name
+  msys.cidr.query(name, ip) -> the value of the most specific matching network
+      ("1" for array entries) or nil
+  msys.cidr.reload(name) -> true (datasource/rbldnsd kinds are not supported yet)
+Tables are shared by all scripts of one runtime. Never does I/O.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+
+class CidrError(ValueError):
+    pass
+
+
+def _tables(runtime: Any) -> dict[bytes, list]:
+    if not hasattr(runtime, "_cidr_tables"):
+        runtime._cidr_tables = {}
+    return runtime._cidr_tables
+
+
+def define(runtime: Any, name: bytes, entries: Any) -> bool:
+    networks = []
+    for key, value in entries.items():
+        text, result = (value, b"1") if isinstance(key, int) else (key, value)
+        try:
+            network = ipaddress.ip_network(bytes(text).decode(), strict=False)
+        except ValueError as exc:
+            raise CidrError(f"msys.cidr.define({bytes(name).decode()!r}): {exc}") from exc
+        networks.append((network, result))
+    networks.sort(key=lambda item: item[0].prefixlen, reverse=True)
+    _tables(runtime)[bytes(name)] = networks
+    return True
+
+
+def query(runtime: Any, name: bytes, ip: bytes) -> Any:
+    table = _tables(runtime).get(bytes(name))
+    if table is None:
+        return None
+    try:
+        address = ipaddress.ip_address(bytes(ip).decode().strip("[]"))
+    except ValueError:
+        return None
+    for network, value in table:
+        if network.version == address.version and address in network:
+            return value
+    return None
+
+
+def reload(runtime: Any, name: bytes) -> bool:
+    return bytes(name) in _tables(runtime)
+
+
+FUNCTIONS = {"msys.cidr.define": define, "msys.cidr.query": query, "msys.cidr.reload": reload}

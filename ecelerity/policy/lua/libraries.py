@@ -1,0 +1,68 @@
+"""Assemble the msys.* and json.* tables from the lib_*.py groups.
+
+Called once per runtime by runtime.LuaRuntime. Every Python function gets the
+runtime as its first argument and is wrapped so that a Python exception
+becomes a Lua error naming the function (``msys.pcre.match: bad pattern ...``),
+catchable with pcall, never a crash. ``FUNCTION_NAMES`` is what
+``--list-functions`` prints. Never does I/O.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable
+
+from . import (lib_address, lib_cidr, lib_codecs, lib_config, lib_core, lib_counter,
+               lib_files, lib_json, lib_macro, lib_pcre, lib_timer, lib_types)
+
+GROUPS = (lib_core, lib_pcre, lib_codecs, lib_address, lib_cidr, lib_types, lib_json,
+          lib_macro, lib_files, lib_counter, lib_timer, lib_config)
+
+
+def all_functions() -> dict[str, Callable]:
+    merged: dict[str, Callable] = {}
+    for group in GROUPS:
+        merged.update(group.FUNCTIONS)
+    return merged
+
+
+FUNCTION_NAMES = sorted(all_functions()) + sorted(lib_core.CONSTANTS)
+
+
+def _wrap(runtime: Any, name: str, function: Callable) -> Any:
+    """A Lua function calling ``function(runtime, ...)``; Python errors become Lua errors."""
+    wrap_py = runtime.sandbox.wrap_py
+    # Lua owns this closure, so it must hold no Lua object (their refs would be released
+    # inside lua_close) and no strong ref to the runtime (a cycle lupa cannot collect).
+    runtime = weakref.proxy(runtime)
+
+    def call_from_lua(*args: Any) -> Any:
+        try:
+            return function(runtime, *args)
+        except TypeError as exc:
+            return runtime.sandbox.PY_ERROR, f"{name}: bad arguments ({exc})".encode()
+        except Exception as exc:  # any library failure is the script's error, not ours
+            return runtime.sandbox.PY_ERROR, f"{name}: {exc}".encode("utf-8", "replace")
+    call_from_lua.__name__ = name
+    return wrap_py(call_from_lua)
+
+
+def _place(runtime: Any, root: Any, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    table = root
+    for part in parents:
+        key = part.encode()
+        if table[key] is None:
+            table[key] = runtime.table()
+        table = table[key]
+    table[leaf.encode()] = value
+
+
+def install_all(runtime: Any) -> Any:
+    """Put every library function into the sandbox's shared globals; returns msys."""
+    base = runtime.sandbox.base
+    for name, function in all_functions().items():
+        _place(runtime, base, name, _wrap(runtime, name, function))
+    for name, value in lib_core.CONSTANTS.items():
+        _place(runtime, base, name, value)
+    # extended APIs ('msys.extended.message' ...) need no separate loading here
+    return base[b"msys"]

@@ -1,0 +1,197 @@
+"""The hub's Lua runtime: one sandboxed Lua state, scripts loaded into it, calls into it.
+
+Owned by the scriptlet service (one per hub; a reload builds a new one and
+swaps it in, sessions holding the old one finish with it). Every call into Lua
+runs in a fresh Lua coroutine resumed by the calling greenlet, so greenlets
+that block inside Lua (msys.sleep, DNS...) each keep their own Lua stack and
+only suspend themselves -- never the hub. A script error never escapes as a
+Python exception: it is written to the paniclog with its Lua traceback and
+returned as a CallResult with ``error`` set; the caller turns that into the
+configured temporary failure. Never reads configuration itself (the
+scriptlet settings and Config come in through the constructor).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gevent
+
+from .sandbox import DEFAULT_LIMITS, Limits, Sandbox, from_lua, to_lua
+
+PanicLogWriter = Callable[[str, str], None]  # (module, text), like App.log
+
+
+@dataclass
+class CallResult:
+    """What one call into Lua gave back: its return values, or an error text."""
+
+    values: tuple = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def first(self) -> Any:
+        return self.values[0] if self.values else None
+
+
+@dataclass
+class CallContext:
+    """Who is calling (visible to msys.expandMacro and friends during the call)."""
+
+    vctx: Any = None
+    msg: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+class ScriptError(Exception):
+    """A script failed to load (syntax error, missing file); message names the script."""
+
+
+class LuaRuntime:
+    """One per hub. ``engine`` None = best available (LuaJIT, else Lua 5.4)."""
+
+    def __init__(self, engine: str | None = None, *, limits: Limits = DEFAULT_LIMITS,
+                 paniclog: PanicLogWriter | None = None, script_path: list[str] | None = None,
+                 readable_dirs: list[str] | None = None, config: Any = None) -> None:
+        self._paniclog = paniclog or (lambda module, text: None)
+        myself = weakref.ref(self)  # Lua keeps print_line alive: never a strong ref to self
+        self.sandbox = Sandbox(engine, limits=limits,
+                               print_line=lambda line: myself() and myself()._print_line(line))
+        self.engine = self.sandbox.engine
+        self.version = self.sandbox.version
+        self.script_path = [str(Path(p)) for p in (script_path or [])]
+        self.readable_dirs = [str(Path(p).resolve()) for p in (readable_dirs or self.script_path)]
+        self.config = config
+        self._contexts: "weakref.WeakKeyDictionary[Any, CallContext]" = weakref.WeakKeyDictionary()
+        self.scripts: dict[str, str] = {}  # script name -> file it came from
+        from . import libraries  # late: libraries import this module's types
+        from .registry import ModuleRegistry
+        self.registry = ModuleRegistry(self)
+        self.msys = libraries.install_all(self)
+
+    # -- logging ---------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        self._paniclog("scriptlet", text)
+
+    def _print_line(self, line: str) -> None:
+        self.log(line)
+
+    # -- values ------------------------------------------------------------------------
+    def to_lua(self, value: Any) -> Any:
+        return to_lua(self.sandbox, value)
+
+    @staticmethod
+    def from_lua(value: Any) -> Any:
+        return from_lua(value)
+
+    def table(self, value: Any = None) -> Any:
+        return self.sandbox.table(value)
+
+    # -- loading -----------------------------------------------------------------------
+    def load_source(self, text: str | bytes, name: str) -> Any:
+        """Compile and run a script body in a fresh environment; returns its env."""
+        source = text.encode() if isinstance(text, str) else text
+        env = self.sandbox.new_env(name.encode())
+        loaded = self.sandbox.load_in(env, source, ("@" + name).encode())
+        chunk, problem = (loaded if isinstance(loaded, tuple) else (loaded, None))
+        if chunk is None:
+            raise ScriptError(f"{name}: {_text(problem)}")
+        result = self.call(chunk, what=f"loading {name}")
+        if not result.ok:
+            raise ScriptError(result.error)
+        self.scripts[name] = name
+        return env
+
+    def load_file(self, path: str) -> Any:
+        """Load one script file (named in tracebacks by display_name)."""
+        try:
+            source = Path(path).read_bytes()
+        except OSError as exc:
+            raise ScriptError(f"{path}: cannot read script: {exc.strerror}") from exc
+        return self.load_source(source, self.display_name(path))
+
+    def display_name(self, path: str) -> str:
+        """The name a script has in errors: relative to its script-path directory
+        (Lua truncates long chunk names), else the file name."""
+        resolved = Path(path).resolve()
+        for directory in self.script_path:
+            try:
+                return str(resolved.relative_to(Path(directory).resolve()))
+            except ValueError:
+                continue
+        return resolved.name
+
+    def resolve(self, dotted: str) -> str:
+        """``myscripts.ehlo_phase`` -> the first ``myscripts/ehlo_phase.lua`` on the
+        script path ('.' or '/' as separator, no .lua suffix)."""
+        relative = dotted.replace(".", "/")
+        if relative.endswith("/lua"):
+            relative = relative[:-4]
+        if ".." in relative.split("/") or relative.startswith("/"):
+            raise ScriptError(f"script name {dotted!r} must stay inside the script path")
+        for directory in self.script_path:
+            candidate = Path(directory) / f"{relative}.lua"
+            if candidate.is_file():
+                return str(candidate)
+        raise ScriptError(f"script {dotted!r} not found as {relative}.lua in "
+                          f"{', '.join(self.script_path) or '(empty script path)'}")
+
+    # -- calling -----------------------------------------------------------------------
+    def current(self) -> CallContext:
+        """The context of the call running in this greenlet (empty outside calls)."""
+        return self._contexts.get(gevent.getcurrent()) or CallContext()
+
+    def call(self, function: Any, *args: Any, what: str = "call",
+             context: CallContext | None = None) -> CallResult:
+        """Run ``function(*args)`` in its own coroutine under the call budget."""
+        me = gevent.getcurrent()
+        previous = self._contexts.get(me)
+        if context is not None:
+            self._contexts[me] = context
+        try:
+            coroutine = self.sandbox.runner.coroutine(self.sandbox.limits.ticks, function, *args)
+            returned = coroutine.send(None)
+        except self.sandbox.LuaMemoryError as exc:
+            return self._failed(what, f"memory limit exceeded: {_text(exc) or 'not enough memory'}")
+        except self.sandbox.LuaError as exc:
+            return self._failed(what, _text(exc))
+        except Exception as exc:  # a Python library function raised outside Lua's pcall
+            return self._failed(what, f"{type(exc).__name__}: {exc}")
+        finally:
+            if context is not None:
+                if previous is None:
+                    self._contexts.pop(me, None)
+                else:
+                    self._contexts[me] = previous
+        if not isinstance(returned, tuple):
+            returned = (returned,)
+        if not returned or returned[0] is not True:
+            message = returned[1] if len(returned) > 1 else b"unknown error"
+            if message == b"not enough memory":
+                message = b"memory limit exceeded (not enough memory)"
+            return self._failed(what, _text(message))
+        anchored = tuple(self.sandbox.anchor(value) for value in returned[1:])
+        del returned  # objects tied to the coroutine go first (see Sandbox.anchor)
+        del coroutine
+        return CallResult(values=anchored)
+
+    def _failed(self, what: str, message: str) -> CallResult:
+        self.log(f"{what}: {message}")
+        return CallResult(error=message.splitlines()[0] if message else "error")
+
+    def spawn_call(self, delay: float, function: Any, *args: Any) -> gevent.Greenlet:
+        """Call ``function`` later in its own greenlet (msys.timer)."""
+        return gevent.spawn_later(max(0.0, float(delay)), self.call, function, *args,
+                                  what="timer")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

@@ -1,0 +1,249 @@
+-- Trusted bootstrap: builds the sandbox every policy script runs in.
+-- Run once per LuaRuntime by sandbox.py, with the real globals (debug, io, os...)
+-- still reachable; it captures what it needs in locals, then the Python side
+-- wipes the dangerous globals. Nothing here is reachable from a script except
+-- through the closures it hands out. Arguments: a table of Python callables
+-- and limits (see sandbox.py: _bootstrap_args).
+local py = ...
+
+local debug_sethook, debug_traceback = debug.sethook, debug.traceback
+local co_create, co_wrap, co_running = coroutine.create, coroutine.wrap, coroutine.running
+local co_resume, co_status, co_yield = coroutine.resume, coroutine.status, coroutine.yield
+local real_load, real_pcall, real_xpcall = load, pcall, xpcall
+local real_error, real_type, real_tostring = error, type, tostring
+local real_setmetatable, real_getmetatable, real_rawget = setmetatable, getmetatable, rawget
+local collect, select, pairs = collectgarbage, select, pairs
+local string_rep, string_byte, table_concat = string.rep, string.byte, table.concat
+local unpack = unpack or table.unpack
+local is_jit = real_type(jit) == "table"
+
+local HOOK_EVERY = py.hook_every
+local MEMORY_KB = py.memory_limit_kb            -- 0 = no Lua-side check (allocator enforces it)
+local MAX_STRING = py.max_string_bytes
+
+-- One budget box per running call, shared by the coroutines that call spawns.
+local budgets = real_setmetatable({}, { __mode = "k" })
+
+local function over_budget(box)
+  return box ~= nil and box.left < 0
+end
+
+local function hook()
+  local co = co_running()
+  local box = co and budgets[co]
+  if box == nil then return end
+  box.left = box.left - 1
+  if box.left < 0 then
+    real_error("instruction budget exceeded (" .. box.total .. " x " .. HOOK_EVERY
+               .. " instructions)", 2)
+  end
+  if MEMORY_KB > 0 and collect("count") > MEMORY_KB then
+    collect("collect")
+    if collect("count") > MEMORY_KB then
+      box.left = -1                              -- sticky: the call is over
+      real_error("memory limit exceeded (" .. MEMORY_KB .. " KiB)", 2)
+    end
+  end
+end
+
+local function start_budget(box)
+  budgets[co_running()] = box
+  debug_sethook(hook, "", HOOK_EVERY)            -- per-thread in Lua 5.4, global in LuaJIT
+end
+
+local function traceback(err)
+  if real_type(err) ~= "string" then err = real_tostring(err) end
+  return debug_traceback(err, 2)
+end
+
+-- runner(ticks, f, ...) -> true, results... | false, message-with-traceback.
+-- Python resumes it as a fresh coroutine per call, so greenlets never share a Lua stack.
+local function runner(ticks, f, ...)
+  start_budget({ left = ticks, total = ticks })
+  return real_xpcall(f, traceback, ...)
+end
+
+-- pcall/xpcall that cannot swallow an exhausted budget.
+local function guard(box, ok, ...)
+  if not ok and over_budget(box) then real_error((...), 0) end
+  return ok, ...
+end
+local function safe_pcall(f, ...)
+  return guard(budgets[co_running()], real_pcall(f, ...))
+end
+local function safe_xpcall(f, handler, ...)
+  local box = budgets[co_running()]
+  return guard(box, real_xpcall(f, function(e)
+    if over_budget(box) then return e end
+    return handler(e)
+  end, ...))
+end
+
+-- Coroutines made by scripts inherit the caller's budget and hook.
+local function adopt(f)
+  local box = budgets[co_running()]
+  return function(...)
+    start_budget(box or { left = 0, total = 0 })
+    return f(...)
+  end
+end
+local safe_coroutine = {
+  create = function(f) return co_create(adopt(f)) end,
+  wrap = function(f) return co_wrap(adopt(f)) end,
+  resume = co_resume, yield = co_yield, status = co_status, running = co_running,
+  isyieldable = coroutine.isyieldable,
+}
+
+local function safe_rep(s, n, sep)
+  local total = #real_tostring(s) * (n or 0) + (sep and #real_tostring(sep) * (n or 0) or 0)
+  if total > MAX_STRING then
+    real_error("string.rep result too large (" .. total .. " bytes)", 2)
+  end
+  return string_rep(s, n, sep)
+end
+local function safe_concat(t, sep, i, j)
+  i = i or 1
+  j = j or #t
+  local total, seplen = 0, sep and #sep or 0
+  for k = i, j do
+    local v = t[k]
+    total = total + (real_type(v) == "string" and #v or 24) + seplen
+    if total > MAX_STRING then
+      real_error("table.concat result too large (> " .. MAX_STRING .. " bytes)", 2)
+    end
+  end
+  return table_concat(t, sep, i, j)
+end
+
+-- The string library is shared with the string metatable, so patch it in place.
+string.dump = nil
+string.rep = safe_rep
+local string_mt = real_getmetatable("")
+string_mt.__metatable = "locked"
+
+local function copy(src, names)
+  local out = {}
+  for _, name in pairs(names) do out[name] = src[name] end
+  return out
+end
+
+local function text_only(chunk)
+  if real_type(chunk) == "function" then
+    local parts = {}
+    while true do
+      local piece = chunk()
+      if piece == nil or piece == "" then break end
+      parts[#parts + 1] = piece
+    end
+    chunk = table_concat(parts)
+  end
+  if real_type(chunk) ~= "string" then real_error("load: chunk must be a string", 3) end
+  if string_byte(chunk, 1) == 27 then
+    real_error("load: binary (precompiled) chunks are not allowed", 3)
+  end
+  return chunk
+end
+
+local base = {}                                 -- shared, read through each script's env
+
+local function load_in(env, chunk, name)
+  -- LuaJIT and 5.4 both take (chunk, name, mode, env)
+  return real_load(text_only(chunk), name, "t", env)
+end
+
+local function safe_load(chunk, name, mode, env)
+  if mode ~= nil and mode ~= "t" then
+    return nil, "load: only text chunks (mode \"t\") are allowed"
+  end
+  return load_in(env or base, chunk, name or "=(load)")
+end
+
+local function safe_collectgarbage(opt)
+  if opt == nil or opt == "count" then return collect("count") end
+  real_error("collectgarbage('" .. real_tostring(opt) .. "') is not allowed", 2)
+end
+
+local function print_to_paniclog(...)
+  local n = select("#", ...)
+  local parts = {}
+  for k = 1, n do parts[k] = real_tostring((select(k, ...))) end
+  py.print(table_concat(parts, "\t"))
+end
+
+for _, name in pairs({ "assert", "error", "ipairs", "next", "pairs", "select", "tonumber",
+                       "tostring", "type", "rawequal", "rawget", "rawset", "rawlen",
+                       "setmetatable", "getmetatable", "_VERSION" }) do
+  base[name] = _G[name]
+end
+base.unpack = unpack
+base.pcall, base.xpcall = safe_pcall, safe_xpcall
+base.load, base.loadstring = safe_load, safe_load
+base.collectgarbage = safe_collectgarbage
+base.print = print_to_paniclog
+base.coroutine = safe_coroutine
+base.string = string
+base.table = copy(table, { "insert", "remove", "sort", "unpack", "pack", "move", "maxn" })
+base.table.concat = safe_concat
+base.math = copy(math, { "abs", "ceil", "floor", "fmod", "huge", "max", "min", "modf", "pi",
+                         "random", "randomseed", "sqrt", "exp", "log", "log10", "pow", "sin",
+                         "cos", "tan", "asin", "acos", "atan", "atan2", "tointeger", "type",
+                         "maxinteger", "mininteger", "ult", "frexp", "ldexp", "sinh",
+                         "cosh", "tanh", "deg", "rad" })
+base.os = copy(os, { "time", "clock", "date", "difftime" })
+if utf8 then base.utf8 = utf8 end
+if bit then base.bit = bit end
+
+-- Proxies: Lua tables standing for Python objects (vctx, msg, ac...). The Python
+-- object lives only in `hidden`, so a script can never reach its attributes.
+local hidden = real_setmetatable({}, { __mode = "k" })
+local classes = {}
+local function make_class(class_name, py_methods)
+  local methods = {}
+  for name, f in pairs(py_methods) do
+    methods[name] = function(self, ...)
+      local obj = hidden[self]
+      if obj == nil then
+        real_error(class_name .. ":" .. name .. ": call it with ':' on a " .. class_name, 2)
+      end
+      return f(obj, ...)
+    end
+  end
+  local mt = { __index = methods, __metatable = class_name,
+               __tostring = function() return class_name end }
+  classes[class_name] = mt
+  return function(obj)
+    local proxy = real_setmetatable({}, mt)
+    hidden[proxy] = obj
+    return proxy
+  end
+end
+local function class_of(v)
+  if real_type(v) == "table" then
+    local mt = real_getmetatable(v)
+    if real_type(mt) == "string" and classes[mt] then return mt end
+  end
+  return nil
+end
+
+local function new_env(script_name)
+  local env = real_setmetatable({}, { __index = base })
+  env._G = env
+  env._SCRIPT = script_name
+  return env
+end
+
+-- Python library functions report failure as (PY_ERROR, message): raise it here, as a
+-- plain string error located at the script's call site.
+local PY_ERROR = {}
+local function raise_py(first, ...)
+  if first == PY_ERROR then real_error((...), 2) end
+  return first, ...
+end
+local function wrap_py(f)
+  return function(...) return raise_py(f(...)) end
+end
+
+return {
+  PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, load_in = load_in, new_env = new_env,
+  make_class = make_class, class_of = class_of, is_jit = is_jit,
+}

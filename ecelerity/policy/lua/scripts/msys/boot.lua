@@ -1,0 +1,1 @@
+-- msys.boot: loaded first by convention; ecelerity needs nothing here yet.
