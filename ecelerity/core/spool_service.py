@@ -38,7 +38,7 @@ class SpoolService:
         report = self.spool.load_all()
         took = time.monotonic() - started
         app.log("spool", f"spool_in: {report.count} messages from '{base}' in {took:.3f}s"
-                f" ({len(report.quarantined)} quarantined, {report.removed_temp} temp files removed)")
+                f" ({len(report.quarantined)} quarantined, {len(report.removed_temp)} temp files removed)")
         for path, reason in report.quarantined:
             app.log("spool", f"spool_in: quarantined {path}: {reason}")
         app.spool = self.spool

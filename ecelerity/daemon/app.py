@@ -31,6 +31,7 @@ from ecelerity.log.paniclog import PanicLog
 
 from ecelerity.core.spool_service import SpoolService
 from ecelerity.policy.phases import HookRegistry
+from ecelerity.queue.service import QueueService
 from ecelerity.smtp.server import SMTPService
 
 from .module_service import ModuleService
@@ -41,6 +42,7 @@ from .service import Service, StartupError
 SERVICE_FACTORIES: list[Callable[[], Service]] = [
     ControlService,
     SpoolService,
+    QueueService,
     ModuleService,
     SMTPService,
 ]

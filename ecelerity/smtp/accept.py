@@ -221,6 +221,10 @@ def store(session: "Session", message: InboundMessage) -> Reply:
         log.error("spool refused message %s from %s: %s", message.id, session.peer_ip, exc)
         return replies.SPOOL_FAILED
     session.messages_accepted += 1
+    # Durable now: hand the recipients to their queues (delivery may start at once).
+    queue = getattr(getattr(session, "service", None), "queue", None)
+    if queue is not None:
+        queue.admit(batch)
     conn = session.vctx.conn
     conn["connection_message_count"] = str(session.messages_accepted)
     msg_id = getattr(batch, "batch_id", None) or message.id

@@ -73,6 +73,7 @@ class SMTPService:
         self.sessions_started = 0
         self.sessions_refused = 0
         self.idgen: Any = None
+        self.queue: Any = None  # the QueueManager that accepted messages are admitted to
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, app: Any) -> None:
@@ -81,6 +82,7 @@ class SMTPService:
         spool = getattr(app, "spool", None)
         self.spool = spool if spool is not None else self._open_spool(cfg)
         self.idgen = getattr(self.spool, "idgen", None)
+        self.queue = getattr(app, "queue_manager", None)
         hooks = getattr(app, "hooks", None)
         if hooks is not None:
             self.hooks = hooks

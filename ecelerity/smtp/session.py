@@ -343,3 +343,6 @@ class Session:
 
 # The built-in verbs live in smtp/verbs.py, which registers them on import.
 from . import verbs as _verbs  # noqa: E402,F401
+# The extensions register their verbs and EHLO keywords on import, after the built-ins
+# (bdat wraps the built-in DATA and RCPT): STARTTLS, AUTH, BDAT/CHUNKING, XCLIENT.
+from . import auth as _auth, bdat as _bdat, tls as _tls, xclient as _xclient  # noqa: E402,F401

@@ -64,7 +64,7 @@ def make_pki(base: Path) -> PKI:
     ca = _make_ca(openssl, directory, "ca")
     other = _make_ca(openssl, directory, "other-ca")
     server = _make_leaf(openssl, directory, "server", "localhost",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:::1\n"
                         "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n", ca)
     client = _make_leaf(openssl, directory, "client", "test-client",
                         "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n", ca)

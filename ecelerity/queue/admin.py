@@ -1,0 +1,165 @@
+"""Queue administration: the plain Python API behind the console's queue commands.
+
+Who calls it: control/ command handlers (fail/flush/retry/reroute/suspend/resume,
+``domain``, ``summary``-style statistics) and tests. Each operation acts on the
+QueueManager's queues through its primitives and finishes before returning (spool
+writes included), so the console can report what was done. Messages being delivered
+right now (in flight) are left alone: their delivery result decides. Never reads
+configuration except through the manager, never touches bodies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .manager import ACTIVE, DELAYED, QueueManager, QueuedMessage
+
+ADMIN_FAIL_REASON = (554, "5.4.7", "[internal] failed by administrator")
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What the console shows for one (binding, domain) queue."""
+
+    binding: str
+    domain: str
+    active: int
+    delayed: int
+    in_flight: int
+    oldest_age: float | None     # seconds since the oldest queued message was received
+    last_error: str | None
+    suspended: bool
+    delivered: int
+    transient_failures: int
+    permanent_failures: int
+
+
+class QueueAdmin:
+    """Operations on one manager's queues; see the module docstring."""
+
+    def __init__(self, manager: QueueManager) -> None:
+        self.manager = manager
+
+    # -- selection ------------------------------------------------------------------------
+    def _queued(self, *, domain: str | None = None,
+                binding: str | None = None) -> list[QueuedMessage]:
+        found = []
+        for queue in self.manager.queues():
+            if domain is not None and queue.domain != domain.lower():
+                continue
+            if binding is not None and queue.binding != binding:
+                continue
+            for message_id in queue.active.ids() + queue.delayed.ids():
+                entry = self.manager.entry(message_id)
+                if entry is not None and entry.state in (ACTIVE, DELAYED):
+                    found.append(entry)
+        return found
+
+    # -- operations -----------------------------------------------------------------------
+    def fail_domain(self, domain: str, *, binding: str | None = None, quiet: bool = False) -> int:
+        """Fail every queued message for ``domain``; ``quiet``: without DSNs. Returns the count."""
+        entries = self._queued(domain=domain, binding=binding)
+        for entry in entries:
+            self._fail(entry, quiet=quiet)
+        return len(entries)
+
+    def fail_message(self, message_id: str, *, quiet: bool = False) -> bool:
+        entry = self.manager.entry(message_id)
+        if entry is None or entry.state not in (ACTIVE, DELAYED):
+            return False
+        self._fail(entry, quiet=quiet)
+        return True
+
+    def flush_domain(self, domain: str, *, binding: str | None = None) -> int:
+        """Make every delayed message of ``domain`` due now; returns how many moved."""
+        entries = [e for e in self._queued(domain=domain, binding=binding) if e.state == DELAYED]
+        for entry in entries:
+            self._retry_now(entry)
+        self.manager.wake()
+        return len(entries)
+
+    def retry_message(self, message_id: str) -> bool:
+        """Move one delayed message to its active queue now."""
+        entry = self.manager.entry(message_id)
+        if entry is None or entry.state != DELAYED:
+            return False
+        self._retry_now(entry)
+        self.manager.wake()
+        return True
+
+    def reroute_queue(self, domain: str, to_binding: str, *,
+                      from_binding: str | None = None) -> int:
+        """Move queued messages of ``domain`` to ``to_binding`` (durably), keeping their state."""
+        manager = self.manager
+        if not manager.config.has_binding(to_binding):
+            raise KeyError(f"unknown binding '{to_binding}'")
+        entries = [e for e in self._queued(domain=domain, binding=from_binding)
+                   if e.key[0] != to_binding]
+        target = manager.queue_for(to_binding, domain)
+        for entry in entries:
+            state = entry.state
+            due_at = manager.queue_for(*entry.key).delayed.due_of(entry.message.id)
+            manager.detach(entry)
+            manager.spool.update(entry.message, binding=to_binding)
+            if state == DELAYED and due_at is not None:
+                manager.to_delayed(entry, target, due_at)
+            else:
+                manager.to_active(entry, target)
+        manager.wake()
+        return len(entries)
+
+    def suspend(self, *, binding: str | None = None, domain: str | None = None) -> None:
+        """Hold delivery for a binding, a domain (all bindings) or one binding's domain."""
+        manager = self.manager
+        if binding is not None and domain is not None:
+            manager.queue_for(binding, domain).suspended = True
+        elif binding is not None:
+            manager.suspended_bindings.add(binding)
+        elif domain is not None:
+            manager.suspended_domains.add(domain.lower())
+        else:
+            raise ValueError("suspend: name a binding, a domain or both")
+
+    def resume(self, *, binding: str | None = None, domain: str | None = None) -> None:
+        manager = self.manager
+        if binding is not None and domain is not None:
+            manager.queue_for(binding, domain).suspended = False
+        elif binding is not None:
+            manager.suspended_bindings.discard(binding)
+        elif domain is not None:
+            manager.suspended_domains.discard(domain.lower())
+        else:
+            raise ValueError("resume: name a binding, a domain or both")
+        manager.wake()
+
+    def stats(self, *, domain: str | None = None, binding: str | None = None) -> list[QueueStats]:
+        """Per-queue statistics, sorted by (binding, domain)."""
+        manager = self.manager
+        now = manager.clock.now()
+        rows = []
+        for queue in manager.queues():
+            if domain is not None and queue.domain != domain.lower():
+                continue
+            if binding is not None and queue.binding != binding:
+                continue
+            created = [entry.message.created
+                       for entry in self._queued(domain=queue.domain, binding=queue.binding)]
+            rows.append(QueueStats(
+                binding=queue.binding, domain=queue.domain, active=len(queue.active),
+                delayed=len(queue.delayed), in_flight=queue.in_flight,
+                oldest_age=(now - min(created)) if created else None,
+                last_error=queue.last_error, suspended=manager.is_suspended(queue),
+                delivered=queue.delivered, transient_failures=queue.transient_failures,
+                permanent_failures=queue.permanent_failures))
+        return sorted(rows, key=lambda row: (row.binding, row.domain))
+
+    # -- internals ------------------------------------------------------------------------
+    def _fail(self, entry: QueuedMessage, *, quiet: bool) -> None:
+        self.manager.detach(entry)
+        self.manager.fail(entry, None, ADMIN_FAIL_REASON, bounce=not quiet)
+
+    def _retry_now(self, entry: QueuedMessage) -> None:
+        manager = self.manager
+        queue = manager.queue_for(*entry.key)
+        if queue.delayed.remove(entry.message.id):
+            manager.index_delayed(queue)
+        manager.to_active(entry, queue)

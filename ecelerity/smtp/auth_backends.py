@@ -1,0 +1,197 @@
+"""The default SMTP AUTH backend: users with salted password hashes in the configuration.
+
+    auth_users = [ alice = "{PBKDF2-SHA256}600000$c2FsdA==$..." ]
+    auth_users = [ bob = "{PBKDF2-SHA256}... {CRAM-MD5}a1b2...(64 hex)" ]
+
+An entry holds one or more ``{SCHEME}value`` tokens separated by blanks:
+
+- ``{PBKDF2-SHA256}<iterations>$<salt b64>$<key b64>`` -- what ``hash_password``
+  makes (the default, 100000 iterations, 16-byte random salt);
+- ``{SSHA256}`` / ``{SSHA512}`` -- base64(digest(password + salt) + salt), as written
+  by Dovecot's ``doveadm pw`` and OpenLDAP (verify only; a fast hash, prefer PBKDF2);
+- ``{CRAM-MD5}<64 hex>`` -- for AUTH CRAM-MD5. CRAM-MD5 needs HMAC-MD5 keyed with
+  the password, so a one-way hash cannot serve it. We store the two MD5 chaining
+  states after the HMAC key blocks (key XOR ipad, key XOR opad), as Dovecot does:
+  enough to answer CRAM-MD5 challenges, but not the password itself, so it cannot be
+  used for PLAIN/LOGIN on another system that keeps a salted hash. It is still a
+  password equivalent *for CRAM-MD5*: protect the configuration file accordingly.
+
+Make entries with ``python -m ecelerity.smtp.auth_backends [--cram-md5]`` (reads the
+password from the terminal or stdin, prints the value). Called by smtp/auth.py only;
+hash checks are CPU work that auth.py runs in gevent's threadpool. Never logs or
+stores a plaintext password.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import getpass
+import hashlib
+import hmac
+import math
+import os
+import struct
+import sys
+from typing import Any
+
+DEFAULT_ITERATIONS = 100_000
+_SCHEMES_PLAIN = ("PBKDF2-SHA256", "SSHA256", "SSHA512")
+
+
+# -- MD5 with a resumable state (for CRAM-MD5 keys) -----------------------------------------
+_SHIFTS = [7, 12, 17, 22] * 4 + [5, 9, 14, 20] * 4 + [4, 11, 16, 23] * 4 + [6, 10, 15, 21] * 4
+_K = [int(abs(math.sin(i + 1)) * 2 ** 32) & 0xFFFFFFFF for i in range(64)]
+MD5_IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476)
+
+
+def _rotl(x: int, c: int) -> int:
+    return ((x << c) | (x >> (32 - c))) & 0xFFFFFFFF
+
+
+def _md5_compress(state: tuple[int, int, int, int], block: bytes) -> tuple[int, int, int, int]:
+    words = struct.unpack("<16I", block)
+    a, b, c, d = state
+    for i in range(64):
+        if i < 16:
+            f, g = (b & c) | (~b & d), i
+        elif i < 32:
+            f, g = (d & b) | (~d & c), (5 * i + 1) % 16
+        elif i < 48:
+            f, g = b ^ c ^ d, (3 * i + 5) % 16
+        else:
+            f, g = c ^ (b | ~d), (7 * i) % 16
+        f = (f + a + _K[i] + words[g]) & 0xFFFFFFFF
+        a, d, c = d, c, b
+        b = (b + _rotl(f, _SHIFTS[i])) & 0xFFFFFFFF
+    return ((state[0] + a) & 0xFFFFFFFF, (state[1] + b) & 0xFFFFFFFF,
+            (state[2] + c) & 0xFFFFFFFF, (state[3] + d) & 0xFFFFFFFF)
+
+
+def md5_resume(state: tuple[int, int, int, int], data: bytes, already: int) -> bytes:
+    """MD5 digest of (``already`` bytes that led to ``state``) + ``data``; already % 64 == 0."""
+    total = already + len(data)
+    padded = data + b"\x80" + b"\x00" * ((55 - total) % 64) + struct.pack("<Q", (total * 8) & (2 ** 64 - 1))
+    for offset in range(0, len(padded), 64):
+        state = _md5_compress(state, padded[offset:offset + 64])
+    return struct.pack("<4I", *state)
+
+
+def cram_md5_key(password: str) -> str:
+    """The ``{CRAM-MD5}`` value for ``password``: inner and outer MD5 states, 64 hex digits."""
+    key = password.encode("utf-8")
+    if len(key) > 64:
+        key = hashlib.md5(key).digest()
+    key = key.ljust(64, b"\x00")
+    inner = _md5_compress(MD5_IV, bytes(k ^ 0x36 for k in key))
+    outer = _md5_compress(MD5_IV, bytes(k ^ 0x5C for k in key))
+    return struct.pack("<8I", *inner, *outer).hex()
+
+
+def cram_md5_digest(stored_hex: str, challenge: bytes) -> str:
+    """HMAC-MD5(password, challenge) in hex, computed from a ``{CRAM-MD5}`` value."""
+    words = struct.unpack("<8I", bytes.fromhex(stored_hex))
+    inner = md5_resume(words[:4], challenge, 64)
+    return md5_resume(words[4:], inner, 64).hex()
+
+
+# -- salted hashes ----------------------------------------------------------------------
+def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
+    """A ``{PBKDF2-SHA256}`` value for ``password`` (random 16-byte salt unless given)."""
+    salt = os.urandom(16) if salt is None else salt
+    key = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    return f"{{PBKDF2-SHA256}}{iterations}${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+def split_entry(entry: str) -> dict[str, str]:
+    """``"{A}x {B}y"`` -> ``{"A": "x", "B": "y"}`` (scheme names upper-cased)."""
+    tokens: dict[str, str] = {}
+    for token in str(entry).split():
+        if token.startswith("{") and "}" in token:
+            scheme, _, value = token[1:].partition("}")
+            tokens[scheme.upper()] = value
+    return tokens
+
+
+def _check_scheme(scheme: str, value: str, password: str) -> bool:
+    secret = password.encode("utf-8")
+    try:
+        if scheme == "PBKDF2-SHA256":
+            iterations, salt_b64, key_b64 = value.split("$")
+            expected = base64.b64decode(key_b64, validate=True)
+            got = hashlib.pbkdf2_hmac("sha256", secret, base64.b64decode(salt_b64, validate=True),
+                                      int(iterations))
+            return hmac.compare_digest(got, expected)
+        if scheme in ("SSHA256", "SSHA512"):
+            algo, size = ("sha256", 32) if scheme == "SSHA256" else ("sha512", 64)
+            raw = base64.b64decode(value, validate=True)
+            digest, salt = raw[:size], raw[size:]
+            return hmac.compare_digest(hashlib.new(algo, secret + salt).digest(), digest)
+        if scheme == "CRAM-MD5":
+            return hmac.compare_digest(cram_md5_key(password), value.lower())
+    except (ValueError, TypeError):
+        return False
+    return False
+
+
+def check_password(entry: str, password: str) -> bool:
+    """True when ``password`` matches the entry (a salted scheme first, else its CRAM-MD5 key)."""
+    tokens = split_entry(entry)
+    for scheme in _SCHEMES_PLAIN + ("CRAM-MD5",):
+        if scheme in tokens:
+            return _check_scheme(scheme, tokens[scheme], password)
+    return False
+
+
+_dummy_entry: list[str] = []
+
+
+def _dummy() -> str:
+    if not _dummy_entry:
+        _dummy_entry.append(hash_password("never-a-password", salt=b"\x00" * 16))
+    return _dummy_entry[0]
+
+
+class ConfigUsersBackend:
+    """Users from the ``auth_users`` option (``[ user = "{SCHEME}..." ]``)."""
+
+    name = "auth_users"
+
+    def _users(self, settings: Any) -> dict[str, str]:
+        users = getattr(settings, "auth_users", None) or {}
+        return {str(k): str(v) for k, v in dict(users).items()}
+
+    def check_password(self, user: str, password: str, settings: Any) -> bool | None:
+        """True/False for a known user; None when the user is not ours (next backend)."""
+        entry = self._users(settings).get(user)
+        if entry is None:
+            check_password(_dummy(), password)  # same cost as a real user: no user-probing by timing
+            return None
+        return check_password(entry, password)
+
+    def cram_md5_key(self, user: str, settings: Any) -> str | None:
+        entry = self._users(settings).get(user)
+        return None if entry is None else split_entry(entry).get("CRAM-MD5")
+
+    def supports_cram_md5(self, settings: Any) -> bool:
+        return any("CRAM-MD5" in split_entry(e) for e in self._users(settings).values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecelerity.smtp.auth_backends",
+                                     description="print an auth_users value for a password")
+    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
+    parser.add_argument("--cram-md5", action="store_true", help="also add a {CRAM-MD5} key")
+    args = parser.parse_args(argv)
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("empty password refused", file=sys.stderr)
+        return 1
+    value = hash_password(password, iterations=args.iterations)
+    if args.cram_md5:
+        value += f" {{CRAM-MD5}}{cram_md5_key(password)}"
+    print(value)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

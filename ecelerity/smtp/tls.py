@@ -1,0 +1,338 @@
+"""STARTTLS (RFC 3207) and implicit TLS (``use_ssl``) for the inbound ESMTP listener.
+
+Registered into smtp/session.py on import: the ``STARTTLS`` verb and an EHLO
+capability provider. ``start_implicit_tls(session)`` is called by the session
+before its banner when ``use_ssl`` is on (SMTPS, port 465 style).
+
+Options (read from ``session.settings`` only, resolved once per connection):
+``tls_certificate`` + ``tls_key`` (STARTTLS is offered only when both are set and the
+session is not yet in TLS), ``tls_ciphers`` (OpenSSL syntax), ``tls_protocols``
+(default TLSv1.2 and TLSv1.3; syntax below), ``tls_client_ca`` + ``tls_verify_mode``
+(``none`` | ``optional`` | ``require``; with a CA and no mode: ``optional``),
+``tls_verified_peer_can_relay`` and ``starttls_injection_policy``.
+
+``tls_protocols``: names ``SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3`` and ``ALL``, separated
+by ``:``, ``,`` or blanks, each optionally prefixed ``+`` (enable), ``-`` or ``!``
+(disable). A list that enables something starts from nothing, a list that only
+disables starts from the default (TLSv1.2+): ``+TLSv1.2:+TLSv1.3``, ``ALL:-TLSv1``,
+``!TLSv1.2`` (TLSv1.3 only). SSLv3 is never used. Gaps are closed (min..max).
+
+STARTTLS injection: bytes the client sent after ``STARTTLS`` before reading our 220
+are never interpreted. With ``starttls_injection_policy = reject`` (Momentum's
+default) STARTTLS is answered ``554 5.5.1 Error: commands pipelined after
+STARTTLS`` and the connection is closed; any other value discards them, answers
+220 and starts the handshake. After the handshake the session is back to its
+before-EHLO state (RFC 3207 §4.2): HELO/EHLO, AUTH and the transaction are forgotten.
+
+SSL contexts are built once per (certificate, key, ciphers, protocols, client CA,
+verify mode, file stamps) and cached, so a reload or a renewed certificate gets a
+fresh context. The handshake runs on gevent's ssl (never blocks the hub); a failed
+handshake is one log line and a closed connection, never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gevent import ssl as gssl
+
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger("ecelerity.smtp")
+
+READY = Reply(220, "2.0.0", "Ready to start TLS")
+INJECTION_REFUSED = Reply(554, "5.5.1", "Error: commands pipelined after STARTTLS")
+ALREADY_ACTIVE = Reply(503, "5.5.1", "TLS already active")
+NOT_OFFERED = Reply(502, "5.5.1", "STARTTLS not offered")
+UNAVAILABLE = Reply(454, "4.7.0", "TLS not available due to temporary reason")
+NO_ARGUMENTS = Reply(501, "5.5.4", "Syntax error (no parameters allowed)")
+IN_TRANSACTION = Reply(503, "5.5.1", "Error: MAIL transaction in progress")
+GREET_FIRST = Reply(503, "5.5.1", "EHLO/HELO first")
+
+_VERSIONS = {"sslv3": None, "tlsv1": ssl.TLSVersion.TLSv1, "tlsv1.0": ssl.TLSVersion.TLSv1,
+             "tlsv1.1": ssl.TLSVersion.TLSv1_1, "tlsv1.2": ssl.TLSVersion.TLSv1_2,
+             "tlsv1.3": ssl.TLSVersion.TLSv1_3}
+_ORDER = [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3]
+DEFAULT_VERSIONS = frozenset({ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3})
+_VERIFY_MODES = {"none": ssl.CERT_NONE, "no": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL,
+                 "request": ssl.CERT_OPTIONAL, "ca": ssl.CERT_OPTIONAL,
+                 "require": ssl.CERT_REQUIRED, "required": ssl.CERT_REQUIRED}
+HANDSHAKE_TIMEOUT = 60.0  # seconds; bounded further by idle_time
+CACHE_SIZE = 32
+
+
+class TLSConfigError(ValueError):
+    """A TLS option cannot be used (bad protocol list, unreadable certificate...)."""
+
+
+@dataclass(frozen=True)
+class TLSProfile:
+    """What a server SSLContext is built from (the cache key, with the files' stamps)."""
+
+    certificate: str
+    key: str
+    ciphers: str | None = None
+    protocols: str | None = None
+    client_ca: str | None = None
+    verify_mode: str | None = None
+
+
+def parse_protocols(text: str | None) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
+    """``tls_protocols`` -> (minimum, maximum) version. Raises TLSConfigError."""
+    if text is None or not str(text).strip():
+        enabled = set(DEFAULT_VERSIONS)
+    else:
+        tokens = str(text).replace(",", ":").replace(" ", ":").split(":")
+        tokens = [t for t in tokens if t]
+        adds = any(not t.startswith(("-", "!")) for t in tokens)
+        enabled = set() if adds else set(DEFAULT_VERSIONS)
+        for token in tokens:
+            sign, name = (token[0], token[1:]) if token[0] in "+-!" else ("+", token)
+            name = name.lower()
+            if name == "all":
+                versions = set(_ORDER)
+            elif name in _VERSIONS:
+                versions = {_VERSIONS[name]} if _VERSIONS[name] is not None else set()
+            else:
+                raise TLSConfigError(f"tls_protocols: unknown protocol {token!r} "
+                                     f"(known: SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 ALL)")
+            enabled = enabled | versions if sign == "+" else enabled - versions
+    if not enabled:
+        raise TLSConfigError(f"tls_protocols {text!r} enables no usable protocol")
+    ordered = [v for v in _ORDER if v in enabled]
+    return ordered[0], ordered[-1]
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise TLSConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return st.st_mtime_ns, st.st_size
+
+
+_cache: dict[tuple, ssl.SSLContext] = {}
+_cache_lock = threading.Lock()
+contexts_built = 0  # how many SSLContexts were built (tests check the cache with it)
+
+
+def server_context(profile: TLSProfile) -> ssl.SSLContext:
+    """The cached server SSLContext for ``profile``; raises TLSConfigError."""
+    key = (profile, _stamp(profile.certificate), _stamp(profile.key), _stamp(profile.client_ca))
+    with _cache_lock:
+        ctx = _cache.get(key)
+    if ctx is not None:
+        return ctx
+    ctx = _build_context(profile)
+    with _cache_lock:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = ctx
+    return ctx
+
+
+def _build_context(profile: TLSProfile) -> ssl.SSLContext:
+    global contexts_built
+    minimum, maximum = parse_protocols(profile.protocols)
+    ctx = gssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.minimum_version = minimum
+        ctx.maximum_version = maximum
+        ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+        if profile.ciphers:
+            ctx.set_ciphers(profile.ciphers)
+        ctx.load_cert_chain(profile.certificate, profile.key)
+    except (ssl.SSLError, ValueError) as exc:
+        raise TLSConfigError(f"tls_certificate {profile.certificate} / tls_key {profile.key}: {exc}") from None
+    except OSError as exc:
+        raise TLSConfigError(f"cannot load {profile.certificate} / {profile.key}: {exc.strerror or exc}") from None
+    mode_name = (profile.verify_mode or ("optional" if profile.client_ca else "none")).strip().lower()
+    if mode_name not in _VERIFY_MODES:
+        raise TLSConfigError(f"tls_verify_mode: {profile.verify_mode!r} is not one of none, optional, require")
+    mode = _VERIFY_MODES[mode_name]
+    if mode != ssl.CERT_NONE:
+        if not profile.client_ca:
+            raise TLSConfigError(f"tls_verify_mode = {mode_name} needs tls_client_ca")
+        try:
+            ctx.load_verify_locations(cafile=profile.client_ca)
+        except (ssl.SSLError, OSError) as exc:
+            raise TLSConfigError(f"tls_client_ca {profile.client_ca}: {exc}") from None
+    ctx.verify_mode = mode
+    contexts_built += 1
+    return ctx
+
+
+def profile_of(settings: Any) -> TLSProfile | None:
+    """The TLS profile a session's settings describe, or None when TLS is not configured."""
+    cert = getattr(settings, "tls_certificate", None)
+    key = getattr(settings, "tls_key", None)
+    if not cert or not key:
+        return None
+    return TLSProfile(str(cert), str(key), _opt_str(settings, "tls_ciphers"),
+                      _opt_str(settings, "tls_protocols"), _opt_str(settings, "tls_client_ca"),
+                      _opt_str(settings, "tls_verify_mode"))
+
+
+def _opt_str(settings: Any, name: str) -> str | None:
+    value = getattr(settings, name, None)
+    return None if value in (None, "") else str(value)
+
+
+def session_context(session: "Session") -> ssl.SSLContext | None:
+    """The context for this session, or None (not configured, or broken: logged)."""
+    profile = profile_of(session.settings)
+    if profile is None:
+        return None
+    try:
+        return server_context(profile)
+    except TLSConfigError as exc:
+        log.error("TLS unavailable for %s: %s", session.peer_ip, exc)
+        return None
+
+
+# -- the handshake --------------------------------------------------------------------------
+def handshake(session: "Session", ctx: ssl.SSLContext) -> bool:
+    """Wrap the session socket and handshake; False (logged, session closing) on failure."""
+    raw = session.sock
+    timeout = min(HANDSHAKE_TIMEOUT, float(session.settings.idle_time or HANDSHAKE_TIMEOUT))
+    try:
+        # TLS 1.3 session tickets are small writes after the handshake: with Nagle on, the
+        # next reply waits for the client's delayed ACK (~40 ms per session on loopback).
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # a Unix-domain socket has no Nagle
+    try:
+        tls_sock = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+    except (ssl.SSLError, OSError) as exc:
+        log.info("TLS setup for %s failed: %s", session.peer_ip, exc)
+        session.close()
+        return False
+    session.replace_socket(tls_sock)
+    try:
+        tls_sock.settimeout(timeout)
+        tls_sock.do_handshake()
+    except (ssl.SSLError, socket.timeout, TimeoutError, OSError) as exc:
+        log.info("TLS handshake with %s:%s failed: %s", session.peer_ip, session.peer_port,
+                 getattr(exc, "reason", None) or exc)
+        session.vctx.conn["tls_failed"] = "true"
+        session.close()
+        return False
+    _record(session, tls_sock)
+    return True
+
+
+def _record(session: "Session", tls_sock: Any) -> None:
+    """Fill the vctx connection dict like Momentum (tls, tls_cipher..., client cert)."""
+    session.tls_active = True
+    conn = session.vctx.conn
+    conn["tls"] = "yes"
+    conn["tls_protocol"] = str(tls_sock.version() or "")
+    cipher = tls_sock.cipher()
+    if cipher:
+        conn["tls_cipher"] = cipher[0]
+        conn["tls_cipher_algbits"] = str(cipher[2])
+        conn["tls_cipher_usebits"] = str(cipher[2])
+    peer = tls_sock.getpeercert()  # a non-empty dict only for a verified client certificate
+    if peer:
+        subject = _dn(peer.get("subject", ()))
+        issuer = _dn(peer.get("issuer", ()))
+        conn["tls_client_cert_subject"] = ",".join(f"{k}={v}" for k, v in subject)
+        conn["tls_client_cert_subject_cn"] = dict(subject).get("commonName", "")
+        conn["tls_client_cert_issuer"] = ",".join(f"{k}={v}" for k, v in issuer)
+        conn["tls_client_cert_issuer_cn"] = dict(issuer).get("commonName", "")
+        conn["tls_client_verified"] = "yes"
+        if _as_bool(getattr(session.settings, "tls_verified_peer_can_relay", False)):
+            conn["can_relay"] = "true"
+    log.info("TLS %s %s with %s", conn["tls_protocol"], conn.get("tls_cipher", "?"), session.peer_ip)
+
+
+def _dn(rdns: Any) -> list[tuple[str, str]]:
+    return [(key, value) for rdn in rdns for key, value in rdn]
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "enabled")
+    return bool(value)
+
+
+def _forget_greeting(session: "Session") -> None:
+    """RFC 3207 §4.2: discard everything learnt from the client before TLS."""
+    session.reset_transaction()
+    session.helo = None
+    session.esmtp = False
+    session.state = "connected"
+    session.authenticated_user = None
+    for key in ("ehlo_string", "ehlo_domain", "auth_user", "auth_name", "auth_status"):
+        session.vctx.conn.pop(key, None)
+
+
+# -- the verb, the capability and implicit TLS ---------------------------------------------
+def do_starttls(session: "Session", arg: str) -> None:
+    if arg.strip():
+        session.reply_with(NO_ARGUMENTS)
+        return
+    if session.tls_active:
+        session.reply_with(ALREADY_ACTIVE)
+        return
+    if profile_of(session.settings) is None:
+        session.reply_with(NOT_OFFERED)
+        return
+    if session.helo is None:
+        session.reply_with(GREET_FIRST)
+        return
+    if session.state in ("mail", "rcpt"):
+        session.reply_with(IN_TRANSACTION)
+        return
+    ctx = session_context(session)
+    if ctx is None:
+        session.reply_with(UNAVAILABLE)
+        return
+    pipelined = session.take_pending_input()  # read, never interpreted
+    if pipelined:
+        policy = str(getattr(session.settings, "starttls_injection_policy", "reject") or "reject").lower()
+        log.warning("STARTTLS injection from %s: %d byte(s) pipelined after STARTTLS (policy %s)",
+                    session.peer_ip, len(pipelined), policy)
+        session.vctx.conn["starttls_injection"] = "true"
+        if policy == "reject":
+            session.close(INJECTION_REFUSED)
+            return
+    session.reply_with(READY)
+    session.flush()
+    if handshake(session, ctx):
+        _forget_greeting(session)
+
+
+def start_implicit_tls(session: "Session") -> bool:
+    """SMTPS: handshake before the banner. False means the session must end (logged)."""
+    ctx = session_context(session)
+    if ctx is None:
+        log.error("use_ssl is on but TLS is not configured for %s; closing", session.peer_ip)
+        session.close()
+        return False
+    return handshake(session, ctx)
+
+
+def starttls_capability(session: "Session") -> list[str]:
+    if session.tls_active or profile_of(session.settings) is None:
+        return []
+    return ["STARTTLS"] if session_context(session) is not None else []
+
+
+def register() -> None:
+    from .session import register_capability, register_verb
+    register_verb("STARTTLS", do_starttls)
+    register_capability(starttls_capability)
+
+
+register()
