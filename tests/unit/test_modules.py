@@ -20,7 +20,7 @@ INVENTORY = Path("/work/shared/specs/inventory.json")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["ec_logger", "EC_Logger", "sieve", "scriptlet", "bounce_logger",
+@pytest.mark.parametrize("name", ["ec_logger", "EC_Logger", "bounce_logger",
                                   "custom_logger", "alerting", "httpsrv", "dkim", "opendkim",
                                   "maildir", "static-routes"])
 def test_known_modules_are_accepted_but_not_implemented(name):
@@ -139,3 +139,9 @@ def test_source_checkout_maps_modules_dir_to_ecelerity_modules():
     installed = importlib.util.find_spec("ecelerity_modules")
     expected = Path(installed.submodule_search_locations[0]) if installed else REPO / "modules"
     assert Path(result.stdout.strip()).resolve() == expected.resolve()
+
+
+@pytest.mark.parametrize("name", ["sieve", "scriptlet"])
+def test_policy_engine_modules_load_from_the_modules_directory(name):
+    spec = modules.module_spec(name)
+    assert spec is not None and spec.implemented is True and callable(spec.load)

@@ -17,6 +17,7 @@ class StringArg:
     values: list[str]
     loc: Loc
     bracketed: bool = False
+    dollar: bool = False  # a Sieve++ ``$name`` reference, stored as the template "${name}"
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Command:
     block: list["Command"] | None
     loc: Loc
     test_list: bool = False
+    assign_to: str | None = None  # Sieve++ ``$name = value;`` (value in ``tests``/``args``)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Offline policy tester: ``python -m ecelerity.policy.sieve test SCRIPT MESSAGE.eml``.
 
-Compiles and runs a script outside the daemon and prints the actions. With
+Compiles and runs a script outside the daemon and prints the actions (Sieve++
+functions act on a detached validation context: a tarpit is recorded, not slept).
+``--list-functions`` prints every command, test and Sieve++ function that exists. With
 ``--json`` prints exactly ``{"error": null|"compile"|"runtime", "actions": [...]}``.
 Exit status: 0 ran, 1 runtime error, 2 compile error (file:line:col on stderr),
 3 unreadable input. Never prints a traceback for a bad script.
@@ -22,14 +24,16 @@ PHASES = ("accept", "connect", "ehlo", "mailfrom", "rcptto", "data", "spool", "e
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecelerity sieve", description="Sieve policy tools")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--list-functions", action="store_true",
+                        help="print every Sieve command, test and Sieve++ function that exists")
+    sub = parser.add_subparsers(dest="command")
     test = sub.add_parser("test", help="run SCRIPT over MESSAGE and print the actions")
     test.add_argument("script")
     test.add_argument("message")
     test.add_argument("--from", dest="envelope_from", default="", help="envelope sender")
     test.add_argument("--to", dest="envelope_to", default="", help="envelope recipient")
     test.add_argument("--phase", choices=PHASES, default="data",
-                      help="validation phase (Sieve++ phase semantics: not in this version)")
+                      help="validation phase (accepted; phase semantics: use the sieve:<inst> test console command)")
     test.add_argument("--peer", default="127.0.0.1", help="client IP (for Sieve++ functions)")
     test.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -74,6 +78,21 @@ def run_test(args: argparse.Namespace) -> int:
     return {None: 0, "runtime": 1, "compile": 2}[result.error]
 
 
+def list_functions() -> list[str]:
+    """``kind name`` lines: command, test or function (Sieve++ value functions)."""
+    from .compiler import COMMANDS, FUNCTIONS, TESTS
+    lines = [f"function {name}" for name in FUNCTIONS]
+    lines += [f"command {name}" for name in COMMANDS if name not in FUNCTIONS]
+    lines += [f"test {name}" for name in TESTS]
+    return sorted(lines, key=lambda line: line.split(" ", 1)[1])
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_functions:
+        print("\n".join(list_functions()))
+        return 0
+    if args.command is None:
+        parser.error("a command is required (test), or --list-functions")
     return run_test(args)

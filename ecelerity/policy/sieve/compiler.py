@@ -12,9 +12,10 @@ import os
 from collections import OrderedDict
 from typing import Callable
 
-from . import actions, ext_body, ext_imap4flags, ext_include, ext_variables, tests_std
+from . import (actions, ext_body, ext_imap4flags, ext_include, ext_momentum_actions,
+               ext_momentum_functions, ext_momentum_throttle, ext_variables, tests_std)
 from .ast import Command, NumberArg, Script, StringArg, TagArg, Test
-from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError
+from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError, SieveRuntimeError
 from .matchers import COMPARATORS, RELATIONS, Matcher, compile_regex
 from .parser import parse_script
 from .runtime import Runtime
@@ -28,9 +29,17 @@ KNOWN_EXTENSIONS = frozenset({
 })
 COMMANDS: dict[str, Spec] = {}
 TESTS: dict[str, Spec] = {}
-for _module in (actions, tests_std, ext_variables, ext_imap4flags, ext_body, ext_include):
+FUNCTIONS: dict[str, Spec] = {}   # Sieve++ functions: ``$x = name args;`` (also usable as commands)
+for _module in (actions, tests_std, ext_variables, ext_imap4flags, ext_body, ext_include,
+                ext_momentum_actions, ext_momentum_functions, ext_momentum_throttle):
     COMMANDS.update(getattr(_module, "COMMANDS", {}))
     TESTS.update(getattr(_module, "TESTS", {}))
+    FUNCTIONS.update(getattr(_module, "FUNCTIONS", {}))
+# Sieve++ scripts may ``require`` any Momentum function name (Momentum's own convention).
+SIEVEPP_NAMES = frozenset(set(FUNCTIONS) | (set(COMMANDS) - {"stop", "keep", "discard", "fileinto",
+                                                             "redirect", "reject", "ereject", "set",
+                                                             "addflag", "setflag", "removeflag",
+                                                             "include", "return", "global"}))
 
 MATCH_TAGS = {"is": None, "contains": None, "matches": None, "regex": "regex",
               "count": "relational", "value": "relational"}
@@ -74,9 +83,12 @@ class CompileEnv:
         return decode_encoded_characters(raw) if self.has("encoded-character") else raw
 
     def string(self, arg: StringArg) -> StrFn:
-        return compile_template(self._text(arg.values[0]), self.has("variables"))
+        return compile_template(self._text(arg.values[0]), self.has("variables") or arg.dollar)
 
     def strings(self, arg: StringArg) -> Callable[[Runtime], list[str]]:
+        if arg.dollar:
+            name = arg.values[0][2:-1]
+            return lambda rt: rt.get_values(name)
         fns = [compile_template(self._text(v), self.has("variables")) for v in arg.values]
         if all(is_constant(self._text(v), self.has("variables")) for v in arg.values):
             constant = [self._text(v) for v in arg.values]
@@ -85,6 +97,8 @@ class CompileEnv:
 
     def constant(self, arg: StringArg) -> list[str] | None:
         """The list's values if none of them depends on variables, else None."""
+        if arg.dollar:
+            return None
         texts = [self._text(v) for v in arg.values]
         return texts if all(is_constant(t, self.has("variables")) for t in texts) else None
 
@@ -168,12 +182,18 @@ def _parse_args(node: Command | Test, spec: Spec, env: CompileEnv) -> Args:
     wanted = list(spec.positional)
     if wanted and wanted[0].startswith("opt_") and len(positional) == len(wanted) - 1:
         positional.insert(0, None)
-    wanted = [w.removeprefix("opt_") for w in wanted]
+    if wanted and wanted[-1].startswith("tail_") and len(positional) == len(wanted) - 1:
+        positional.append(None)  # Sieve++ trailing optional argument (``ec_action 550 "x" ["counter"]``)
+    wanted = [w.removeprefix("opt_").removeprefix("tail_") for w in wanted]
     if len(positional) != len(wanted):
         raise SieveCompileError(
             f"'{node.name}' takes {len(wanted)} positional argument(s), got {len(positional)}", node.loc)
     for value, kind in zip(positional, wanted, strict=True):
         if value is None:
+            continue
+        if kind == "value":  # Sieve++: a number or a string (``ec_tarpit 5`` or ``ec_tarpit "5"``)
+            if isinstance(value, TagArg):
+                raise SieveCompileError(f"'{node.name}' expects a number or a string here", value.loc)
             continue
         if kind == "number" and not isinstance(value, NumberArg):
             raise SieveCompileError(f"'{node.name}' expects a number here", value.loc)
@@ -206,7 +226,20 @@ def compile_test(test: Test, env: CompileEnv) -> Callable[[Runtime], bool]:
                 compile_regex(pattern, args.matcher.comparator)
             except ValueError as exc:
                 raise SieveCompileError(str(exc), args.positional[-1].loc) from None
+        return _locating(spec.build(args, env), test.loc)
     return spec.build(args, env)
+
+
+def _locating(test_fn: Callable[[Runtime], bool], loc: Loc) -> Callable[[Runtime], bool]:
+    """A :regex test: a regex budget error names the test's file:line:col."""
+    def located(rt: Runtime) -> bool:
+        try:
+            return test_fn(rt)
+        except SieveRuntimeError as exc:
+            if exc.loc is None:
+                raise SieveRuntimeError(exc.message, loc) from None
+            raise
+    return located
 
 
 def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -> Block:
@@ -215,6 +248,10 @@ def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -
     seen_other = False
     for command in commands:
         name = command.name
+        if command.assign_to is not None:
+            seen_other, branches = True, None
+            out.append(_assignment(command, env))
+            continue
         if name == "require":
             if not top or seen_other:
                 raise SieveCompileError("'require' must come before any other command", command.loc)
@@ -253,6 +290,38 @@ def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -
     return tuple(out)
 
 
+def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
+    """Sieve++ ``$name = function args;`` / ``$name = "text" | number | $other;``."""
+    target = command.assign_to
+    if command.tests:
+        call = command.tests[0]
+        spec = FUNCTIONS.get(call.name)
+        if spec is None:
+            raise SieveCompileError(f"unknown Sieve++ function '{call.name}'", call.loc)
+        if call.tests:
+            raise SieveCompileError(f"function '{call.name}' takes no test", call.tests[0].loc)
+        value_fn = spec.build(_parse_args(call, spec, env), env)
+    else:
+        arg = command.args[0]
+        if isinstance(arg, NumberArg):
+            number = str(arg.value)
+            value_fn = lambda rt: number  # noqa: E731
+        elif isinstance(arg, StringArg) and arg.dollar:
+            source = arg.values[0][2:-1]
+            value_fn = (lambda rt: rt.lists[source] if source in rt.lists  # noqa: E731
+                        else rt.get_variable(source))
+        elif isinstance(arg, StringArg) and not arg.bracketed:
+            value_fn = env.string(arg)
+        elif isinstance(arg, StringArg):
+            value_fn = env.strings(arg)
+        else:
+            raise SieveCompileError(f"cannot assign a tag to '${target}'", arg.loc)
+
+    def assign(rt: Runtime) -> None:
+        rt.assign(target, value_fn(rt))
+    return assign
+
+
 def _if_chain(branches: list) -> Callable[[Runtime], None]:
     def run_if(rt: Runtime) -> None:
         for test, block in branches:
@@ -267,7 +336,7 @@ def _require(command: Command, env: CompileEnv) -> None:
     if command.tests or len(command.args) != 1 or not isinstance(command.args[0], StringArg):
         raise SieveCompileError("'require' takes one string list", command.loc)
     for name in command.args[0].values:
-        if name.lower() not in KNOWN_EXTENSIONS:
+        if name.lower() not in KNOWN_EXTENSIONS and name.lower() not in SIEVEPP_NAMES:
             raise SieveCompileError(f"unsupported extension '{name}'", command.args[0].loc)
         env.extensions.add(name.lower())
 
@@ -284,8 +353,15 @@ def compile_script(text: str, filename: str = "<script>", *, limits: Limits = DE
     base = os.path.dirname(os.path.abspath(filename)) if filename and not filename.startswith("<") else os.getcwd()
     dirs = include_dirs or {"personal": base, "global": base}
     env = CompileEnv(filename, limits, dirs, include_chain)
+    if _uses_assignment(script.commands):
+        env.extensions.add("variables")  # Sieve++: "${name}" expands in a script that assigns $name
     block = compile_block(script.commands, env, top=True)
     return CompiledScript(filename, block, frozenset(env.extensions))
+
+
+def _uses_assignment(commands: list[Command]) -> bool:
+    return any(c.assign_to is not None or (c.block is not None and _uses_assignment(c.block))
+               for c in commands)
 
 
 def compile_include(env: CompileEnv, name: str, location: str, loc: Loc) -> CompiledScript:

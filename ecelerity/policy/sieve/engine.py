@@ -1,6 +1,6 @@
 """Run a compiled Sieve script over one message and report its normalised actions.
 
-Called by cli.py (offline tester) and, later, by the daemon's sieve phases. A
+Called by cli.py (offline tester) and phase_runner.py (the daemon's sieve phases). A
 runtime error discards the run's actions and falls back to implicit keep (RFC 5228
 §2.10.6). Never raises for a script's own failure: the result carries it.
 """
@@ -27,9 +27,17 @@ class SieveResult:
 
 
 def run_script(script: CompiledScript, message: MessageView,
-               limits: Limits = DEFAULT_LIMITS) -> SieveResult:
-    """Execute ``script`` against ``message``; the result lists actions in order."""
-    rt = Runtime(message, limits)
+               limits: Limits = DEFAULT_LIMITS, host=None) -> SieveResult:
+    """Execute ``script`` against ``message``; the result lists actions in order.
+
+    ``host`` (host.PolicyHost) is what Sieve++ functions act on; without one a
+    detached host (fresh vctx, tarpit recorded but not slept) is used.
+    """
+    if host is None:
+        from .host import PolicyHost
+        from ...policy.vctx import ValidationContext
+        host = PolicyHost(ValidationContext(), can_sleep=False)
+    rt = Runtime(message, limits, host)
     try:
         script.run(rt)
     except (StopScript, ReturnScript):

@@ -3,7 +3,7 @@
 Called by parser.py only. Handles ``#`` and ``/* */`` comments, quoted strings
 (``\\"`` and ``\\\\`` escapes, any other backslash pair yields its second char),
 ``text:`` multi-line strings with dot-unstuffing, numbers with K/M/G quantifiers,
-tags and identifiers. Never interprets strings (variables, encoded characters):
+tags, identifiers and the Sieve++ ``$name`` variables and ``=``. Never interprets strings (variables, encoded characters):
 that is the compiler's job.
 """
 from __future__ import annotations
@@ -14,14 +14,14 @@ from .errors import Loc, SieveCompileError
 
 IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 IDENT_CHARS = IDENT_START | frozenset("0123456789")
-PUNCT = frozenset("[],;{}()")
+PUNCT = frozenset("[],;{}()=")  # '=' only in Sieve++ assignments ($var = ...)
 QUANTIFIERS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 MAX_NUMBER = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
 class Token:
-    """kind: ident, tag, number, string, punct or eof; value: str or int."""
+    """kind: ident, tag, number, string, var ($name, Sieve++), punct or eof; value: str or int."""
 
     kind: str
     value: object
@@ -68,6 +68,11 @@ class Lexer:
                 if self.pos >= n or text[self.pos] not in IDENT_START:
                     raise self._error("expected a tag name after ':'", start)
                 out.append(Token("tag", self._identifier().lower(), start))
+            elif ch == "$":
+                self.pos += 1
+                if self.pos >= n or text[self.pos] not in IDENT_START:
+                    raise self._error("expected a variable name after '$'", start)
+                out.append(Token("var", self._identifier().lower(), start))
             elif ch.isdigit() and ch.isascii():
                 out.append(Token("number", self._number(start), start))
             elif ch in IDENT_START:

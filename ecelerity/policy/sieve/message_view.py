@@ -1,78 +1,96 @@
 """What the Sieve engine reads from a message: headers, envelope, size, body parts.
 
-Built over raw RFC 5322 bytes with Python's ``email`` package; kept small so it can
-later be backed by ecelerity/core/message.py without touching the engine. Read-only:
-never modifies the message. Header values are unfolded and RFC 2047-decoded.
+Wraps ecelerity/core/message.Message (the shared message model: header multimap
+over the raw bytes, lazy MIME tree), so the daemon's phases and the offline tester
+read a message the same way Lua and delivery do. Header values are unfolded and
+RFC 2047-decoded. The only writes are Sieve++ header edits (``edit_header``), which
+change this view's copy so later reads in the same run see them; applying them to
+the message that is spooled is the session's job (through the vctx). Body parts are
+decoded with the stdlib ``email`` parser, which is what the Pigeonhole differential
+tests were built against.
 """
 from __future__ import annotations
 
 import email
 import email.policy
-from email.header import decode_header, make_header
-from email.message import Message
+from email.message import Message as EmailMessage
 from email.utils import getaddresses
+
+from ...core.encodings import decode_header_words
+from ...core.message import Message
 
 
 class MessageView:
-    """Lazy, cached accessors; all header-name lookups are case-insensitive."""
+    """Lazy accessors over a core Message; all header-name lookups are case-insensitive."""
 
-    def __init__(self, raw: bytes, envelope_from: str = "", envelope_to: str = "",
+    def __init__(self, raw: bytes | Message, envelope_from: str = "", envelope_to: str = "",
                  auth: str = ""):
-        self.raw = raw
+        self.model = raw if isinstance(raw, Message) else Message(raw)
         self.envelope = {"from": envelope_from, "to": envelope_to, "auth": auth}
-        self._msg: Message | None = None
-        self._headers: dict[str, list[str]] | None = None
-        self._decoded: dict[str, list[str]] = {}
-        self._addresses: dict[str, list[str]] = {}
+        self._email: EmailMessage | None = None
+        self._size: int | None = None
+        self._cache: dict[tuple[str, str], list[str]] = {}  # (kind, name) -> values; edits clear it
+
+    @property
+    def raw(self) -> bytes:
+        return self.model.render()
 
     @property
     def size(self) -> int:
-        return len(self.raw)
+        if self._size is None:
+            self._size = self.model.size if not self.model.modified else len(self.model.render())
+        return self._size
 
     @property
-    def message(self) -> Message:
-        if self._msg is None:
-            self._msg = email.message_from_bytes(self.raw, policy=email.policy.compat32)
-        return self._msg
-
-    def _header_map(self) -> dict[str, list[str]]:
-        if self._headers is None:
-            table: dict[str, list[str]] = {}
-            for name, value in self.message.items():
-                table.setdefault(name.lower(), []).append(value if isinstance(value, str) else str(value))
-            self._headers = table
-        return self._headers
+    def message(self) -> EmailMessage:
+        if self._email is None:
+            self._email = email.message_from_bytes(self.model.render(), policy=email.policy.compat32)
+        return self._email
 
     def raw_headers(self, name: str) -> list[str]:
         """Unfolded, undecoded values of every field called ``name``."""
-        return [unfold(v) for v in self._header_map().get(name.lower(), [])]
+        return [value.decode("utf-8", "replace").strip() for value in self.model.headers.get_raw(name)]
 
     def headers(self, name: str) -> list[str]:
         """Unfolded and RFC 2047-decoded values of every field called ``name``."""
-        key = name.lower()
-        if key not in self._decoded:
-            self._decoded[key] = [decode_rfc2047(v) for v in self.raw_headers(key)]
-        return self._decoded[key]
+        key = ("decoded", name.lower())
+        values = self._cache.get(key)
+        if values is None:
+            values = self._cache[key] = self.model.headers.get_all(name)
+        return values
 
     def has_header(self, name: str) -> bool:
-        return name.lower() in self._header_map()
+        return name in self.model.headers
+
+    def header_names(self) -> list[str]:
+        return self.model.headers.names()
 
     def addresses(self, name: str) -> list[str]:
         """Addresses (``local@domain``, no display names) in every field called ``name``."""
-        key = name.lower()
-        if key not in self._addresses:
-            self._addresses[key] = [addr for value in self.raw_headers(key)
-                                    for _display, addr in getaddresses([value]) if addr]
-        return self._addresses[key]
+        key = ("address", name.lower())
+        values = self._cache.get(key)
+        if values is None:
+            values = self._cache[key] = [addr for value in self.raw_headers(name)
+                                         for _display, addr in getaddresses([value]) if addr]
+        return values
+
+    def edit_header(self, mode: str, name: str, value: str | None) -> None:
+        """Sieve++ edits: mode prepend | append | replace | delete."""
+        headers = self.model.headers
+        if mode == "delete":
+            headers.delete(name)
+        elif mode == "prepend":
+            headers.prepend(name, value or "")
+        elif mode == "replace":
+            headers.replace(name, value or "")
+        else:
+            headers.append(name, value or "")
+        self._email, self._size = None, None
+        self._cache.clear()
 
     def body_raw(self) -> str:
         """The body after the header block, undecoded."""
-        raw = self.raw
-        for sep in (b"\r\n\r\n", b"\n\n"):
-            at = raw.find(sep)
-            if at >= 0:
-                return raw[at + len(sep):].decode("utf-8", "replace")
-        return ""
+        return self.model.raw_body().decode("utf-8", "replace")
 
     def body_parts(self, content_types: list[str] | None) -> list[str]:
         """Decoded leaf parts whose type matches (``None`` = text/* only, the :text form).
@@ -112,9 +130,4 @@ def unfold(value: str) -> str:
 
 
 def decode_rfc2047(value: str) -> str:
-    if "=?" not in value:
-        return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
-        return value
+    return decode_header_words(value) if "=?" in value else value

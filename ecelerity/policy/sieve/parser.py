@@ -1,6 +1,6 @@
 """Sieve parser (RFC 5228 §8 grammar): tokens to an ast.Script.
 
-Called by compiler.py. Knows the grammar only, not which commands or extensions
+Called by compiler.py. Knows the grammar only (plus the Sieve++ ``$var = ...;`` assignment), not which commands or extensions
 exist. Enforces the structural limits (nesting depth, string-list size, script
 size) so hostile input fails fast with a located SieveCompileError.
 """
@@ -52,9 +52,29 @@ class Parser:
 
     def commands(self) -> list[Command]:
         out: list[Command] = []
-        while self.peek().kind == "ident":
-            out.append(self.command())
+        while self.peek().kind in ("ident", "var"):
+            out.append(self.assignment() if self.peek().kind == "var" else self.command())
         return out
+
+    def assignment(self) -> Command:
+        """Sieve++ ``$name = function args;`` or ``$name = "string" | number | $other;``."""
+        var_tok = self.take()
+        self.expect_punct("=", f"after '${var_tok.value}'")
+        tok = self.peek()
+        if tok.kind == "ident":
+            self.take()
+            args, tests, test_list = self.arguments()
+            value = [Test(tok.value, args, tests, tok.loc, test_list)]
+            command = Command("=", [], value, None, var_tok.loc, assign_to=var_tok.value)
+        else:
+            args, tests, _ = self.arguments()
+            if len(args) != 1 or tests:
+                raise SieveCompileError(
+                    f"'${var_tok.value} =' needs one value (a string, number, variable or function call)",
+                    tok.loc)
+            command = Command("=", args, [], None, var_tok.loc, assign_to=var_tok.value)
+        self.expect_punct(";", f"after the assignment to '${var_tok.value}'")
+        return command
 
     def command(self) -> Command:
         name_tok = self.take()
@@ -86,6 +106,9 @@ class Parser:
             elif tok.kind == "tag":
                 self.take()
                 args.append(TagArg(tok.value, tok.loc))
+            elif tok.kind == "var":
+                self.take()
+                args.append(StringArg(["${" + tok.value + "}"], tok.loc, dollar=True))
             elif tok.kind == "punct" and tok.value == "[":
                 args.append(self.string_list())
             else:
@@ -142,6 +165,8 @@ def describe(tok: Token) -> str:
         return "a string"
     if tok.kind == "tag":
         return f"tag ':{tok.value}'"
+    if tok.kind == "var":
+        return f"variable '${tok.value}'"
     return f"'{tok.value}'"
 
 

@@ -105,8 +105,9 @@ class ActionList:
 class Runtime:
     """Mutable state of one script run over one message."""
 
-    def __init__(self, message: MessageView, limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, message: MessageView, limits: Limits = DEFAULT_LIMITS, host=None):
         self.message = message
+        self.host = host  # Sieve++: a phase_runner.PolicyHost (vctx, phase, counters), or None
         self.limits = limits
         self.actions = ActionList(limits)
         self.implicit_keep = True
@@ -116,6 +117,7 @@ class Runtime:
         self.flags: list[str] = []      # imap4flags internal variable
         self.included_once: set[str] = set()
         self.include_depth = 0
+        self.lists: dict[str, list[str]] = {}  # Sieve++ variables holding a list value
 
     # --- variables (RFC 5229) ----------------------------------------------------
     def get_variable(self, name: str) -> str:
@@ -137,6 +139,22 @@ class Runtime:
             if name not in self.scope.variables and len(self.scope.variables) >= self.limits.max_variables:
                 raise SieveRuntimeError(f"too many variables (limit {self.limits.max_variables})")
             self.scope.variables[name] = value
+
+    def get_values(self, name: str) -> list[str]:
+        """A Sieve++ ``$name`` used where a string list is expected."""
+        if name in self.lists:
+            return list(self.lists[name])
+        return [self.get_variable(name)]
+
+    def assign(self, name: str, value: object) -> None:
+        """Sieve++ ``$name = value``: a list keeps its items, anything else becomes a string."""
+        if isinstance(value, (list, tuple)):
+            items = [str(v) for v in value][: self.limits.max_string_list]
+            self.lists[name] = items
+            self.set_variable(name, ", ".join(items))
+            return
+        self.lists.pop(name, None)
+        self.set_variable(name, "" if value is None else str(value))
 
     def get_match(self, index: int) -> str:
         return self.match_values[index] if index < len(self.match_values) else ""

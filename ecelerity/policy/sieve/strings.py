@@ -2,8 +2,9 @@
 
 Called by compiler.py for every string argument. ``${hex:..}``/``${unicode:..}``
 (RFC 5228 §2.4.2.4) are decoded once at compile time; ``${name}`` and ``${N}``
-(RFC 5229) become a template expanded against the Runtime. A malformed ``${...}``
-stays literal, as the RFCs require. Never evaluates anything but variable lookups.
+(RFC 5229) become a template expanded against the Runtime; Sieve++ macros
+``%{vctx_conn:k}``/``%{vctx_mess:k}`` read the validation context. A malformed ``${...}``
+stays literal, as the RFCs require. Never evaluates anything but variable and context lookups.
 """
 from __future__ import annotations
 
@@ -41,7 +42,32 @@ def decode_encoded_characters(text: str) -> str:
 
 
 def compile_template(text: str, variables: bool) -> StrFn:
-    """A function giving the string's value at run time (constant when possible)."""
+    """A function giving the string's value at run time (constant when possible).
+
+    Sieve++ macros ``%{vctx_conn:key}`` / ``%{vctx_mess:key}`` are expanded after the
+    variables, from the run's PolicyHost (empty without one); other ``%{...}`` stay literal.
+    """
+    inner = _variable_template(text, variables)
+    if "%{" not in text or _MACRO.search(text) is None:
+        return inner
+
+    def with_macros(rt: Runtime) -> str:
+        return _MACRO.sub(lambda found: _macro_value(rt, found), inner(rt))
+    return with_macros
+
+
+_MACRO = re.compile(r"%\{(vctx_conn|vctx_mess):([^}]*)\}")
+
+
+def _macro_value(rt: Runtime, found: re.Match) -> str:
+    host = rt.host
+    if host is None:
+        return ""
+    which = "conn" if found.group(1) == "vctx_conn" else "mess"
+    return host.vctx.get(which, found.group(2)) or ""
+
+
+def _variable_template(text: str, variables: bool) -> StrFn:
     if not variables or "${" not in text:
         return lambda rt, _value=text: _value
     parts: list[str | tuple[str, object]] = []
@@ -75,6 +101,8 @@ def compile_template(text: str, variables: bool) -> StrFn:
 
 
 def is_constant(text: str, variables: bool) -> bool:
+    if "%{" in text and _MACRO.search(text) is not None:
+        return False
     return not variables or _VARIABLE.search(text) is None
 
 

@@ -1,0 +1,192 @@
+"""Sieve++ named throttles: ec_throttle_create|inc|dec|check|tarpit, in an LRU cache.
+
+Registered into compiler.py (FUNCTIONS, also usable as commands). One
+ThrottleCache lives per sieve module instance (host.throttles) and holds at most
+``siv_throttle_cache_size`` throttles; a throttle unused for its interval + 1 s is
+evicted and must be re-created (creating an existing one is a no-op). A throttle
+counts events in a fixed window of ``seconds``; ``check`` is "true" when the count
+is over quota. ``tarpit`` counts and, over quota, sleeps until the window ends
+(only the session greenlet sleeps). Never shared between processes.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import SieveRuntimeError
+from .ext_momentum_actions import host_of, value_fn
+from .runtime import Runtime
+from .spec import Args, Spec
+
+DEFAULT_CACHE_SIZE = 1000
+
+
+@dataclass
+class Throttle:
+    limit: int
+    seconds: float
+    window_start: float
+    count: int = 0
+    last_used: float = 0.0
+
+    def roll(self, now: float) -> None:
+        if now - self.window_start >= self.seconds:
+            self.window_start, self.count = now, 0
+
+
+class ThrottleCache:
+    """LRU of named throttles (``clock`` is injectable for tests)."""
+
+    def __init__(self, size: int = DEFAULT_CACHE_SIZE, clock: Callable[[], float] = time.monotonic):
+        self.size = max(1, int(size))
+        self.clock = clock
+        self._items: OrderedDict[str, Throttle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def create(self, name: str, spec: str) -> None:
+        limit, seconds = parse_rate(spec)
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            if name in self._items:
+                self._items.move_to_end(name)
+                return
+            self._items[name] = Throttle(limit, seconds, now, 0, now)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def _get(self, name: str) -> Throttle | None:
+        now = self.clock()
+        self._expire(now)
+        throttle = self._items.get(name)
+        if throttle is not None:
+            self._items.move_to_end(name)
+            throttle.last_used = now
+            throttle.roll(now)
+        return throttle
+
+    def _expire(self, now: float) -> None:
+        stale = [n for n, t in self._items.items() if now - t.last_used > t.seconds + 1]
+        for name in stale:
+            del self._items[name]
+
+    def add(self, name: str, delta: int) -> bool:
+        """Change the count; False if there is no such throttle (evicted or never created)."""
+        with self._lock:
+            throttle = self._get(name)
+            if throttle is None:
+                return False
+            throttle.count = max(0, throttle.count + delta)
+            return True
+
+    def over(self, name: str) -> bool:
+        with self._lock:
+            throttle = self._get(name)
+            return throttle is not None and throttle.count > throttle.limit
+
+    def wait_time(self, name: str) -> float:
+        """Seconds until the window of an over-quota throttle ends (0 when under quota)."""
+        with self._lock:
+            throttle = self._get(name)
+            if throttle is None or throttle.count <= throttle.limit:
+                return 0.0
+            return max(0.0, throttle.window_start + throttle.seconds - self.clock())
+
+    def flush(self) -> int:
+        with self._lock:
+            count = len(self._items)
+            self._items.clear()
+            return count
+
+
+def parse_rate(spec: str) -> tuple[int, float]:
+    """``"messages/seconds"`` -> (limit, seconds); ValueError on anything else."""
+    left, slash, right = spec.strip().partition("/")
+    try:
+        limit, seconds = int(left), float(right)
+    except ValueError:
+        raise ValueError(f"throttle rate must be \"messages/seconds\", not {spec!r}") from None
+    if not slash or limit < 0 or seconds <= 0:
+        raise ValueError(f"throttle rate must be \"messages/seconds\" with seconds > 0, not {spec!r}")
+    return limit, seconds
+
+
+def _cache(rt: Runtime, args: Args) -> ThrottleCache:
+    host = host_of(rt, args)
+    if host.throttles is None:
+        host.throttles = ThrottleCache()
+    return host.throttles
+
+
+def _create(args: Args, env):
+    name_of, rate_of = value_fn(env, args.positional[0]), value_fn(env, args.positional[1])
+
+    def ec_throttle_create(rt: Runtime) -> str:
+        try:
+            _cache(rt, args).create(name_of(rt), rate_of(rt))
+        except ValueError as exc:
+            raise SieveRuntimeError(f"ec_throttle_create: {exc}", args.loc) from None
+        return "true"
+    return ec_throttle_create
+
+
+def _adjust(delta: int):
+    def build(args: Args, env):
+        name_of = value_fn(env, args.positional[0])
+
+        def adjust(rt: Runtime) -> str:
+            return "true" if _cache(rt, args).add(name_of(rt), delta) else "false"
+        return adjust
+    return build
+
+
+def _check(args: Args, env):
+    name_of = value_fn(env, args.positional[0])
+
+    def ec_throttle_check(rt: Runtime) -> str:
+        return "true" if _cache(rt, args).over(name_of(rt)) else "false"
+    return ec_throttle_check
+
+
+def _tarpit(args: Args, env):
+    name_of = value_fn(env, args.positional[0])
+
+    def ec_throttle_tarpit(rt: Runtime) -> str:
+        cache, name = _cache(rt, args), name_of(rt)
+        if not cache.add(name, 1):
+            return "false"
+        wait = cache.wait_time(name)
+        if wait > 0:
+            host_of(rt, args).tarpit(wait)
+            return "true"
+        return "false"
+    return ec_throttle_tarpit
+
+
+FUNCTIONS = {
+    "ec_throttle_create": Spec(_create, positional=("value", "value")),
+    "ec_throttle_inc": Spec(_adjust(1), positional=("value",)),
+    "ec_throttle_dec": Spec(_adjust(-1), positional=("value",)),
+    "ec_throttle_check": Spec(_check, positional=("value",)),
+    "ec_throttle_tarpit": Spec(_tarpit, positional=("value",)),
+}
+
+
+def as_command(spec: Spec) -> Spec:
+    """A function used as a statement: run it, drop its value."""
+    def build(args: Args, env):
+        fn = spec.build(args, env)
+
+        def command(rt: Runtime) -> None:
+            fn(rt)
+        return command
+    return Spec(build, tags=spec.tags, positional=spec.positional, match=spec.match)
+
+
+COMMANDS = {name: as_command(spec) for name, spec in FUNCTIONS.items()}

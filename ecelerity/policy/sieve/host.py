@@ -1,0 +1,90 @@
+"""What a Sieve++ script sees of the daemon during one run: the PolicyHost.
+
+Built by phase_runner.py for every script run in a validation phase (and by the
+offline tester with a fresh ValidationContext). The ext_momentum_* functions reach
+the vctx, the configuration, the counters and throttles only through it, so the
+engine itself stays free of daemon imports. A terminal Sieve++ action records its
+Outcome here; phase_runner.py turns it into the phase's SMTP reply. Never does I/O
+itself, except the tarpit sleep, which only sleeps the calling (session) greenlet.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ...policy.vctx import ValidationContext
+
+
+@dataclass
+class Outcome:
+    """A terminal decision: kind is action | disconnect | reject | discard | keep."""
+
+    kind: str
+    code: int = 0
+    text: str = ""
+    counter: str = ""
+
+
+class Counters:
+    """Per-instance hit counters (``sieve:<inst> stats``), safe across greenlets/threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def inc(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += by
+
+    def items(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return sorted(self._counts.items())
+
+    def get(self, name: str) -> int:
+        with self._lock:
+            return self._counts.get(name, 0)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+@dataclass
+class PolicyHost:
+    """The daemon side of one script run (see module docstring)."""
+
+    vctx: ValidationContext
+    phase: str = "data"                       # Momentum phase name: connect, rcptto, each_rcpt...
+    script_label: str = ""                    # e.g. "rcptto_phase1" (counter names)
+    config: Any = None                        # config.resolver.Config or None (offline)
+    message: Any = None                       # smtp.accept.InboundMessage in data phases
+    recipient: Any = None                     # core.envelope.Recipient (rcptto, each_rcpt)
+    mail_from: str = ""
+    peer_ip: str = ""
+    peer_port: int = 0
+    local_ip: str = ""
+    local_port: int = 0
+    message_id: str = ""
+    counters: Counters = field(default_factory=Counters)
+    throttles: Any = None                     # ext_momentum_throttle.ThrottleCache
+    log: Callable[[str], None] = lambda text: None
+    can_sleep: bool = True                    # False offline: tarpit is recorded, not slept
+    include_dirs: dict[str, str] | None = None
+    spool_base: str | None = None
+    outcome: Outcome | None = None
+    notes: list[str] = field(default_factory=list)  # what happened, for the offline tester
+
+    def terminal(self, outcome: Outcome) -> None:
+        if self.outcome is None:
+            self.outcome = outcome
+        if outcome.counter:
+            self.counters.inc(outcome.counter)
+
+    def tarpit(self, seconds: float) -> None:
+        self.notes.append(f"tarpit {seconds:g}s")
+        if self.can_sleep:
+            self.vctx.tarpit(seconds)
+        else:
+            self.vctx.tarpitted_seconds += max(0.0, float(seconds))
