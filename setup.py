@@ -70,9 +70,10 @@ setup(
         "lxml>=5",
         "pyyaml>=6",
         "pcre2>=0.7",
+        "lupa>=2.0",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout", "hypothesis>=6", "ruff"],
+        "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "hypothesis>=6", "ruff", "aiosmtpd"],
     },
     entry_points={
         "console_scripts": [

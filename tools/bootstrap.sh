@@ -26,6 +26,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# eximstats (the Exim log analyser the compatibility-log tests run) ships in exim4-base,
+# which conflicts with postfix (our smtp-source/smtp-sink and benchmark peer). Take only
+# the script out of the package instead of installing it.
+extract_eximstats() {
+    local dest=$1 tmp
+    tmp=$(mktemp -d)
+    if (cd "$tmp" && apt-get download exim4-base >/dev/null 2>&1) \
+        && dpkg-deb -x "$tmp"/exim4-base_*.deb "$tmp/x" \
+        && install -m 0755 "$tmp/x/usr/sbin/eximstats" "$dest"; then
+        echo "bootstrap: extracted eximstats from exim4-base into $dest"
+    else
+        echo "bootstrap: could not extract eximstats (apt-get download exim4-base failed)" >&2
+    fi
+    rm -rf "$tmp"
+}
+
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
@@ -35,6 +51,7 @@ if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ pyproject.toml -nt "$stam
     "$VENV/bin/pip" install -q -e '.[test]'
     touch "$stamp"
 fi
+[ -x "$VENV/bin/eximstats" ] || extract_eximstats "$VENV/bin/eximstats"
 # (Re)build the compiled twins in place whenever a .pyx is newer than its .so.
 ECELERITY_REQUIRE_CEXT=1 "$VENV/bin/python" setup.py -q build_ext --inplace >/dev/null
 echo "bootstrap: ready ($("$VENV/bin/python" -c 'import ecelerity; print("ecelerity", ecelerity.__version__)'))"

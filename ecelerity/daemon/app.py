@@ -38,13 +38,15 @@ from .module_service import ModuleService
 from .service import Service, StartupError
 
 # The services every daemon runs, started in this order and stopped in reverse:
-# the spool first (spool-in), the SMTP listener last (it needs the spool and hooks).
+# the spool first (spool-in), then queues, modules (policy hooks) and the SMTP
+# listener; the control channel last, so a daemon that answers on its control
+# socket has everything else running (tests and ec_console rely on that).
 SERVICE_FACTORIES: list[Callable[[], Service]] = [
-    ControlService,
     SpoolService,
     QueueService,
     ModuleService,
     SMTPService,
+    ControlService,
 ]
 
 STOP_TIMEOUT = 10.0  # seconds services get to finish sessions at shutdown (no option yet)
@@ -129,6 +131,8 @@ class App:
     def stop(self) -> None:
         """Stop services (reverse order) within stop_timeout, then flush the paniclog."""
         self._stop_services(time.monotonic() + self.stop_timeout)
+        if getattr(self, "loggers", None) is not None:
+            self.loggers.close()  # lines of deliveries that finished while the queue stopped
         self.paniclog.flush()
 
     def _stop_services(self, deadline: float) -> None:
@@ -169,8 +173,10 @@ class App:
             return ReloadOutcome(True, [], warnings)
 
     def reopen_logs(self) -> None:
-        """Reopen every log file (the paniclog today); called for SIGUSR1 and the console."""
+        """Reopen every log file (paniclog, then app.loggers); for SIGUSR1 and the console."""
         self.paniclog.reopen()
+        if getattr(self, "loggers", None) is not None:
+            self.loggers.reopen()  # log/service.py LogHub: mainlog, bouncelog, JSON, custom
         self.log("ecelerity", "logs reopened")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -18,9 +19,12 @@ DEBIAN_PACKAGE = {
     "postfix": "postfix",
     "dnsmasq": "dnsmasq",
     "openssl": "openssl",
+    "pflogsumm": "pflogsumm",
+    "eximstats": "exim4-base (only the script: tools/bootstrap.sh extracts it)",
     "sieve-test": "dovecot-sieve",
 }
-SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+# sbin dirs (root's tools when PATH lacks them) and the venv's bin (eximstats is put there)
+SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin", os.path.join(sys.prefix, "bin"))
 
 
 def find_tool(name: str) -> str | None:

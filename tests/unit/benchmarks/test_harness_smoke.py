@@ -1,0 +1,54 @@
+"""The benchmark harness itself runs end to end on a tiny load (numbers are not judged).
+
+Runs ``python -m benchmarks run accept --quick`` as a real process against the real
+daemon (and aiosmtpd when installed), then checks the JSON and Markdown it wrote: one
+row per peer, everything smtp-source sent counted at the receiver, nothing lost.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.daemon import daemon_env
+from tests.helpers.tools import need_tool
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def peers_here() -> list[str]:
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        return ["ecelerity"]
+    return ["ecelerity", "aiosmtpd"]
+
+
+@pytest.mark.timeout(60)
+def test_quick_accept_run_writes_results(tmp_path):
+    need_tool("smtp-source")
+    peers = peers_here()
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "run", "accept", "--quick",
+                             "--peers", ",".join(peers), "--out", str(tmp_path)],
+                            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=55)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [json_path] = list(tmp_path.glob("accept-*-quick.json"))
+    data = json.loads(json_path.read_text())
+    rows = {row["peer"]: row for row in data["rows"]}
+    assert sorted(rows) == sorted(peers)
+    for row in rows.values():
+        assert "error" not in row, row
+        assert row["smtp_source_exit"] == 0
+        assert row["lost"] == 0
+        # counted at the receiver: smtp-source's messages plus the probe's acknowledged ones
+        # (+ at most one in-flight probe message per probe session, stored but not acked)
+        assert 0 <= row["received"] - row["sent_by_smtp_source"] - row["probe_acked"] <= 2
+        assert row["msg_per_s"] > 0 and row["cpu_s_per_1000_total"] > 0
+        assert row["peak_rss_kb_max"] > 1000
+        assert row["latency_ms"]["samples"] == row["probe_acked"] > 0
+        assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"] <= row["latency_ms"]["max"]
+    markdown = (tmp_path / "latest-accept-quick.md").read_text()
+    assert all(f"| {peer} |" in markdown for peer in peers)
