@@ -205,7 +205,21 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
     return EXIT_OK
 
 
+# Offline policy tools reachable as `ecelerity sieve ...` / `ecelerity lua ...`
+# (they never start a daemon): the subcommand's own main() takes the rest.
+POLICY_TOOLS = {
+    "sieve": "ecelerity.policy.sieve.cli",
+    "lua": "ecelerity.policy.lua.cli",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] and argv[0] in POLICY_TOOLS:
+        import importlib
+
+        return importlib.import_module(POLICY_TOOLS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         from ecelerity.config.loader import load_config

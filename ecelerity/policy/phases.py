@@ -103,7 +103,7 @@ class HookRegistry:
     def run(self, phase: str, vctx: ValidationContext, *args: Any) -> PhaseResult:
         """Run the phase's hooks in order; stop at DONE, a disconnect or a failing hook."""
         result = PhaseResult()
-        for hook in self._hooks[phase]:
+        for hook in list(self._hooks[phase]):  # a reload may change the chain mid-run
             try:
                 verdict = hook.func(vctx, *args)
             except Exception:  # noqa: BLE001 - a policy bug must not kill the session

@@ -1,11 +1,11 @@
 """The adapter between Lua proxies (vctx, msg, ac) and the Python objects behind them.
 
-This is the ONE place that knows the Python side's method names. Today it
-drives OfflineVctx / OfflineMessage / OfflineAccept (below), used by the offline
-tester and the tests; ecelerity.policy.vctx.ValidationContext already has the
-same vctx surface (get/set/set_code/disconnect/tarpit/recipient_list/
-add_recipient/remove_recipient), and the real message model (core/message.py,
-in progress) will get a thin class here with the OfflineMessage surface.
+Together with bindings_real.py, the one place that knows the Python side's method
+names. Here: the method tables (``_Methods``) and OfflineVctx / OfflineMessage /
+OfflineAccept, used by the offline tester and the tests. bindings_real.py extends
+the tables (``LiveMethods``) for the daemon's live objects: the real
+ValidationContext, the SMTP session's InboundMessage seen through core.message,
+MIME parts and the streaming PCRE forms.
 
 Lua sees: ``vctx:get(type, key)``, ``vctx:set(type, key, value)``,
 ``vctx:set_code(code, text)``, ``vctx:disconnect(code, text)``, ``vctx:tarpit(s)``,
@@ -166,27 +166,16 @@ class OfflineAccept:
 
 class LuaBindings:
     """Builds the Lua proxies for one runtime: ``vctx(obj)``, ``msg(obj)``, ``accept(obj)``
-    each return a Lua proxy table for the Python object."""
+    each return a Lua proxy table for the Python object. ``methods`` is the Python side
+    (``_Methods`` here; bindings_real.LiveMethods for the daemon's live objects)."""
 
-    def __init__(self, runtime: LuaRuntime) -> None:
-        methods = _Methods(weakref.proxy(runtime))  # held by Lua: no strong ref back
+    def __init__(self, runtime: LuaRuntime, methods: Any = None) -> None:
+        # held by Lua: no strong ref back to the runtime
+        methods = methods if methods is not None else _Methods(weakref.proxy(runtime))
         make = runtime.sandbox.make_class
-        self.vctx = make(b"validate_context", runtime.table({
-            "get": methods._vctx_get, "set": methods._vctx_set, "set_code": methods._set_code,
-            "disconnect": methods._disconnect, "tarpit": methods._tarpit,
-            "recipient_list": methods._recipient_list,
-            "add_recipient": methods._add_recipient,
-            "remove_recipient": methods._remove_recipient}))
-        self.msg = make(b"ec_message", runtime.table({
-            "header": methods._header, "mailfrom": methods._mailfrom,
-            "rcptto": methods._rcptto, "body": methods._body, "raw": methods._raw,
-            "get_message_size": methods._size, "context_get": methods._context_get,
-            "context_set": methods._context_set, "code": methods._msg_code,
-            "discard": methods._discard, "id": methods._msg_id}))
-        self.accept = make(b"accept_construct", runtime.table({
-            "esmtp_capability_add": methods._cap_add,
-            "esmtp_capability_remove": methods._cap_remove,
-            "inbound_session_count": methods._session_count}))
+        self.vctx = make(b"validate_context", runtime.table(methods.vctx_table()))
+        self.msg = make(b"ec_message", runtime.table(methods.msg_table()))
+        self.accept = make(b"accept_construct", runtime.table(methods.accept_table()))
 
 
 class _Methods:
@@ -194,6 +183,23 @@ class _Methods:
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
+
+    def vctx_table(self) -> dict[str, Any]:
+        return {"get": self._vctx_get, "set": self._vctx_set, "set_code": self._set_code,
+                "disconnect": self._disconnect, "tarpit": self._tarpit,
+                "recipient_list": self._recipient_list, "add_recipient": self._add_recipient,
+                "remove_recipient": self._remove_recipient}
+
+    def msg_table(self) -> dict[str, Any]:
+        return {"header": self._header, "mailfrom": self._mailfrom, "rcptto": self._rcptto,
+                "body": self._body, "raw": self._raw, "get_message_size": self._size,
+                "context_get": self._context_get, "context_set": self._context_set,
+                "code": self._msg_code, "discard": self._discard, "id": self._msg_id}
+
+    def accept_table(self) -> dict[str, Any]:
+        return {"esmtp_capability_add": self._cap_add,
+                "esmtp_capability_remove": self._cap_remove,
+                "inbound_session_count": self._session_count}
 
     def _session_count(self, ac: Any) -> int:
         return int(ac.session_count)

@@ -12,10 +12,10 @@ import weakref
 from typing import Any, Callable
 
 from . import (lib_address, lib_cidr, lib_codecs, lib_config, lib_core, lib_counter,
-               lib_files, lib_json, lib_macro, lib_pcre, lib_timer, lib_types)
+               lib_daemon, lib_files, lib_json, lib_macro, lib_pcre, lib_timer, lib_types)
 
 GROUPS = (lib_core, lib_pcre, lib_codecs, lib_address, lib_cidr, lib_types, lib_json,
-          lib_macro, lib_files, lib_counter, lib_timer, lib_config)
+          lib_macro, lib_files, lib_counter, lib_timer, lib_config, lib_daemon)
 
 
 def all_functions() -> dict[str, Callable]:

@@ -80,7 +80,11 @@ class LuaRuntime:
         self._paniclog("scriptlet", text)
 
     def _print_line(self, line: str) -> None:
-        self.log(line)
+        captured = self.current().extra.get("print")
+        if captured is not None:  # a console command (msys.registerControl) collects its output
+            captured.append(line)
+        else:
+            self.log(line)
 
     # -- values ------------------------------------------------------------------------
     def to_lua(self, value: Any) -> Any:

@@ -1,0 +1,392 @@
+"""Lua proxies over the daemon's live objects: the real vctx, the SMTP message, MIME parts.
+
+Called by modules/scriptlet.py for every validation-phase call into Lua (and by the
+tests). ``LiveVctx`` adapts policy.vctx.ValidationContext (recipients become
+core.envelope.Recipient); ``LiveAccept`` is ``ac`` (EHLO capability edits, inbound
+session count); ``LiveMessage`` is ``msg``: the session's InboundMessage (data phases)
+seen through core.message.Message, or just the envelope before DATA. Edits made
+through ``msg`` (headers, body, raw, text, MIME parts, *_replace) change the Message
+model at once (later reads see them) and ``commit()`` writes them back into the
+InboundMessage before the session goes on, so they are what gets spooled.
+
+Lua sees, beyond bindings.py's tables: ``msg:body([new])``, ``msg:raw([new])``,
+``msg:text([new])``, ``msg:mime()`` (an ``ec_msgpart``), ``msg:raw_match(re [, flags])``,
+``msg:body_match``, ``msg:text_match`` (the match text then its captures, or nil;
+flags are msys.pcre's letters i m s x), ``msg:raw_replace(re, repl [, flags])``, ``msg:body_replace``, ``msg:text_replace``
+(-> number replaced), ``msg:context_exists/context_delete``, ``msg:conn_id()``,
+``msg:batch_id()``, ``msg:binding([name])``, ``msg:binding_group([name])``,
+``msg:reception_peer([ip|port|all])``; ``msgpart:header(name [, value [, mode]])``,
+``msgpart:content_type()``, ``msgpart:children()``, ``msgpart:parent()``,
+``msgpart:body()``, ``msgpart:raw()``, ``msgpart:text([new])``, ``msgpart:*_match``,
+``msgpart:*_replace``, ``msgpart:unlink()``, ``msgpart:addFirstChild(p)``,
+``msgpart:addLastChild(p)``, ``msgpart:insertBefore(p)``, ``msgpart:insertAfter(p)``.
+Never does I/O and never blocks the hub (tarpit sleeps the session's greenlet only).
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any, Callable
+
+from ...core import pcre_stream
+from ...core.envelope import Recipient
+from ...core.message import Message
+from ...core.mime import Part
+from .bindings import LuaBindings, _bytes, _Methods, _text
+
+EACH_RCPT_PHASES = ("data_spool_each_rcpt", "set_binding")
+
+
+class LiveVctx:
+    """``vctx`` over the real ValidationContext; recipients added from Lua become Recipients."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def get(self, which: str, key: str, default: str | None = None) -> str | None:
+        return self.real.get(which, key, default)
+
+    def set(self, which: str, key: str, value: Any) -> None:
+        self.real.set(which, key, value)
+
+    def set_code(self, code: int, text: str) -> None:
+        self.real.set_code(code, text)
+
+    def disconnect(self, code: int = 421, text: str = "4.7.0 closing connection") -> None:
+        self.real.disconnect(code, text)
+
+    def tarpit(self, seconds: float) -> None:
+        self.real.tarpit(seconds)
+
+    def recipient_list(self) -> list[Any]:
+        return self.real.recipient_list()
+
+    def add_recipient(self, address: str) -> None:
+        self.real.add_recipient(Recipient(address))
+
+    def remove_recipient(self, address: str) -> bool:
+        return self.real.remove_recipient(address)
+
+
+class LiveAccept:
+    """``ac``: EHLO capability edits go to ``vctx.capability_edits`` when the session
+    shares that list (see the module report); ``session_count`` is a callable."""
+
+    def __init__(self, vctx: Any, session_count: Callable[[], int] = lambda: 0,
+                 log: Callable[[str], None] = lambda text: None) -> None:
+        self.vctx = vctx
+        self.session_count = session_count
+        self.log = log
+
+    def edit(self, action: str, capability: str) -> bool:
+        edits = getattr(self.vctx, "capability_edits", None)
+        if edits is None:
+            self.log(f"ac:esmtp_capability_{action}({capability!r}) not applied: this session "
+                     "does not expose EHLO capability edits")
+            return False
+        edits.append((action, capability))
+        return True
+
+
+class LiveMessage:
+    """``msg`` for one phase call. ``inbound`` is the session's InboundMessage (None
+    before DATA); ``recipient`` the phase's Recipient (rcptto, each_rcpt)."""
+
+    def __init__(self, vctx: Any, inbound: Any = None, recipient: Any = None, *,
+                 phase: str = "") -> None:
+        self.vctx = vctx
+        self.inbound = inbound
+        self.recipient = recipient
+        self.phase = phase
+        self.code: tuple[int, str] | None = None
+        self.discarded: str | None = None
+        self._model: Message | None = None
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def message_id(self) -> str:
+        return getattr(self.inbound, "id", "") or ""
+
+    @property
+    def conn_id(self) -> str:
+        envelope = getattr(self.inbound, "envelope", None)
+        return getattr(envelope, "conn_id", "") or ""
+
+    @property
+    def peer(self) -> tuple[str, int]:
+        envelope = getattr(self.inbound, "envelope", None)
+        return (getattr(envelope, "peer_ip", "") or "", getattr(envelope, "peer_port", 0) or 0)
+
+    # -- the content ---------------------------------------------------------------------
+    def model(self) -> Message:
+        if self._model is None:
+            self._model = Message(self.inbound.data() if self.inbound is not None else b"")
+        return self._model
+
+    def _editable(self) -> Message:
+        if self.inbound is None:
+            raise RuntimeError("the message content is not available before the data phase")
+        return self.model()
+
+    def header(self, name: str) -> list[str]:
+        return self.model().header(name) if self.inbound is not None else []
+
+    def header_delete(self, name: str) -> bool:
+        return self._editable().headers.delete(name) > 0
+
+    def header_add(self, name: str, value: str, mode: str = "append") -> None:
+        headers = self._editable().headers
+        if mode == "append":
+            headers.append(name, value)
+        elif mode == "prepend":
+            headers.prepend(name, value)
+        elif mode == "replace":
+            headers.replace(name, value)
+        else:
+            raise ValueError(f"header mode must be append, prepend or replace, not {mode!r}")
+
+    def body(self) -> bytes:
+        return self.model().raw_body()
+
+    def set_body(self, raw: bytes) -> None:
+        self._editable().set_raw_body(raw)
+
+    def raw(self) -> bytes:
+        return self.model().render()
+
+    def set_raw(self, raw: bytes) -> None:
+        self._editable().replace_raw(raw)
+
+    def size(self) -> int:
+        return len(self.raw()) if self.inbound is not None else 0
+
+    def commit(self) -> bool:
+        """Write the edits back into the InboundMessage; True when there were any."""
+        if self._model is None or self.inbound is None or not self._model.modified:
+            return False
+        from ...smtp.headers import split_message
+        parts = split_message(self._model.render())
+        self.inbound.trace = b""  # the Received: line is now part of the header block
+        self.inbound.header_block = parts.header_block
+        self.inbound.separator = parts.separator
+        self.inbound.body = parts.body
+        self._model = None
+        return True
+
+    # -- envelope ------------------------------------------------------------------------
+    def mailfrom(self, new: str | None = None) -> str:
+        envelope = getattr(self.inbound, "envelope", None)
+        if new is not None:
+            if envelope is None:
+                raise RuntimeError("msg:mailfrom can set the sender from the data phase on")
+            envelope.mail_from = new
+        if envelope is not None:
+            return envelope.mail_from
+        local = self.vctx.get("mess", "mailfrom_localpart") or ""
+        domain = self.vctx.get("mess", "mailfrom_domain") or ""
+        return f"{local}@{domain}" if domain else local
+
+    def _recipient(self) -> Any:
+        if self.recipient is not None:
+            return self.recipient
+        recipients = self.vctx.recipient_list()
+        return recipients[0] if recipients else None
+
+    def rcptto(self, new: str | None = None) -> str:
+        recipient = self._recipient()
+        if new is not None:
+            if self.phase not in EACH_RCPT_PHASES or recipient is None:
+                raise RuntimeError("msg:rcptto can be modified only in "
+                                   "validate_data_spool_each_rcpt or later")
+            recipient.address = new
+        return getattr(recipient, "address", "") if recipient is not None else ""
+
+
+_part_ids = itertools.count(1)
+
+
+def _flags(flags: Any) -> int:
+    """PCRE flags as msys.pcre takes them: letters i m s x (or a PCRE2 option number)."""
+    if not flags:
+        return 0
+    if isinstance(flags, (int, float)):
+        return int(flags)
+    from .lib_pcre import _FLAG_LETTERS
+    options = 0
+    for letter in _text(flags):
+        if letter not in _FLAG_LETTERS:
+            raise ValueError(f"unknown PCRE flag {letter!r} (use i, m, s, x)")
+        options |= _FLAG_LETTERS[letter]
+    return options
+
+
+class LiveMethods(_Methods):
+    """bindings.py's method tables, extended for LiveMessage and MIME parts."""
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        self._parts: "weakref.WeakValueDictionary[int, Part]" = weakref.WeakValueDictionary()
+        self.part_proxy: Any = None  # set by LiveBindings
+
+    def msg_table(self) -> dict[str, Any]:
+        table = super().msg_table()
+        table.update({
+            "body": self._msg_body, "raw": self._msg_raw, "text": self._msg_text,
+            "mime": self._mime, "raw_match": self._matcher(pcre_stream.raw_match),
+            "body_match": self._matcher(pcre_stream.body_match),
+            "text_match": self._matcher(pcre_stream.text_match, text=True),
+            "raw_replace": self._replacer(pcre_stream.raw_replace),
+            "body_replace": self._replacer(pcre_stream.body_replace),
+            "text_replace": self._replacer(pcre_stream.text_replace, text=True),
+            "context_exists": self._context_exists, "context_delete": self._context_delete,
+            "conn_id": lambda msg: _bytes(msg.conn_id), "batch_id": self._msg_id,
+            "binding": self._binding, "binding_group": self._binding_group,
+            "reception_peer": self._reception_peer})
+        return table
+
+    def part_table(self) -> dict[str, Any]:
+        return {
+            "header": self._part_header, "content_type": self._content_type,
+            "children": self._children, "parent": self._parent, "body": lambda p: p.body(),
+            "raw": lambda p: p.render(), "text": self._part_text,
+            "raw_match": self._matcher(pcre_stream.raw_match, part=True),
+            "body_match": self._matcher(pcre_stream.body_match, part=True),
+            "text_match": self._matcher(pcre_stream.text_match, text=True, part=True),
+            "body_replace": self._replacer(pcre_stream.body_replace, part=True),
+            "text_replace": self._replacer(pcre_stream.text_replace, text=True, part=True),
+            "unlink": lambda p: p.unlink() or True,
+            "addFirstChild": lambda p, c: p.add_first_child(self._unwrap(c)) or True,
+            "addLastChild": lambda p, c: p.add_last_child(self._unwrap(c)) or True,
+            "insertBefore": lambda p, s: p.insert_before(self._unwrap(s)) or True,
+            "insertAfter": lambda p, s: p.insert_after(self._unwrap(s)) or True}
+
+    def accept_table(self) -> dict[str, Any]:
+        return {"esmtp_capability_add": lambda ac, cap: ac.edit("add", _text(cap)),
+                "esmtp_capability_remove": lambda ac, cap: ac.edit("remove", _text(cap)),
+                "inbound_session_count": lambda ac: int(ac.session_count())}
+
+    # -- parts ---------------------------------------------------------------------------
+    def _wrap(self, part: Part | None) -> Any:
+        if part is None:
+            return None
+        proxy = self.part_proxy(part)
+        part_id = next(_part_ids)
+        self._parts[part_id] = part
+        proxy[b"_part"] = part_id
+        return proxy
+
+    def _unwrap(self, proxy: Any) -> Part:
+        part = self._parts.get(proxy[b"_part"]) if self.runtime.sandbox.lua_type(proxy) else None
+        if part is None:
+            raise TypeError("expected a msgpart (from msg:mime() or msgpart:children())")
+        return part
+
+    def _mime(self, msg: LiveMessage) -> Any:
+        return self._wrap(msg._editable().mime())
+
+    def _children(self, part: Part) -> Any:
+        return self.runtime.table([self._wrap(child) for child in part.children])
+
+    def _parent(self, part: Part) -> Any:
+        return self._wrap(part.parent)
+
+    def _content_type(self, part: Part) -> Any:
+        info = {"type": part.maintype, "subtype": part.subtype, "value": part.content_type}
+        info.update(part.params)
+        return self.runtime.to_lua(info)
+
+    def _part_header(self, part: Part, name: bytes, value: Any = None, mode: Any = None) -> Any:
+        key = _text(name)
+        if value is None:
+            return self.runtime.to_lua(part.headers.get_all(key))
+        if value == b"":
+            return part.headers.delete(key) > 0
+        mode_text = _text(mode) if mode is not None else "replace"
+        action = {"replace": part.headers.replace, "append": part.headers.append,
+                  "prepend": part.headers.prepend}.get(mode_text)
+        if action is None:
+            raise ValueError(f"header mode must be append, prepend or replace, not {mode_text!r}")
+        action(key, _text(value))
+        return True
+
+    def _part_text(self, part: Part, new: Any = None) -> Any:
+        if new is not None:
+            part.set_text(_text(new))
+            return True
+        return part.text().encode("utf-8", "surrogateescape")
+
+    # -- msg -----------------------------------------------------------------------------
+    def _msg_body(self, msg: LiveMessage, new: Any = None) -> Any:
+        if new is not None:
+            msg.set_body(_bytes(new))
+            return True
+        return msg.body()
+
+    def _msg_raw(self, msg: LiveMessage, new: Any = None) -> Any:
+        if new is not None:
+            msg.set_raw(_bytes(new))
+            return True
+        return msg.raw()
+
+    def _msg_text(self, msg: LiveMessage, new: Any = None) -> Any:
+        if new is not None:
+            msg._editable().set_text(_text(new))
+            return True
+        return msg.model().text().encode("utf-8", "surrogateescape")
+
+    def _matcher(self, search: Callable, *, text: bool = False, part: bool = False) -> Callable:
+        def match(target: Any, pattern: bytes, flags: Any = 0) -> Any:
+            subject = target if part else target.model()
+            found = search(subject, _text(pattern) if text else _bytes(pattern), _flags(flags))
+            if found is None:
+                return None
+            pieces = (found.text,) + tuple(found.groups)
+            return tuple(_bytes(p) if p is not None else None for p in pieces)
+        return match
+
+    def _replacer(self, replace: Callable, *, text: bool = False, part: bool = False) -> Callable:
+        def run(target: Any, pattern: bytes, replacement: bytes, flags: Any = 0) -> int:
+            subject = target if part else target._editable()
+            if text:
+                return replace(subject, _text(pattern), _text(replacement), _flags(flags))
+            return replace(subject, _bytes(pattern), _bytes(replacement), _flags(flags))
+        return run
+
+    def _context_exists(self, msg: LiveMessage, which: bytes, key: bytes) -> bool:
+        return msg.vctx.get(_text(which), _text(key)) is not None
+
+    def _context_delete(self, msg: LiveMessage, which: bytes, key: bytes) -> bool:
+        store = msg.vctx.conn if _text(which) == "conn" else msg.vctx.mess
+        return store.pop(_text(key), None) is not None
+
+    def _binding(self, msg: LiveMessage, name: Any = None) -> Any:
+        real = getattr(msg.vctx, "real", msg.vctx)
+        if name is not None:
+            real.set_binding(_text(name))
+        return None if real.binding is None else _bytes(real.binding)
+
+    def _binding_group(self, msg: LiveMessage, name: Any = None) -> Any:
+        real = getattr(msg.vctx, "real", msg.vctx)
+        if name is not None:
+            real.set_binding_group(_text(name))
+        return None if real.binding_group is None else _bytes(real.binding_group)
+
+    def _reception_peer(self, msg: LiveMessage, which: Any = b"all") -> Any:
+        ip, port = msg.peer
+        which_text = _text(which or b"all")
+        if which_text == "ip":
+            return _bytes(ip)
+        if which_text == "port":
+            return int(port)
+        return _bytes(f"{ip}:{port}")
+
+
+class LiveBindings(LuaBindings):
+    """LuaBindings with LiveMethods, plus ``part(obj)`` for ec_msgpart proxies."""
+
+    def __init__(self, runtime: Any) -> None:
+        methods = LiveMethods(weakref.proxy(runtime))
+        super().__init__(runtime, methods)
+        self.part = runtime.sandbox.make_class(b"ec_msgpart", runtime.table(methods.part_table()))
+        methods.part_proxy = self.part
+        self.methods = methods

@@ -1,0 +1,238 @@
+"""The ``scriptlet "scriptlet" { script "name" { source = "dir.file" } }`` module: Lua policy.
+
+Stanza (Momentum §5.1)::
+
+    scriptlet "scriptlet" {
+      engine = auto                  # luajit | lua54 | auto (LuaJIT when lupa has it)
+      script_path = ( "/etc/ecelerity/lua" )   # searched after the config file's directory
+      instruction_budget = 20000000  # VM instructions per hook call
+      memory_limit = 256M            # the Lua heap (exact on Lua 5.4, best effort on LuaJIT)
+      script_error_reply = "451 4.3.0 [internal] policy script error"
+      script "boot" { source = "msys.boot" }
+      script "ehlo_phase" { source = "myscripts.ehlo_phase" }
+    }
+
+The stanza may be repeated (one instance name): the first instance's ``load(ctx)``
+builds ONE LuaRuntime from every ``script`` of every scriptlet stanza and registers
+one PRIORITY_LUA hook per validation phase some registered Lua module implements;
+the other instances load nothing. Each hook calls ``registry.run_hook("validate_<phase>",
+...)`` with Momentum's arguments, as proxies (bindings_real.py) over the REAL
+ValidationContext and the session's message. A failing hook (Lua error, instruction
+budget, memory cap) logs its Lua traceback to the paniclog and answers with
+``script_error_reply`` (a temporary failure); the session and the daemon go on.
+Reload (SIGHUP / ``module reload``) unloads this instance (deinit callouts, timers
+cancelled, hooks and commands removed) and loads the new configuration's; sessions in
+progress keep their connection and meet the new scripts at their next phase.
+Console: ``scriptlet status`` and every ``msys.registerControl`` command. Importing this
+file only defines MODULE.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecelerity.config.types import INTEGER, SIZE, STRING, STRING_LIST, EnumType
+from ecelerity.modules import ModuleSpec, module_option
+
+DEFAULT_ERROR_REPLY = "451 4.3.0 [internal] policy script error"
+DEFAULT_BUDGET = 20_000_000
+DEFAULT_MEMORY = 256 * 1024 * 1024
+
+# daemon phase -> Lua callout; the Lua arguments are built in ScriptletInstance._lua_args.
+CALLOUTS = {
+    "connect": "validate_connect", "ehlo": "validate_ehlo", "mailfrom": "validate_mailfrom",
+    "rcptto": "validate_rcptto", "data": "validate_data", "data_spool": "validate_data_spool",
+    "data_spool_each_rcpt": "validate_data_spool_each_rcpt",
+    "set_binding": "validate_set_binding",
+}
+
+
+def parse_reply(text: str) -> tuple[int, str]:
+    """``"451 4.3.0 text"`` -> (451, "4.3.0 text"); refuses anything but a 4xx/5xx code."""
+    code, _, rest = text.strip().partition(" ")
+    if not (code.isdigit() and len(code) == 3 and code[0] in "45"):
+        raise ValueError(f"script_error_reply must start with a 4xx or 5xx code, not {text!r}")
+    return int(code), rest.strip() or "4.3.0 [internal] policy script error"
+
+
+@dataclass
+class ScriptletInstance:
+    """The loaded scriptlet: its runtime, proxies and the reply for script errors."""
+
+    ctx: Any
+    runtime: Any
+    bindings: Any
+    error_reply: tuple[int, str]
+    problems: list[str] = field(default_factory=list)
+    calls: int = 0
+    failures: int = 0
+
+    def hook(self, phase: str) -> Any:
+        callout = CALLOUTS[phase]
+
+        def run_lua(vctx: Any, *args: Any) -> int:
+            return self.run(phase, callout, vctx, args)
+        run_lua.__qualname__ = f"scriptlet:{callout}"
+        return run_lua
+
+    def run(self, phase: str, callout: str, vctx: Any, args: tuple) -> int:
+        from ecelerity.policy.lua import CallContext
+        from ecelerity.policy.lua.bindings_real import LiveMessage
+        from ecelerity.policy.phases import CONTINUE, DONE
+
+        msg = None
+        if phase in ("rcptto",):
+            msg = LiveMessage(vctx, None, args[1] if len(args) > 1 else None, phase=phase)
+        elif phase in ("data", "data_spool", "set_binding"):
+            msg = LiveMessage(vctx, args[0], phase=phase)
+        elif phase == "data_spool_each_rcpt":
+            msg = LiveMessage(vctx, args[0], args[1], phase=phase)
+        lua_args = self._lua_args(phase, vctx, args, msg)
+        self.calls += 1
+        outcome = self.runtime.registry.run_hook(callout, *lua_args,
+                                                 context=CallContext(vctx=vctx, msg=msg))
+        if outcome.failed:
+            self.failures += 1
+            vctx.set_code(*self.error_reply)
+            return DONE
+        if msg is not None:
+            msg.commit()
+            if msg.code is not None:
+                code, text = msg.code
+                if code == 0:  # Momentum: a code of 0 takes the code from the text
+                    head, _, text = text.partition(" ")
+                    code = int(head) if head.isdigit() else 550
+                vctx.set_code(code, text)
+            if msg.discarded is not None:
+                vctx.mess["lua_discard"] = msg.discarded
+        return DONE if outcome.done else CONTINUE
+
+    def _lua_args(self, phase: str, vctx: Any, args: tuple, msg: Any) -> tuple:
+        from ecelerity.policy.lua.bindings_real import LiveAccept, LiveVctx
+
+        b = self.bindings
+        vc = b.vctx(LiveVctx(vctx))
+        if phase == "set_binding":
+            return (b.msg(msg),)
+        ac = b.accept(LiveAccept(vctx, self._session_count, self.runtime.log))
+        if phase == "connect":
+            return (ac, vc)
+        if phase in ("ehlo", "mailfrom"):
+            return (str(args[0] if args else "").encode("utf-8", "surrogateescape"), ac, vc)
+        if phase == "rcptto":
+            return (b.msg(msg), str(args[0]).encode("utf-8", "surrogateescape"), ac, vc)
+        return (b.msg(msg), ac, vc)
+
+    def _session_count(self) -> int:
+        for service in getattr(self.ctx.app, "services", []):
+            pool = getattr(service, "pool", None)
+            if pool is not None and getattr(service, "name", "").startswith("esmtp"):
+                return len(pool)
+        return 0
+
+    def control_handler(self, name: str, function: Any) -> Any:
+        from ecelerity.control.registry import CommandError
+        from ecelerity.policy.lua import CallContext
+
+        def handle(cmd: Any) -> list[str]:
+            printed: list[str] = []
+            argv = [name] + list(cmd.args)
+            cc = self.runtime.to_lua({"argv": argv, "argc": len(argv)})
+            result = self.runtime.call(function, cc, what=f"control {name}",
+                                       context=CallContext(extra={"print": printed}))
+            if not result.ok:
+                raise CommandError(500, f"{name}: script error: {result.error}")
+            returned = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                        for v in result.values if v is not None and not isinstance(v, bool)]
+            return printed + returned
+        return handle
+
+    def status(self, cmd: Any) -> list[str]:
+        runtime = self.runtime
+        lines = [f"engine: {runtime.version}", f"calls: {self.calls} failed: {self.failures}"]
+        for module in runtime.registry.modules.values():
+            lines.append(f"module {module.name}: {', '.join(sorted(module.hooks))}")
+        lines += [f"problem: {text}" for text in self.problems]
+        return lines
+
+    def stop(self) -> None:
+        """Unload: deinit callouts, then the Lua timers are cancelled."""
+        runtime = self.runtime
+        for module in runtime.registry.hooks_for("deinit"):
+            runtime.call(module.hooks["deinit"], module.table, what=f"{module.name}:deinit")
+        for timer in list(getattr(runtime, "_timers", {}).values()):
+            timer.kill(block=False)
+        runtime.control_registrar = None
+
+
+def _first_instance(ctx: Any) -> bool:
+    for instance in ctx.config.modules():
+        if instance.module == "scriptlet":
+            return instance is ctx.instance or instance.loc == ctx.instance.loc
+    return True
+
+
+def _limits(settings: dict[str, Any]) -> Any:
+    from ecelerity.policy.lua.sandbox import HOOK_EVERY, Limits
+    budget = int(settings.get("instruction_budget", DEFAULT_BUDGET) or DEFAULT_BUDGET)
+    memory = int(settings.get("memory_limit", DEFAULT_MEMORY) or DEFAULT_MEMORY)
+    return Limits(ticks=max(1, budget // HOOK_EVERY), memory_bytes=memory,
+                  max_string_bytes=min(memory, Limits().max_string_bytes))
+
+
+def load(ctx: Any) -> ScriptletInstance | None:
+    from ecelerity.delivery.dns import DnsResolver
+    from ecelerity.policy.lua import LuaRuntime
+    from ecelerity.policy.lua.bindings_real import LiveBindings
+    from ecelerity.policy.lua.registry import SHIPPED_SCRIPTS, load_scriptlets, scriptlet_sources
+    from ecelerity.policy.phases import PRIORITY_LUA
+
+    if not _first_instance(ctx):
+        ctx.log(f"{ctx.instance.loc}: scripts merged into the first scriptlet stanza")
+        return None
+    settings = ctx.settings
+    error_reply = parse_reply(str(settings.get("script_error_reply") or DEFAULT_ERROR_REPLY))
+    engine = str(settings.get("engine") or "auto").lower()
+    sources, directories = scriptlet_sources(ctx.config)
+    extra = settings.get("script_path") or []
+    script_path = directories + ([extra] if isinstance(extra, str) else list(extra))
+    runtime = LuaRuntime(None if engine == "auto" else engine, limits=_limits(settings),
+                         paniclog=ctx.app.log, script_path=script_path + [SHIPPED_SCRIPTS],
+                         config=ctx.config)
+    runtime.dns_resolver = DnsResolver.from_config(ctx.config)
+    inst = ScriptletInstance(ctx, runtime, LiveBindings(runtime), error_reply)
+    runtime.control_registrar = lambda name, function: ctx.register_command(
+        name, inst.control_handler(name, function), "Lua control command (msys.registerControl)")
+    ctx.register_command("scriptlet status", inst.status,
+                         "Lua engine, registered modules and their hooks, load problems")
+    inst.problems = load_scriptlets(runtime, sources)
+    for phase, callout in CALLOUTS.items():
+        if runtime.registry.hooks_for(callout):
+            ctx.register_hook(phase, inst.hook(phase), priority=PRIORITY_LUA,
+                              name=f"scriptlet:{callout}")
+    ctx.log(f"{runtime.version}: {len(runtime.registry.modules)} Lua module(s) registered, "
+            f"{len(inst.problems)} problem(s)")
+    return inst
+
+
+MODULE = ModuleSpec(
+    name="scriptlet", singleton=False, implemented=True, any_option=True,
+    doc="Lua policy scripts (msys.registerModule) in the validation phases",
+    options={
+        "engine": module_option("engine", EnumType(["auto", "luajit", "lua54"]), "auto",
+                                "Lua engine: LuaJIT when available (auto), or Lua 5.4",
+                                implemented=True),
+        "script_path": module_option("script_path", STRING_LIST, [],
+                                     "directories searched for scripts after the config "
+                                     "file's directory", implemented=True),
+        "instruction_budget": module_option("instruction_budget", INTEGER, DEFAULT_BUDGET,
+                                            "Lua VM instructions one hook call may run",
+                                            implemented=True),
+        "memory_limit": module_option("memory_limit", SIZE, DEFAULT_MEMORY,
+                                      "Lua heap cap in bytes", implemented=True),
+        "script_error_reply": module_option("script_error_reply", STRING, DEFAULT_ERROR_REPLY,
+                                            "reply when a hook fails (a temporary failure)",
+                                            implemented=True),
+    },
+    load=load,
+)
