@@ -24,7 +24,7 @@ import gevent.event
 import gevent.lock
 
 from ecelerity.config.errors import ConfigError
-from ecelerity.control.commands_core import register_core_commands
+from ecelerity.control.commands_all import attach_stats, register_console_commands
 from ecelerity.control.registry import DEFAULT_REGISTRY, CommandRegistry
 from ecelerity.control.server import ControlService
 from ecelerity.log.paniclog import PanicLog
@@ -78,7 +78,7 @@ class App:
         self.hooks = HookRegistry()  # validation-phase hooks (core, modules, Sieve++, Lua)
         self.paniclog = paniclog
         self.commands = commands if commands is not None else DEFAULT_REGISTRY
-        register_core_commands(self.commands)
+        register_console_commands(self.commands)
         self.services: list[Service] = (
             [factory() for factory in SERVICE_FACTORIES] if services is None else list(services)
         )
@@ -114,6 +114,7 @@ class App:
                 self._stop_services(time.monotonic() + 1.0)
                 raise StartupError(f"service {_name(service)} failed to start: {exc}") from exc
             self._running.append(service)
+        attach_stats(self)  # counters shown by summary/binding summary follow the queue
 
     def request_shutdown(self, reason: str = "") -> None:
         if not self._shutdown.is_set():

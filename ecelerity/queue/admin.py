@@ -152,6 +152,27 @@ class QueueAdmin:
                 permanent_failures=queue.permanent_failures))
         return sorted(rows, key=lambda row: (row.binding, row.domain))
 
+    # -- read-only views (console: showqueue, message details, summary) ---------------------
+    def messages(self, *, domain: str | None = None,
+                 binding: str | None = None) -> list[QueuedMessage]:
+        """Every message the manager holds for the selection, in flight included, oldest first."""
+        domain = domain.lower() if domain is not None else None
+        found = [entry for entry in list(self.manager._entries.values())
+                 if (domain is None or entry.key[1] == domain)
+                 and (binding is None or entry.key[0] == binding)]
+        return sorted(found, key=lambda entry: (entry.message.created, entry.message.id))
+
+    def due_at(self, entry: QueuedMessage) -> float | None:
+        """When a delayed message is next attempted (None unless it is delayed)."""
+        if entry.state != DELAYED:
+            return None
+        queue = self.manager.queue_for(*entry.key)
+        return queue.delayed.due_of(entry.message.id)
+
+    def total_messages(self) -> int:
+        """Messages held: active, delayed, suspended and in flight."""
+        return len(self.manager._entries)
+
     # -- internals ------------------------------------------------------------------------
     def _fail(self, entry: QueuedMessage, *, quiet: bool) -> None:
         self.manager.detach(entry)

@@ -24,6 +24,9 @@ header (and without Date: when rfc2822_date_header will not add one) with
 ``550 5.6.0 Required headers not found (see RFC2822 section 3.6)``; ``fix`` adds
 ``From: <envelope sender>`` (MAILER-DAEMON@hostname for the null sender);
 anything else accepts the message as it is. Never reads configuration itself.
+
+Counters (ecelerity.stats): ``received`` once the store returned, ``rejected`` for a
+5xx answer to the message data; a counter failure never costs the message.
 """
 from __future__ import annotations
 
@@ -32,8 +35,10 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import stats
 from ..core.envelope import Envelope
 from ..core.spool_format import SpoolError, SpoolFullError
+from ..log.service import log_reception
 from . import replies
 from .headers import SplitMessage, apply_edits, header_names, header_values, split_message
 from .received import add_identity_headers, protocol_name, received_header
@@ -151,6 +156,26 @@ class _Edit:
 def accept_message(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None = None,
                    oversized: bool = False, long_line: bool = False) -> Reply:
     """Everything after the body is in; returns the reply to send (see module doc)."""
+    reply = _accept(session, body_chunks, lone_lf_seen=lone_lf_seen, oversized=oversized,
+                    long_line=long_line)
+    if reply.code >= 500:
+        _stats(session, lambda stats: stats.rejected())
+    return reply
+
+
+def _stats(session: "Session", update: Any) -> None:
+    """Apply a counter update to the App's ecelerity.stats (never fails the message)."""
+    app = getattr(getattr(session, "service", None), "app", None)
+    if app is None:
+        return
+    try:
+        update(stats.for_app(app))
+    except Exception:  # noqa: BLE001 - a counter must never cost a message
+        log.exception("stats update failed")
+
+
+def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None,
+            oversized: bool, long_line: bool) -> Reply:
     settings = session.settings
     data = body_chunks[0] if len(body_chunks) == 1 else b"".join(body_chunks)
     if oversized or (settings.max_message_size and len(data) > settings.max_message_size):
@@ -221,6 +246,8 @@ def store(session: "Session", message: InboundMessage) -> Reply:
         log.error("spool refused message %s from %s: %s", message.id, session.peer_ip, exc)
         return replies.SPOOL_FAILED
     session.messages_accepted += 1
+    _stats(session, lambda counters: counters.received(batch.messages))
+    log_reception(session, batch)  # durable now: one mainlog R line per recipient-message
     # Durable now: hand the recipients to their queues (delivery may start at once).
     queue = getattr(getattr(session, "service", None), "queue", None)
     if queue is not None:

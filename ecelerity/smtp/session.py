@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 from .._speedups.smtpline import DataReader, LineSplitter, LineTooLong
 from ..core.envelope import Recipient
+from ..log.service import log_refusal
 from ..policy import relay
 from ..policy.phases import HookRegistry
 from ..policy.vctx import ValidationContext
@@ -218,6 +219,8 @@ class Session:
     def reply_with(self, reply: Reply) -> None:
         self.last_reply = reply
         self._out.append(reply.wire())
+        if reply.code >= 400:
+            log_refusal(self, reply)  # every refusal goes out here: the rejectlog line
 
     def flush(self) -> None:
         if not self._out:
