@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config.registry import OptionSpec
-from .config.types import BOOLEAN, OCTAL_MODE, PATH, SECONDS, EnumType
+from .config.types import BOOLEAN, EnumType
 
 _MODULE_SCOPE = frozenset({"module"})
 
@@ -102,34 +102,10 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
-def _log_options(*logs: str, heartbeat: bool = True) -> dict[str, OptionSpec]:
-    opts: dict[str, OptionSpec] = {}
-    for log in logs:
-        opts[log] = module_option(log, PATH, None, f"path of the {log}")
-        opts[f"{log}_mode"] = module_option(f"{log}_mode", OCTAL_MODE, 0o644,
-                                            f"file mode of the {log}")
-    if heartbeat:
-        opts["heartbeat"] = module_option("heartbeat", SECONDS, 60, "seconds between heartbeats")
-    return opts
-
-
-def _switches(*names: str) -> dict[str, OptionSpec]:
-    return {n: module_option(n, BOOLEAN, True, n.replace("_", " ")) for n in names}
-
-
 # Known option tables of not-yet-implemented modules (from Momentum's docs), so
-# the validator can already type-check them.
-_KNOWN_OPTIONS: dict[str, dict[str, OptionSpec]] = {
-    "ec_logger": {
-        **_log_options("mainlog", "rejectlog", "paniclog", "acctlog", "importlog"),
-        **_switches("log_receptions", "log_deliveries", "log_transient_failures",
-                    "log_permanent_failures", "log_rejections", "log_errors"),
-    },
-    "bounce_logger": {
-        **_log_options("bouncelog"),
-        **_switches("log_inband_bounces", "log_outofband_bounces", "log_transient_failures"),
-    },
-}
+# the validator can already type-check them. (ec_logger and bounce_logger moved to
+# modules/ec_logger.py and modules/bounce_logger.py when they were implemented.)
+_KNOWN_OPTIONS: dict[str, dict[str, OptionSpec]] = {}
 
 # Documented without an instance name (``alerting { }``, ``httpsrv { }``, ``cluster { }``).
 _SINGLETONS = frozenset({"alerting", "httpsrv", "cluster"})

@@ -1,8 +1,10 @@
 """Logs: Momentum's log files, written in Momentum's formats so existing tooling keeps working.
 
-Today this holds the paniclog (paniclog.py). mainlog, rejectlog, bouncelog and the
-custom loggers join it with the logging issue; all of them are reopened together by
-SIGUSR1 and the ``reopen logs`` console command (the daemon's App calls each one's
-``reopen()``). Nothing here may raise into a caller: a log that cannot be written
-complains on stderr, never stops mail.
+paniclog.py (the daemon's own log), records.py + facts.py (the one definition of every
+record's fields), writer.py (buffered, never-blocking files), the loggers
+(ec_logger.py, bounce_logger.py, custom_logger.py, jsonlog.py, compat_postfix.py,
+compat_exim.py), service.py (the daemon's fan-out ``app.loggers``, which the SMTP side
+and the queue's observers feed) and rotate.py (``ec_rotate``). All of them are reopened
+together by SIGUSR1 and ``reopen logs``. Nothing here may raise into a caller: a log
+that cannot be written complains to the paniclog, never stops mail.
 """

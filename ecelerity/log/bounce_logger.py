@@ -2,7 +2,8 @@
 
 Built from the ``bounce_logger`` module stanza (``BounceLogger.from_config(cfg)``; options
 bouncelog, bouncelog_mode, heartbeat, log_inband_bounces, log_outofband_bounces,
-log_transient_failures). The delivery engine calls ``log_bounce`` for a permanent failure
+log_transient_failures; declared in modules/bounce_logger.py). In the daemon,
+log/service.py's LogHub hands it every event through ``record(facts)``; ``log_bounce`` is for a permanent failure
 (in-band; ``out_of_band=True`` for an asynchronous DSN, stage 21) and ``log_transient``
 for a temporary one; ``record(facts)`` takes events already built by log/facts.py.
 

@@ -1,12 +1,13 @@
 """ec_logger: Momentum's mainlog, rejectlog and acctlog, written from SMTP and delivery events.
 
 Built from the ``ec_logger`` module stanza (``EcLogger.from_config(cfg)``; options in
-ecelerity/modules.py: mainlog, rejectlog, acctlog and their ``*_mode``, heartbeat, and
+modules/ec_logger.py: mainlog, rejectlog, acctlog and their ``*_mode``, heartbeat, and
 the log_receptions / log_deliveries / log_transient_failures / log_permanent_failures /
-log_rejections switches; the global ``log_hires_timestamp``). The SMTP session calls
-``log_reception`` and ``log_rejection``; the delivery engine calls ``log_delivery``,
-``log_transient`` and ``log_permanent``; authentication calls ``log_auth``/``log_authz``.
-Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
+log_rejections switches; the global ``log_hires_timestamp``). In the daemon,
+log/service.py's LogHub hands it every event through ``record(facts)``; the
+``log_reception`` / ``log_rejection`` / ``log_delivery`` / ``log_transient`` /
+``log_permanent`` / ``log_auth`` / ``log_authz`` helpers build the facts themselves
+(tools, tests; authentication is not wired to the acctlog yet). Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
 buffered LogWriter (log/writer.py).
 
 The paniclog named in the stanza belongs to the daemon (log/paniclog.py) and

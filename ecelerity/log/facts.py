@@ -11,7 +11,8 @@ Names (docs/logs.md lists them for operators): ts (float epoch seconds), event
 type (Momentum's letter: R D X T P B; N T Z in the acctlog; none for a rejection), message_id, batch_id, conn_id, rcpt, rcpt_local, rcpt_domain,
 sender, from_local, from_domain, domain (routing domain), source_ip, protocol, size,
 binding, binding_group, auth_user, retries, elapsed, remote_ip, stage, code, enhanced,
-text, response, bytes_sent, classification, ctx_conn, ctx_mess.
+text, response, bytes_sent, classification, ctx_conn, ctx_mess; receptions add helo and
+nrcpt (the recipients of the batch).
 
 Never does I/O and never raises on a missing attribute (absent values become '' / 0).
 """
@@ -94,6 +95,8 @@ def reception_facts(msg: Any, conn_id: str | None = None, *, now: float,
     facts = message_facts(msg, "R", now=now, binding_group_of=binding_group_of)
     if conn_id:
         facts["conn_id"] = conn_id
+    facts["helo"] = msg.envelope.helo or ""
+    facts["nrcpt"] = len(msg.envelope.recipients or ())
     return facts
 
 

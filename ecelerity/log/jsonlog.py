@@ -9,7 +9,7 @@ names may be added:
   ``time`` (the same instant as ISO-8601 UTC);
 - message events: type message_id batch_id conn_id rcpt rcpt_local rcpt_domain sender
   from_local from_domain domain source_ip protocol size binding binding_group auth_user
-  retries elapsed ctx_conn ctx_mess;
+  retries elapsed ctx_conn ctx_mess; receptions add helo nrcpt;
 - attempts add: remote_ip stage code enhanced text response bytes_sent outcome
   (and classification for bounces);
 - rejection: peer local conn_id pathway pathway_group phase code module ctx_conn
@@ -38,7 +38,7 @@ MODULE = "json_logger"
 EVENTS = ("reception", "delivery", "xfer", "transient_failure", "permanent_failure", "bounce",
           "rejection", "auth", "authz", "heartbeat")
 
-# The module declaration; ecelerity/modules.py (or modules/json_logger.py) registers it.
+# The module declaration; modules/json_logger.py registers it (with its load()).
 JSON_LOGGER_MODULE = ModuleSpec(
     name=MODULE, singleton=False, implemented=True,
     doc="JSON-lines event log (one object per event, stable field names)",

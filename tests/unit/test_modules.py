@@ -20,9 +20,8 @@ INVENTORY = Path("/work/shared/specs/inventory.json")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["ec_logger", "EC_Logger", "bounce_logger",
-                                  "custom_logger", "alerting", "httpsrv", "dkim", "opendkim",
-                                  "maildir", "static-routes"])
+@pytest.mark.parametrize("name", ["sendmail_logger", "apn_logger", "alerting", "httpsrv", "dkim",
+                                  "opendkim", "maildir", "static-routes"])
 def test_known_modules_are_accepted_but_not_implemented(name):
     spec = modules.module_spec(name)
     assert spec is not None
@@ -141,7 +140,8 @@ def test_source_checkout_maps_modules_dir_to_ecelerity_modules():
     assert Path(result.stdout.strip()).resolve() == expected.resolve()
 
 
-@pytest.mark.parametrize("name", ["sieve", "scriptlet"])
-def test_policy_engine_modules_load_from_the_modules_directory(name):
+@pytest.mark.parametrize("name", ["sieve", "scriptlet", "ec_logger", "EC_Logger", "bounce_logger",
+                                  "custom_logger", "json_logger", "postfix_logger", "exim_logger"])
+def test_implemented_modules_load_from_the_modules_directory(name):
     spec = modules.module_spec(name)
     assert spec is not None and spec.implemented is True and callable(spec.load)

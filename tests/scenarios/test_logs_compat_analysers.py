@@ -1,0 +1,81 @@
+"""The compatibility logs of a running daemon, read by the real analysers: Debian's
+``pflogsumm`` (Postfix format) and ``eximstats`` (Exim format) report the message
+counts that actually happened (2 received, 3 delivered, 1 deferred, 1 bounced, 1 rejected)."""
+from __future__ import annotations
+
+import re
+import smtplib
+import subprocess
+
+from ecelerity.log.records import split_at_record
+from tests.helpers.tools import need_tool
+from tests.scenarios.delivery_harness import make_body, relay_world, wait_until
+
+LOGGERS = ('ec_logger "ec_logger" { heartbeat = 0 }\n'
+           'postfix_logger "postfix" { logfile = "var/log/maillog" }\n'
+           'exim_logger "exim" { logfile = "var/log/exim_mainlog" }\n'
+           "generate_bounces = false\n")
+SCRIPT = {"rcpt_replies": {"soft@a.test": "451 4.2.0 try again later",
+                           "bad@a.test": "550 5.1.1 no such user"}}
+
+
+def _kinds(path):
+    if not path.exists():
+        return []
+    return [split_at_record(line)[4] for line in path.read_text().splitlines() if line]
+
+
+def _run_traffic(tmp_path):
+    """Two messages (4 + 1 recipients) and one relaying-denied RCPT; returns the log dir."""
+    world_cm = relay_world(tmp_path, domains={"a.test": ["127.0.0.2"]}, **SCRIPT)
+    world = world_cm.__enter__()
+    try:
+        daemon = world.start_daemon(extra=LOGGERS)
+        logs = tmp_path / "daemon" / "var" / "log"
+        world.send("alice@c.test", ["ok1@a.test", "ok2@a.test", "soft@a.test", "bad@a.test"],
+                   make_body("one"))
+        world.send("bob@c.test", ["ok3@a.test"], make_body("two"))
+        with smtplib.SMTP("127.0.0.1", world.smtp_port, timeout=10) as client:
+            client.ehlo("client.test")
+            client.mail("mallory@c.test")
+            assert client.rcpt("victim@elsewhere.test")[0] == 550
+        mainlog = logs / "mainlog.ec"
+        wait_until(lambda: _kinds(mainlog).count("D") == 3 and "P" in _kinds(mainlog)
+                   and "T" in _kinds(mainlog), what="3 D, 1 P, a T", daemon=daemon)
+        wait_until(lambda: "removed" in (logs / "maillog").read_text()
+                   and "relaying denied" in (logs / "exim_mainlog").read_text(),
+                   what="compat logs flushed", daemon=daemon)
+    finally:
+        world_cm.__exit__(None, None, None)  # stops the daemon: every buffer is written
+    return logs
+
+
+def _count(pattern, text):
+    match = re.search(pattern, text, re.M)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return int(match.group(1))
+
+
+def test_pflogsumm_and_eximstats_count_our_traffic(tmp_path):
+    pflogsumm, eximstats = need_tool("pflogsumm"), need_tool("eximstats")
+    logs = _run_traffic(tmp_path)
+
+    report = subprocess.run([pflogsumm, str(logs / "maillog")], capture_output=True,
+                            text=True, timeout=60, check=True).stdout
+    assert _count(r"^\s*(\d+)\s+received$", report) == 2
+    assert _count(r"^\s*(\d+)\s+delivered$", report) == 3
+    assert _count(r"^\s*(\d+)\s+deferred", report) == 1
+    assert _count(r"^\s*(\d+)\s+bounced$", report) == 1
+    assert _count(r"^\s*(\d+)\s+rejected", report) == 1
+    assert _count(r"^\s*(\d+)\s+senders$", report) == 2
+    assert _count(r"^\s*(\d+)\s+recipients$", report) == 3  # the delivered ones
+
+    stats = subprocess.run([eximstats, "-nr", "-nt", "-q0", "-h0", "-txt=-",
+                            str(logs / "exim_mainlog")], capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    # Received: volume, 2 messages, 1 host, 1 delayed (soft@), 1 failed (bad@)
+    assert re.search(r"^\s*Received\s+\d+\s+2\s+1\s+1 50\.0%\s+1 50\.0%$", stats, re.M), stats
+    assert re.search(r"^\s*Delivered\s+\d+\s+3\s+3\s+1$", stats, re.M), stats
+    assert re.search(r"^\s*Rejects\s+1\s+1$", stats, re.M), stats
+    assert "Rejected RCPT: relaying denied" in stats
+    assert _count(r"^Errors encountered: (\d+)$", stats) == 1
