@@ -104,7 +104,7 @@ class ScriptletInstance:
                     code = int(head) if head.isdigit() else 550
                 vctx.set_code(code, text)
             if msg.discarded is not None:
-                vctx.mess["lua_discard"] = msg.discarded
+                vctx.discard()
         return DONE if outcome.done else CONTINUE
 
     def _lua_args(self, phase: str, vctx: Any, args: tuple, msg: Any) -> tuple:

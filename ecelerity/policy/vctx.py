@@ -48,6 +48,8 @@ class ValidationContext:
     binding: str | None = None
     binding_group: str | None = None
     tarpitted_seconds: float = 0.0
+    discarded: bool = False  # accept the message (2xx) but never spool it: Sieve discard, msg:discard
+    capability_edits: list[tuple[str, str]] = field(default_factory=list)  # ("add"|"remove", keyword)
 
     # -- context variables (Momentum: vctx:get / vctx:set) -------------------------------
     def get(self, which: str, key: str, default: str | None = None) -> str | None:
@@ -102,6 +104,10 @@ class ValidationContext:
         self.header_edits.append(HeaderEdit(name, None, "delete"))
 
     # -- binding (set_binding phase) -----------------------------------------------------
+    def discard(self) -> None:
+        """The sender sees success; the message is dropped instead of spooled."""
+        self.discarded = True
+
     def set_binding(self, name: str) -> None:
         self.binding = name
 
@@ -117,6 +123,7 @@ class ValidationContext:
         self.binding = None
         self.binding_group = None
         self.code = None
+        self.discarded = False
 
     def take_code(self) -> Reply | None:
         """The code a hook set, cleared so the next phase starts clean."""

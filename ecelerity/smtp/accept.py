@@ -221,7 +221,13 @@ def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool 
             vctx.recipients = [r for r in vctx.recipients if r is not recipient]
     if not vctx.recipients:
         return last_refusal or replies.NO_VALID_RECIPIENTS
-    session.run_phase("set_binding", message)
+    code = session.run_phase("set_binding", message)
+    if code is not None and code.code >= 400:
+        return code
+    if vctx.discarded:
+        # Policy discarded it (Sieve discard, Lua msg:discard): success, nothing spooled.
+        log.info("message %s from %s discarded by policy", message.id, session.peer_ip)
+        return Reply(250, "2.0.0", f"OK {message.id}")
     if vctx.header_edits:
         message.header_block = apply_edits(message.header_block, vctx.header_edits)
 

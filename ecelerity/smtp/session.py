@@ -124,7 +124,7 @@ class Session:
         self.helo: str | None = None
         self.tls_active = False
         self.authenticated_user: str | None = None
-        self.capability_edits: list[tuple[str, str]] = []
+        self.capability_edits: list[tuple[str, str]] = self.vctx.capability_edits  # one list: policies edit it
         self.mail_from: Mailbox | None = None
         self.mail_params = MailParams()
         self.recipients: list[Recipient] = []
@@ -178,6 +178,9 @@ class Session:
             conn["can_relay"] = "true"
         conn["connection_message_count"] = "0"
         conn["connection_rcpt_count"] = "0"
+        conn["peer_ip"] = self.peer_ip  # what ec_get_message_received_* and logs read
+        conn["peer_port"] = str(self.peer_port)
+        conn["local_addr"] = self.local_addr
         result = self.hooks.run("connect", self.vctx)
         if result.disconnect or result.rejected:
             self.close(result.reply)

@@ -69,8 +69,8 @@ class LiveVctx:
 
 
 class LiveAccept:
-    """``ac``: EHLO capability edits go to ``vctx.capability_edits`` when the session
-    shares that list (see the module report); ``session_count`` is a callable."""
+    """``ac``: EHLO capability edits go to ``vctx.capability_edits``, the list the
+    session builds its EHLO reply from; ``session_count`` is a callable."""
 
     def __init__(self, vctx: Any, session_count: Callable[[], int] = lambda: 0,
                  log: Callable[[str], None] = lambda text: None) -> None:
@@ -79,12 +79,7 @@ class LiveAccept:
         self.log = log
 
     def edit(self, action: str, capability: str) -> bool:
-        edits = getattr(self.vctx, "capability_edits", None)
-        if edits is None:
-            self.log(f"ac:esmtp_capability_{action}({capability!r}) not applied: this session "
-                     "does not expose EHLO capability edits")
-            return False
-        edits.append((action, capability))
+        self.vctx.capability_edits.append((action, capability))
         return True
 
 
