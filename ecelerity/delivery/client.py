@@ -348,7 +348,10 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 
 def dot_stuff(body: bytes) -> bytes:
     """The DATA payload: CRLF line ends, leading dots doubled, then ``.CRLF``."""
-    body = _BARE_LF.sub(b"\r\n", body)
+    if body.count(b"\n") != body.count(b"\r\n"):   # two C scans beat a regex pass
+        body = _BARE_LF.sub(b"\r\n", body)
     if body and not body.endswith(b"\r\n"):
         body += b"\r\n"
-    return _LINE_START_DOT.sub(b"..", body) + b".\r\n"
+    if body.startswith(b".") or b"\n." in body:
+        body = _LINE_START_DOT.sub(b"..", body)
+    return body + b".\r\n"

@@ -21,10 +21,13 @@ Behaviour:
   ``dns_fallback_to_tcp`` option) is on; otherwise the truncated answer is used.
 - Concurrent identical lookups share one query.
 Servers come from ``nameservers=[(ip, port)]`` (tests) or a resolv.conf file (the
-``resolv_conf`` option; /etc/resolv.conf by default).
+``resolv_conf`` option; /etc/resolv.conf by default). Our resolv.conf reader also
+takes ``nameserver 127.0.0.1:5353`` (see ``read_resolv_conf``), so the daemon can be
+pointed at a resolver on a non-standard port without another option.
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -36,7 +39,6 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
-import dns.resolver
 import gevent
 import gevent.event
 from gevent import socket as gsocket
@@ -268,9 +270,48 @@ class DnsResolver:
 
 
 def read_resolv_conf(path: str) -> list[tuple[str, int]]:
-    """The nameservers of a resolv.conf file, each on port 53; [] when it lists none."""
+    """The nameservers of a resolv.conf file as (ip, port); [] when it lists none.
+
+    Besides the standard ``nameserver IP`` (port 53) we accept ``nameserver IP:PORT``
+    and ``nameserver [IPv6]:PORT``: resolv.conf has no port syntax and dnspython's
+    reader has none either, but a test (or an operator running a local resolver on
+    an unprivileged port) needs one. A bare IPv6 address is never split on ':'.
+    Lines that are not valid addresses are ignored, as libc's resolver does.
+    """
     try:
-        resolver = dns.resolver.Resolver(filename=path, configure=True)
-    except (OSError, dns.resolver.NoResolverConfiguration):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
         return []
-    return [(str(server), resolver.port) for server in resolver.nameservers]
+    servers = []
+    for line in lines:
+        tokens = line.split()
+        if len(tokens) < 2 or tokens[0] != "nameserver":
+            continue
+        server = _nameserver(tokens[1])
+        if server is not None:
+            servers.append(server)
+    return servers
+
+
+def _nameserver(text: str) -> tuple[str, int] | None:
+    """``IP``, ``IPv4:PORT`` or ``[IPv6]:PORT`` -> (ip, port); None when malformed."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                return None
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, _, digits = text.partition(":")
+        if not digits.isdigit():
+            return None
+        port = int(digits)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    if not 0 < port < 65536:
+        return None
+    return (host if "%" in host else str(address), port)

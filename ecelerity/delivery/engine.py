@@ -9,6 +9,8 @@ dns.py); the next target is tried only when a connection cannot be set up (conne
 banner, EHLO, TLS), never after a transaction started. Connections are reused through
 an IdlePool per (binding, domain, ip, port) until ``max_deliveries_per_connection``
 (successful deliveries; 0 = unlimited) and closed after ``idle_timeout`` idle seconds.
+An idle connection to any target is used before a new one is opened, so the
+connections open to a domain never outnumber the hand-offs the queue allowed.
 
 Never changes spool state, never writes logs or DSNs (the caller does, from the
 results), never lets an exception out of ``deliver`` (unexpected errors become
@@ -115,33 +117,51 @@ class DeliveryEngine:
     def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,
                        chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
                        idle_timeout: float) -> list[DeliveryResult]:
+        pool_keys = [(*key, target.ip, target.port) for target in targets]
+        pooled = self.pool.take_any(pool_keys)
+        if pooled is not None:
+            pool_key, client = pooled
+            target = targets[pool_keys.index(pool_key)]
+            results = self._transact(client, pool_key, target, chunk, body, max_deliveries,
+                                     idle_timeout, reused=True)
+            if results is not None:
+                return results
+        else:
+            # idle connections to addresses that are no longer targets still count at the
+            # receiver: close them before opening another (max_outbound_connections)
+            self.pool.quit_group(*key)
         failure: SmtpFailure | None = None
         failed_ip = ""
-        for target in targets:
-            pool_key = (*key, target.ip, target.port)
-            client, reused = self.pool.take(pool_key), True
-            if client is None:
-                client, reused = self._open(target, settings), False
-                if isinstance(client, SmtpFailure):
-                    failure, failed_ip = client, target.ip
-                    continue
-            envelope = chunk[0].envelope
-            try:
-                transaction = client.send(envelope, [m.recipient for m in chunk], body)
-            except SmtpFailure as exc:
-                client.close()
-                if reused and exc.stage in (RSET, MAIL) and exc.reply.code < 500:
-                    return self._deliver_chunk(key, [target], settings, chunk, body,
-                                               max_deliveries, idle_timeout)  # stale; go fresh
-                return [self._result(m, exc.reply, exc.stage, target.ip, 0, client.conn_id)
-                        for m in chunk]
-            if max_deliveries and client.deliveries >= max_deliveries:
-                client.quit()
-            else:
-                self.pool.put(pool_key, client, idle_timeout)
-            return self._transaction_results(chunk, transaction, target.ip, client.conn_id)
+        for pool_key, target in zip(pool_keys, targets, strict=True):
+            client = self._open(target, settings)
+            if isinstance(client, SmtpFailure):
+                failure, failed_ip = client, target.ip
+                continue
+            results = self._transact(client, pool_key, target, chunk, body, max_deliveries,
+                                     idle_timeout, reused=False)
+            assert results is not None  # only a reused connection can be stale
+            return results
         assert failure is not None
         return [self._result(m, failure.reply, failure.stage, failed_ip, 0, "") for m in chunk]
+
+    def _transact(self, client: SmtpClient, pool_key: tuple, target: Target,
+                  chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
+                  idle_timeout: float, *, reused: bool) -> list[DeliveryResult] | None:
+        """One transaction on ``client``; None when a reused connection turned out stale
+        (the remote closed it while idle: RSET/MAIL failed transiently) -- go fresh."""
+        try:
+            transaction = client.send(chunk[0].envelope, [m.recipient for m in chunk], body)
+        except SmtpFailure as exc:
+            client.close()
+            if reused and exc.stage in (RSET, MAIL) and exc.reply.code < 500:
+                return None
+            return [self._result(m, exc.reply, exc.stage, target.ip, 0, client.conn_id)
+                    for m in chunk]
+        if max_deliveries and client.deliveries >= max_deliveries:
+            client.quit()
+        else:
+            self.pool.put(pool_key, client, idle_timeout)
+        return self._transaction_results(chunk, transaction, target.ip, client.conn_id)
 
     def _open(self, target: Target, settings: ClientSettings) -> SmtpClient | SmtpFailure:
         client = SmtpClient(target.ip, target.port, settings, server_name=target.host,

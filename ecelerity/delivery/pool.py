@@ -1,19 +1,27 @@
 """Idle outbound connections kept for reuse, per (binding, domain, ip, port).
 
 The engine puts a connection back after a delivery round (unless it reached
-``max_deliveries_per_connection``) and takes it on the next round for the same key.
+``max_deliveries_per_connection``) and takes one on the next round for the same
+(binding, domain): ``take_any`` returns an idle connection to ANY of that round's
+targets before the engine opens a new one, and ``quit_group`` closes the idle ones
+left to addresses that are no longer targets. So the connections open to a domain
+(busy + idle, as the remote server counts them) never exceed the hand-offs the queue
+allowed: ``max_outbound_connections`` holds at the receiver, not just in our books.
 Each parked connection gets a timer of ``idle_timeout`` seconds; when it fires the
 connection is sent QUIT and closed. Bounded: at most ``max_idle_per_key`` connections
-per key (extras are closed). Never blocks the hub (QUIT runs in its own greenlet).
+per key (extras get QUIT at once, in the caller's greenlet, so a connection is closed
+before the hand-off that used it ends). Never blocks the hub.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Hashable
+from typing import Hashable, Iterable
 
 import gevent
 
 from .client import SmtpClient
+
+PoolKey = tuple[str, str, str, int]   # (binding, domain, ip, port)
 
 
 class IdlePool:
@@ -28,13 +36,39 @@ class IdlePool:
             client, timer = parked.pop()
             timer.kill(block=False)
             if client.connected:
+                if not parked:
+                    self._idle.pop(key, None)
                 return client
+        self._idle.pop(key, None)
         return None
+
+    def take_any(self, keys: Iterable[Hashable]) -> tuple[Hashable, SmtpClient] | None:
+        """The first of ``keys`` (in order) with an idle connection, and that connection."""
+        for key in keys:
+            if key in self._idle:
+                client = self.take(key)
+                if client is not None:
+                    return key, client
+        return None
+
+    def quit_group(self, binding: str, domain: str) -> int:
+        """QUIT and close every idle connection of (binding, domain); how many there were."""
+        keys = [key for key in self._idle
+                if isinstance(key, tuple) and key[:2] == (binding, domain)]
+        closed = 0
+        for key in keys:
+            for client, timer in self._idle.pop(key, []):
+                timer.kill(block=False)
+                client.quit()
+                closed += 1
+        return closed
 
     def put(self, key: Hashable, client: SmtpClient, idle_timeout: float) -> None:
         parked = self._idle[key]
         if idle_timeout <= 0 or len(parked) >= self.max_idle_per_key:
-            gevent.spawn(client.quit)
+            if not parked:
+                self._idle.pop(key, None)
+            client.quit()
             return
         timer = gevent.spawn_later(idle_timeout, self._expire, key, client)
         parked.append((client, timer))

@@ -103,3 +103,20 @@ def test_dot_stuffing_round_trips_and_never_ends_data_early(lines):
     stuffed = dot_stuff(body)
     assert b"\r\n.\r\n" not in b"\r\n" + stuffed[:-3]
     assert _unstuff(stuffed) == body
+
+
+def _reference_dot_stuff(body: bytes) -> bytes:
+    """The plain two-regex definition the fast path must agree with."""
+    import re
+
+    body = re.sub(rb"(?<!\r)\n", b"\r\n", body)
+    if body and not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", body) + b".\r\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"..", b"x.y", b"\xc3\xa9"]),
+                max_size=30).map(b"".join))
+def test_dot_stuff_fast_path_agrees_with_the_regex_definition(body):
+    assert dot_stuff(body) == _reference_dot_stuff(body)

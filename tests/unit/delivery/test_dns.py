@@ -137,3 +137,23 @@ def test_resolv_conf_option_points_at_the_servers_listed_there(tmp_path):
     assert resolver.nameservers == [("127.0.0.9", 53), ("::1", 53)]
     assert resolver.min_ttl == 30 and resolver.fallback_to_tcp
     assert read_resolv_conf(str(tmp_path / "missing")) == []
+
+
+def test_resolv_conf_nameserver_may_name_a_port(tmp_path):
+    """Regression: resolv_conf could only name port-53 servers, so the daemon could not
+    be pointed at a test (or local unprivileged) resolver on another port."""
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("# comment\nnameserver 127.0.0.1:5353\nnameserver [::1]:5300\n"
+                    "nameserver ::1\nnameserver fe80::1%lo\nnameserver bogus\n"
+                    "nameserver 127.0.0.1:99999\nnameserver 127.0.0.1:x\nsearch test\n")
+    assert read_resolv_conf(str(conf)) == [("127.0.0.1", 5353), ("::1", 5300), ("::1", 53),
+                                           ("fe80::1%lo", 53)]
+
+
+def test_resolver_reads_a_ported_resolv_conf_and_answers(tmp_path):
+    with start_dns(mx=[("a.test", "mx1.a.test", 10)], hosts={"mx1.a.test": ["127.0.0.2"]}) as server:
+        conf = tmp_path / "resolv.conf"
+        conf.write_text(f"nameserver {server.address[0]}:{server.address[1]}\n")
+        cfg = load_config_text(f'resolv_conf = "{conf}"\n')
+        hosts = DnsResolver.from_config(cfg).resolve_mx("a.test")
+    assert [(h.name, h.addresses) for h in hosts] == [("mx1.a.test", ("127.0.0.2",))]

@@ -204,3 +204,32 @@ def test_skip_hosts_and_gateway_and_routes(spool, dns_server):
     finally:
         for sink in sinks:
             sink.stop()
+
+
+def test_an_idle_connection_to_any_target_is_used_before_opening_another(spool, dns_server):
+    """Regression: the engine opened a new connection to the first target even when an
+    idle one to another MX of the domain was parked, so more connections were open to
+    the domain than max_outbound_connections allowed (seen at the sinks)."""
+    sinks = start_sinks(["127.0.0.2", "127.0.0.3"])
+    try:
+        current = {}
+
+        def use(routes: str) -> None:
+            current["cfg"] = load_config_text(base_config(sinks[0].port, f"routes = ( {routes} )\n"
+                                                                         "idle_timeout = 30\n"))
+
+        engine = DeliveryEngine(lambda: current["cfg"], spool,
+                                dns=DnsResolver(nameserver=dns_server.address))
+        use('"127.0.0.3" "127.0.0.2"')
+        assert engine.deliver("default", "a.test", store(spool, "one@a.test"))[0].outcome == "delivered"
+        use('"127.0.0.2" "127.0.0.3"')   # same hosts, other order: reuse the idle .3
+        assert engine.deliver("default", "a.test", store(spool, "two@a.test"))[0].remote_ip == "127.0.0.3"
+        assert (sinks[0].connections, sinks[1].connections) == (0, 1)
+        use('"127.0.0.2"')               # .3 is no longer a target: its idle connection goes
+        assert engine.deliver("default", "a.test", store(spool, "three@a.test"))[0].remote_ip == "127.0.0.2"
+        assert engine.pool.idle_count() == 1
+        assert "QUIT" in sinks[1].commands
+        engine.close()
+    finally:
+        for sink in sinks:
+            sink.stop()
