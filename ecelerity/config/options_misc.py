@@ -56,4 +56,6 @@ OPTIONS = [
     opt("http_method", STRING, "POST", SENDING, "HTTP method"),
     opt("http_uri", STRING, None, SENDING, "HTTP URI to deliver to"),
     opt("http_version", EnumType(["1.0", "1.1"]), "1.1", SENDING, "HTTP version"),
+    opt("allow", STRING_LIST, None, {"role"},
+        "regular expressions of console commands this user/role may run", implemented=True),
 ]

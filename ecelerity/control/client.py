@@ -1,7 +1,10 @@
 """A blocking client of the control channel: ec_console and the test helpers use it.
 
 ``ControlClient("var/run/control.sock")`` or ``ControlClient("127.0.0.1:2025")``
-connects, checks the greeting (protocol.py) and runs commands one at a time with
+connects, checks the greeting (protocol.py), authenticates with SCRAM-SHA-256 when the
+listener requires it or a user is given (``ControlClient("alice@127.0.0.1:2025",
+password="...")``; ``AuthRequired`` when the daemon wants a user and none was given,
+``AuthFailed`` when it refused the credentials) and runs commands one at a time with
 ``command(line) -> Reply``. Plain blocking sockets: never use it inside the daemon's
 hub (the daemon serves, it does not call itself).
 """
@@ -11,7 +14,8 @@ import re
 import socket
 from dataclasses import dataclass
 
-from .protocol import MAX_LINE, ProtocolError, Reply, check_greeting, read_reply
+from . import auth
+from .protocol import MAX_LINE, ProtocolError, Reply, check_greeting, greeting_mechanisms, read_reply
 
 DEFAULT_SOCKET = "var/run/control.sock"
 _TCP_V6 = re.compile(r"\[([^\]]+)\]:(\d+)")
@@ -24,15 +28,21 @@ class ControlAddress:
     path: str = ""
     host: str = ""
     port: int = 0
+    user: str = ""
 
     def __str__(self) -> str:
         if self.kind == "unix":
             return self.path
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        who = f"{self.user}@" if self.user else ""
+        return who + (f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}")
 
 
 def parse_address(text: str) -> ControlAddress:
-    """``host:port``, ``[v6]:port``, ``unix:PATH`` or a socket path."""
+    """``[user@]host:port``, ``[user@][v6]:port``, ``unix:PATH`` or a socket path."""
+    user, at, rest = text.partition("@")
+    if at and user and "/" not in user and parse_address(rest).kind == "tcp":
+        found = parse_address(rest)
+        return ControlAddress("tcp", host=found.host, port=found.port, user=user)
     if text.startswith("unix:"):
         return ControlAddress("unix", path=text[5:])
     match = _TCP_V6.fullmatch(text)
@@ -44,10 +54,24 @@ def parse_address(text: str) -> ControlAddress:
     return ControlAddress("unix", path=text)
 
 
+class AuthRequired(ProtocolError):
+    """The listener requires authentication and no user name was given."""
+
+
+class AuthFailed(ProtocolError):
+    """The daemon refused the credentials (or could not prove it knows them)."""
+
+
 class ControlClient:
-    def __init__(self, address: str | ControlAddress = DEFAULT_SOCKET, *, timeout: float = 60.0):
+    def __init__(self, address: str | ControlAddress = DEFAULT_SOCKET, *, timeout: float = 60.0,
+                 user: str | None = None, password: str | None = None,
+                 get_password=None):
         self.address = address if isinstance(address, ControlAddress) else parse_address(address)
         self.timeout = timeout
+        self.user = user or self.address.user
+        self.password = password
+        self._get_password = get_password  # called with the user name when no password is set
+        self.authenticated_as = ""
         self._sock: socket.socket | None = None
         self._reader = None
 
@@ -68,12 +92,47 @@ class ControlClient:
             greeting = reader.readline(MAX_LINE)
             if not greeting:
                 raise ProtocolError("connection closed before the greeting")
-            check_greeting(greeting.decode("utf-8", errors="replace"))
+            text = greeting.decode("utf-8", errors="replace")
+            check_greeting(text)
+            self._sock, self._reader = sock, reader
+            if greeting_mechanisms(text) or self.user:
+                self._authenticate(greeting_mechanisms(text))
         except BaseException:
             sock.close()
+            self._sock = self._reader = None
             raise
-        self._sock, self._reader = sock, reader
         return self
+
+    def _authenticate(self, mechanisms: list[str]) -> None:
+        if mechanisms and auth.MECHANISM not in mechanisms:
+            raise ProtocolError(f"the daemon wants {', '.join(mechanisms)}; this client speaks "
+                                f"{auth.MECHANISM}")
+        if not self.user:
+            raise AuthRequired("the daemon requires authentication: connect as user@host:port")
+        if self.password is None:
+            self.password = self._get_password(self.user) if self._get_password else ""
+        nonce = auth.new_nonce()
+        first = self._send(f"AUTH {auth.MECHANISM} {self.user} {nonce}")
+        if first.status != 334:
+            raise AuthFailed(f"{first.status} {first.text}")
+        try:
+            proof, expected = auth.client_proof(self.user, self.password, nonce, first.text)
+        except auth.AuthError as exc:
+            self._send("*")
+            raise AuthFailed(str(exc)) from None
+        final = self._send(proof)
+        if final.status != 235:
+            raise AuthFailed(f"{final.status} {final.text}")
+        signature = final.body[0][2:] if final.body and final.body[0].startswith("v=") else ""
+        try:
+            auth.check_server_signature(expected, signature)
+        except auth.AuthError as exc:
+            raise AuthFailed(str(exc)) from None
+        self.authenticated_as = self.user
+
+    def _send(self, line: str) -> Reply:
+        self._sock.sendall(line.encode("utf-8") + b"\n")
+        return read_reply(self._reader.readline)
 
     def command(self, line: str) -> Reply:
         """Send one command line and read its reply."""
@@ -81,8 +140,7 @@ class ControlClient:
             self.connect()
         if "\n" in line or "\r" in line:
             raise ValueError("a command is one line")
-        self._sock.sendall(line.encode("utf-8") + b"\n")
-        return read_reply(self._reader.readline)
+        return self._send(line)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -98,7 +156,8 @@ class ControlClient:
         self.close()
 
 
-def run_command(address: str, line: str, *, timeout: float = 60.0) -> Reply:
-    """Connect, run one command, close."""
-    with ControlClient(address, timeout=timeout) as client:
+def run_command(address: str, line: str, *, timeout: float = 60.0,
+                password: str | None = None) -> Reply:
+    """Connect (as the address's ``user@`` with ``password`` if any), run one command, close."""
+    with ControlClient(address, timeout=timeout, password=password) as client:
         return client.command(line)

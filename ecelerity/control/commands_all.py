@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .commands_authz import register_authz_commands
 from .commands_config import register_config_commands
+from .commands_counters import register_counter_commands
 from .commands_core import register_core_commands
 from .commands_dns import register_dns_commands
 from .commands_domain import register_domain_commands
@@ -28,6 +30,8 @@ def register_console_commands(registry: CommandRegistry) -> None:
     register_config_commands(registry)
     register_dns_commands(registry)
     register_system_commands(registry)
+    register_authz_commands(registry)
+    register_counter_commands(registry)
 
 
 def attach_stats(app: Any) -> Any:

@@ -188,16 +188,6 @@ NOT_IN_THIS_BUILD = [
     ("signing_stats reset", "reset signing stats", "DKIM signing is not available in this build"),
     ("tls", "manage TLS cache used by the daemon", "the outbound TLS session cache is not available "
      "in this build"),
-    ("authz id", "display the id of the current user", "console authentication is not available in "
-     "this build (every local user is trusted)"),
-    ("authz roles list", "display the currently defined roles", "console authorization roles are "
-     "not available in this build"),
-    ("cache list", "list all caches along with their associated attributes",
-     "generic caches are not available in this build"),
-    ("cache stat", "show detailed cache statistics for the specified cache",
-     "generic caches are not available in this build"),
-    ("cache stats", "show cache statistics", "generic caches are not available in this build"),
-    ("counter", "manage counters", "named counters are not available in this build; see 'summary'"),
     ("trace smtp", "trace smtp transactions", "SMTP tracing is not available in this build"),
     ("spool import", "import an alternative spool", "importing another spool is not available in "
      "this build"),

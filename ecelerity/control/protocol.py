@@ -22,8 +22,26 @@ or TCP. Text is UTF-8; lines end with LF (a CR before the LF is ignored).
 4. The connection stays open for the next command until the client closes it, sends
    ``quit``, or stays idle longer than the listener's timeout.
 
-Authentication is not implemented yet: anyone who can open the socket may run every
-command (keep the unix socket's File_Mode tight and TCP on loopback).
+Authentication (when the Listen has ``Enable_Authentication = true``; a Listen without it
+is trusted: keep unix sockets' File_Mode tight and such TCP on loopback):
+
+5. The greeting then names the mechanism: ``ecelerity-control 1 AUTH=SCRAM-SHA-256``, and
+   every command but ``AUTH`` and ``quit`` is answered ``530 authentication required``.
+6. SCRAM-SHA-256 (RFC 5802 without the GS2 header; auth.py computes it). The password never
+   crosses the wire, so it is safe on non-loopback TCP (the commands after it are not
+   encrypted: use an SSH tunnel for secrecy)::
+
+       C: AUTH SCRAM-SHA-256 <user> <client nonce>
+       S: 334 <salt b64> <iterations> <client nonce + server nonce>
+       C: <client proof b64>                       (or ``*`` to give up)
+       S: 235 authenticated as <user>   body: ``v=<server signature b64>``
+       S: 535 authentication failed                (the third failure closes the connection)
+
+   AUTH also works on a trusted Listen (to act as a named user). A user name is taken by
+   the connection for authorization; unix-socket peers that do not AUTH are named by
+   their uid (SO_PEERCRED).
+7. With ``Enable_Authorization = true`` a command not allowed by the user's roles
+   (authz.py) is answered ``403 permission denied: ...``.
 
 This module only frames and parses; it never touches sockets, the registry or the App.
 """
@@ -112,9 +130,20 @@ def take_json_flag(words: list[str]) -> tuple[list[str], bool]:
     return kept, len(kept) != len(words)
 
 
+def make_greeting(mechanisms: tuple[str, ...] = ()) -> str:
+    """The greeting line; ``mechanisms`` non-empty means authentication is required."""
+    return GREETING + "".join(f" AUTH={m}" for m in mechanisms)
+
+
+def greeting_mechanisms(line: str) -> list[str]:
+    """The ``AUTH=`` mechanisms a greeting requires (empty: the listener trusts us)."""
+    return [w[5:] for w in line.split()[2:] if w.upper().startswith("AUTH=")]
+
+
 def check_greeting(line: str) -> int:
     """Return the server's protocol version; raise ProtocolError when it is not ours."""
-    name, _, version = line.strip().partition(" ")
+    name, _, rest = line.strip().partition(" ")
+    version = rest.split(" ", 1)[0]
     if name != PROTOCOL_NAME or not version.isdigit():
         raise ProtocolError(f"not an ecelerity control channel (greeting {line.strip()[:80]!r})")
     if int(version) != PROTOCOL_VERSION:

@@ -18,7 +18,8 @@ Any other exception becomes ``500 internal error`` (reported through ``on_error`
 a traceback on the wire.
 
 Handlers run in the connection's greenlet: they must not block the hub (hand slow work
-to gevent's threadpool). Roles are recorded for the authorization work; not enforced yet.
+to gevent's threadpool). Authorization is checked before a command reaches the registry
+(gate.py, authz.py); the connection's Identity is in ``ctx.extra["identity"]``.
 """
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ class CommandRegistry:
         return None
 
     def execute(self, line: str, app: Any = None, *, peer: str = "",
-                on_error: Callable[[str, BaseException], None] | None = None) -> Reply:
+                on_error: Callable[[str, BaseException], None] | None = None,
+                identity: Any = None) -> Reply:
         """Run one command line and return the reply to send (never raises)."""
         try:
             words, want_json = take_json_flag(split_command(line))
@@ -143,7 +145,8 @@ class CommandRegistry:
         if found is None:
             return Reply(404, f"unknown command '{' '.join(words)}'; try 'help'")
         command, args = found
-        ctx = CommandContext(app, self, command, args, want_json, peer)
+        ctx = CommandContext(app, self, command, args, want_json, peer,
+                             {"identity": identity} if identity is not None else {})
         try:
             result = command.handler(ctx)
             if not isinstance(result, CommandResult):

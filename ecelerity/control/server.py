@@ -7,7 +7,10 @@ default 0660; a stale socket file left by a dead daemon is replaced, a live one 
 "in use") or a TCP address. Relative socket paths are relative to the daemon's
 working directory. On reload, Listens that appeared are opened and those that went
 away are closed. Each connection speaks protocol.py and runs commands through the
-App's command registry. No authentication yet (see protocol.py).
+App's command registry, after the connection's Gate (gate.py) let it through:
+authentication per Listen (``Enable_Authentication``) with the password file named by
+``AuthDigestMD5Parameters``, authorization (``Enable_Authorization``) by the global
+``Authorization`` roles; a Listen without authentication is trusted.
 
 Bind errors become StartupError with the address, e.g. ``cannot listen on control
 socket 'var/run/control.sock': Address already in use``. Never blocks the hub:
@@ -29,13 +32,15 @@ from gevent.server import StreamServer
 
 from ecelerity.daemon.service import StartupError
 
-from .protocol import GREETING, MAX_LINE, Reply, decode_line, encode_reply
+from . import gate as gates
+from .protocol import MAX_LINE, Reply, decode_line, encode_reply
 
 DEFAULT_FILE_MODE = 0o660
 DEFAULT_TIMEOUT = 60.0
 BACKLOG = 64
 
-Execute = Callable[[str, str], Reply]  # (command line, peer description) -> reply
+Execute = Callable[[str, gates.Identity], Reply]  # (command line, who asks) -> reply
+GateFactory = Callable[[Any, str], gates.Gate]  # (connected socket, peer description) -> Gate
 
 
 def _reason(exc: OSError) -> str:
@@ -99,8 +104,10 @@ class ControlServer:
     """Serves the control protocol on one listening socket."""
 
     def __init__(self, listener: gsocket.socket, label: str, execute: Execute, *,
-                 timeout: float = DEFAULT_TIMEOUT, unix_path: str | None = None):
+                 timeout: float = DEFAULT_TIMEOUT, unix_path: str | None = None,
+                 gate_factory: GateFactory | None = None):
         self.label = label
+        self._gate_factory = gate_factory
         self.unix_path = unix_path
         self.timeout = timeout
         self._execute = execute
@@ -136,8 +143,12 @@ class ControlServer:
         me = gevent.getcurrent()
         sock.settimeout(self.timeout)
         reader = sock.makefile("rb")
+        if self._gate_factory is not None:
+            gate = self._gate_factory(sock, peer)
+        else:
+            gate = gates.Gate(gates.GatePolicy(), gates.Identity(peer))
         try:
-            sock.sendall((GREETING + "\n").encode("ascii"))
+            sock.sendall((gate.greeting() + "\n").encode("ascii"))
             while True:
                 raw = reader.readline(MAX_LINE + 1)
                 if not raw:
@@ -149,9 +160,17 @@ class ControlServer:
                 if line.lower() in ("quit", "exit"):
                     sock.sendall(encode_reply(200, "bye"))
                     return
+                answer = gate.intercept(line)
+                if answer is not None:
+                    if answer.status == 535:
+                        gevent.sleep(0.2)  # slow down password guessing
+                    sock.sendall(encode_reply(answer.status, answer.text, answer.body))
+                    if gate.closing:
+                        return
+                    continue
                 self._busy.add(me)
                 try:
-                    reply = self._execute(line, peer)
+                    reply = self._execute(line, gate.identity)
                     sock.sendall(encode_reply(reply.status, reply.text, reply.body))
                 finally:
                     self._busy.discard(me)
@@ -228,7 +247,8 @@ class ControlService:
             sock = bind_tcp(spec.host, spec.port or 0)
             label, unix_path = format_tcp(spec.host, spec.port or 0), None
         try:
-            server = ControlServer(sock, label, self._execute, timeout=timeout, unix_path=unix_path)
+            server = ControlServer(sock, label, self._execute, timeout=timeout, unix_path=unix_path,
+                                   gate_factory=self._gate_factory(spec.name, spec.kind))
             server.start()
         except Exception:
             sock.close()
@@ -238,13 +258,28 @@ class ControlService:
         self.servers[key] = server
         self.app.log("control", f"listening on {server.address}")
 
-    def _execute(self, line: str, peer: str) -> Reply:
+    def _gate_factory(self, listen: str, kind: str) -> GateFactory:
+        def make(sock: Any, peer: str) -> gates.Gate:
+            peer_ip = None if kind == "unix" else peer.rsplit(":", 1)[0].strip("[]")
+            policy = gates.policy_from_config(self.app.config, listen, peer_ip)
+            identity = gates.Identity(peer)
+            if kind == "unix":
+                identity.user = gates.unix_peer_user(sock)
+            gate = gates.Gate(policy, identity, log=lambda text: self.app.log("control", text))
+            if identity.user:
+                known = gate.lookup(identity.user)
+                identity.roles = known.roles if known is not None else ()
+            return gate
+        return make
+
+    def _execute(self, line: str, identity: gates.Identity) -> Reply:
         app = self.app
 
         def on_error(command: str, exc: BaseException) -> None:
             app.log_exception("control", f"command '{command}' failed", exc)
 
-        return app.commands.execute(line, app, peer=peer, on_error=on_error)
+        return app.commands.execute(line, app, peer=identity.peer, on_error=on_error,
+                                    identity=identity)
 
 
 __all__ = ["ControlServer", "ControlService", "bind_tcp", "bind_unix"]

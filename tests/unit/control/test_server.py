@@ -38,7 +38,7 @@ def registry():
 
 
 def serve(sock, registry, **kwargs):
-    server = ControlServer(sock, "test", lambda line, peer: registry.execute(line, peer=peer), **kwargs)
+    server = ControlServer(sock, "test", lambda line, ident: registry.execute(line, peer=ident.peer, identity=ident), **kwargs)
     server.start()
     return server
 
