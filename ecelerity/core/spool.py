@@ -135,17 +135,30 @@ class Spool:
 
     def remove(self, message: SpooledMessage) -> None:
         """Durably end a message; its segment goes once nothing older or in it lives."""
-        if message.removed:
+        self.remove_many([message])
+
+    def remove_many(self, messages: list[SpooledMessage]) -> None:
+        """Durably end several messages with ONE done record (one commit wait).
+
+        Delivery removes a whole transaction's recipients at once: every message of it
+        stops being a crash duplicate as soon as that single record is durable.
+        """
+        todo = [m for m in messages if not m.removed]
+        if not todo:
             return
-        message.removed = True
+        for message in todo:
+            message.removed = True
+        meta = {"id": todo[0].id} if len(todo) == 1 else {"ids": [m.id for m in todo]}
         try:
-            segment, _ = self._journal.append(b"D", {"id": message.id})
+            segment, _ = self._journal.append(b"D", meta)
         except SpoolError:
-            message.removed = False
+            for message in todo:
+                message.removed = False
             raise
         self._segments.add(segment)
-        if self._messages.pop(message.id, None) is not None:
-            self._live[message.segment] -= 1
+        for message in todo:
+            if self._messages.pop(message.id, None) is not None:
+                self._live[message.segment] -= 1
         self._after_write()
 
     def update(self, message: SpooledMessage, *, retries: int | None = None,

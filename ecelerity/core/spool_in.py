@@ -95,8 +95,9 @@ def _replay(records: list[Record], problems: list[BadRange], number: int,
                 for message in parse_batch(record.meta, number, record.data_offset,
                                            record.data_len):
                     live[message.id] = message
-            elif record.kind == "D":
-                live.pop(str(record.meta.get("id")), None)
+            elif record.kind == "D":  # {"id": one} or {"ids": [many]} (remove_many)
+                for message_id in record.meta.get("ids") or [record.meta.get("id")]:
+                    live.pop(str(message_id), None)
             else:
                 message = live.get(str(record.meta.get("id")))
                 if message is not None:

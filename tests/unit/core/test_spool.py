@@ -116,6 +116,20 @@ def test_remove_is_durable_and_last_recipient_frees_the_body(tmp_path):
         spool.close()
 
 
+def test_remove_many_is_one_durable_record_for_all(spool):
+    batch = spool.store(envelope_for("a@x", "b@x", "c@x"), b"Subject: t\r\n\r\nhi\r\n")
+    fsyncs_before = spool.stats.fsyncs
+    spool.remove_many(batch.messages[:2])
+    assert spool.stats.fsyncs == fsyncs_before + 1  # one commit for both removals
+    spool.remove_many(batch.messages[:2])  # again: nothing to do, no write
+    assert spool.stats.fsyncs == fsyncs_before + 1
+    spool = reopen(spool)
+    try:
+        assert [m.recipient.address for m in spool.load_all().messages] == ["c@x"]
+    finally:
+        spool.close()
+
+
 def test_store_without_recipients_is_refused(spool):
     with pytest.raises(ValueError, match="no recipients"):
         spool.store(envelope_for(), b"x")
