@@ -10,6 +10,9 @@ Measures, for one SpooledMessage and one delivery result:
   json        JsonLog.record of prebuilt facts
   custom      a custom_logger delivery_format with 8 macros, prebuilt facts
   flush       the disk write (threadpool) amortized per line, for 1 KB of lines per flush
+  daemon path LogHub (the daemon's app.loggers) with ec_logger + bounce_logger sinks, per
+              message: reception (R) then a delivery outcome through the queue-observer
+              path with the engine tap's memo (D), or a permanent failure (P + B)
 A benchmark, not a test: nothing is asserted.
 """
 import argparse
@@ -27,6 +30,7 @@ from ecelerity.log.bounce_logger import BounceLogger  # noqa: E402
 from ecelerity.log.custom_logger import CustomLogger  # noqa: E402
 from ecelerity.log.ec_logger import EcLogger  # noqa: E402
 from ecelerity.log.jsonlog import JsonLog  # noqa: E402
+from ecelerity.log.service import LogHub  # noqa: E402
 
 
 class Result:
@@ -40,6 +44,13 @@ def message() -> SpooledMessage:
     return SpooledMessage(id="10/00-00001-00000001", batch_id="00/00-00001-00000002",
                           recipient=envelope.recipients[0], domain="example.com",
                           envelope=envelope, created=time.time(), size=4321)
+
+
+class Batch:
+    """A StoredBatch of one recipient-message, as the spool hands it to log_reception."""
+
+    def __init__(self, message: SpooledMessage):
+        self.messages = [message]
 
 
 def per_record(func, count: int, writers) -> float:
@@ -83,6 +94,25 @@ def main() -> None:
         "custom": per_record(lambda: custom.record(delivered), args.count,
                              custom.writers.values()),
     }
+    hub, batch = LogHub(), Batch(msg)
+    hub.add(logger)
+    hub.add(bounces)
+    hub_writers = list(logger.writers.values()) + [bounces.writer]
+
+    def delivered_message() -> None:
+        hub.reception(batch, "00/00-00001-00000001")
+        hub._memo[msg.id] = (result, 0)  # what the engine tap remembers of the attempt
+        hub.observe("delivered", msg, "250 2.0.0 ok queued as 1234")
+
+    def failed_message() -> None:
+        hub.reception(batch, "00/00-00001-00000001")
+        hub._memo[msg.id] = (result, 0)
+        hub.observe("failed", msg, "550 5.1.1 user unknown")
+
+    results["daemon path: R + D per message"] = per_record(delivered_message, args.count,
+                                                           hub_writers)
+    results["daemon path: R + P + B per message"] = per_record(failed_message, args.count,
+                                                               hub_writers)
     writer = logger.writers["mainlog"]
     line = "x" * 150
     flushes = max(1, args.count // 7)

@@ -3,6 +3,8 @@
 Who writes: smtp/accept.py (``received`` after a successful spool store, ``rejected``
 when a message's data is refused) and the queue manager, through the observer that
 ``attach`` registers in ``QueueManager.observers`` (delivered / transient / failed).
+log/service.py counts failed log writes (``log_write_errors``, and ``log_disk_full``
+for a full disk or quota).
 Who reads: the console (``summary``, ``binding summary``, ``domain``), later logs
 and metrics, through ``snapshot()`` and ``rates()``.
 
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 KINDS = ("received", "delivered", "failed", "transient", "rejected")
+# counted by log/service.py for every failed log write (ENOSPC/EDQUOT also as disk full)
+LOG_TROUBLE_KINDS = ("log_write_errors", "log_disk_full")
 DEFAULT_BINDING = "default"
 
 
@@ -112,6 +116,7 @@ class Stats:
             "reception_rate": self.rate("received"),
             "since_reset": self.since_reset(),
             "uptime": self.uptime(),
+            **{kind: self.total.get(kind) for kind in LOG_TROUBLE_KINDS},
         }
 
 

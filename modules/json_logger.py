@@ -1,7 +1,7 @@
 """json_logger: the JSON-lines event log (one object per event, stable field names).
 
 Registers ecelerity.log.jsonlog's module declaration (``logfile``, ``logfile_mode``,
-``events``); ``load(ctx)`` builds a JsonLog for this stanza (default file
+``events``, ``heartbeat``); ``load(ctx)`` builds a JsonLog for this stanza (default file
 ``<logdir>/events.json``) and adds it to the daemon's log fan-out (``app.loggers``).
 Importing this file has no side effect beyond defining MODULE.
 """
@@ -22,7 +22,7 @@ def _build(settings: dict[str, Any], env: dict[str, Any]) -> JsonLog:
     if isinstance(events, str):
         events = [events]
     return JsonLog(str(path), events=events, mode=octal_mode(settings.get("logfile_mode")),
-                   report=env["report"])
+                   report=env["report"], heartbeat=settings.get("heartbeat", 60))
 
 
 def load(ctx: Any) -> None:

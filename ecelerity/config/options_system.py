@@ -94,10 +94,10 @@ OPTIONS = [
     opt("chroot", PATH, None, SECURITY, "chroot directory", dynamic=False),
     opt("capabilities", STRING_LIST, None, SECURITY, "root capabilities to retain", dynamic=False),
     # --- Debug_Flags { } : subsystems logged at each paniclog level ---
-    opt("debug", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at DEBUG"),
-    opt("info", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at INFO"),
-    opt("notice", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at NOTICE"),
-    opt("warning", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at WARNING"),
-    opt("error", STRING_LIST, ["ALL"], DEBUG_FLAGS, "subsystems logged at ERROR"),
-    opt("critical", STRING_LIST, ["ALL"], DEBUG_FLAGS, "subsystems logged at CRITICAL"),
+    opt("debug", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at DEBUG", implemented=True),
+    opt("info", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at INFO", implemented=True),
+    opt("notice", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at NOTICE", implemented=True),
+    opt("warning", STRING_LIST, None, DEBUG_FLAGS, "subsystems logged at WARNING", implemented=True),
+    opt("error", STRING_LIST, ["ALL"], DEBUG_FLAGS, "subsystems logged at ERROR", implemented=True),
+    opt("critical", STRING_LIST, ["ALL"], DEBUG_FLAGS, "subsystems logged at CRITICAL", implemented=True),
 ]

@@ -77,6 +77,7 @@ class App:
         self.spool_in: Any = None  # SpoolInReport of start-up
         self.hooks = HookRegistry()  # validation-phase hooks (core, modules, Sieve++, Lua)
         self.paniclog = paniclog
+        paniclog.config_getter = lambda: self.config  # Debug_Flags of the config in force
         self.commands = commands if commands is not None else DEFAULT_REGISTRY
         register_console_commands(self.commands)
         self.services: list[Service] = (

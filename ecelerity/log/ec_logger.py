@@ -7,7 +7,8 @@ log_rejections switches; the global ``log_hires_timestamp``). In the daemon,
 log/service.py's LogHub hands it every event through ``record(facts)``; the
 ``log_reception`` / ``log_rejection`` / ``log_delivery`` / ``log_transient`` /
 ``log_permanent`` / ``log_auth`` / ``log_authz`` helpers build the facts themselves
-(tools, tests; authentication is not wired to the acctlog yet). Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
+(tools, tests); in the daemon the acctlog records come from log/service.py's
+``log_smtp_auth`` (SMTP AUTH) and ``log_console_auth`` / ``log_console_authz`` (console). Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
 buffered LogWriter (log/writer.py).
 
 The paniclog named in the stanza belongs to the daemon (log/paniclog.py) and

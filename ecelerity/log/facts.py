@@ -127,12 +127,12 @@ def attempt_facts(msg: Any, result: Any, kind: str, *, now: float,
 def rejection_facts(*, now: float, peer: str, local: str, conn_id: str, phase: str,
                     code: Any, module: str, ctx_conn: dict | None, ctx_mess: dict | None,
                     text: str, pathway: str = DEFAULT_NAME,
-                    pathway_group: str = DEFAULT_NAME) -> dict[str, Any]:
+                    pathway_group: str = DEFAULT_NAME, enhanced: str = "") -> dict[str, Any]:
     """A rejection (rejectlog line): who was refused, where, by which module, why."""
     return {"ts": now, "event": "rejection", "peer": peer, "local": local, "conn_id": conn_id,
             "pathway": pathway, "pathway_group": pathway_group, "phase": phase, "code": code,
-            "module": module, "ctx_conn": dict(ctx_conn or {}), "ctx_mess": dict(ctx_mess or {}),
-            "text": text}
+            "enhanced": enhanced or "", "module": module, "ctx_conn": dict(ctx_conn or {}),
+            "ctx_mess": dict(ctx_mess or {}), "text": text}
 
 
 def acct_facts(*, now: float, kind: str, endpoint: str, peer: str, user: str, result: int,

@@ -16,9 +16,10 @@ names may be added:
   ctx_mess text;
 - auth / authz: type endpoint peer user result (command role).
 
-Configured by a ``json_logger "name" { logfile = "..." logfile_mode = 0644 events = (...) }``
-stanza (``events`` empty = all; JSON_LOGGER_MODULE below declares it for the module
-registry). Writes through a LogWriter, so it never blocks and never
+Configured by a ``json_logger "name" { logfile = "..." logfile_mode = 0644 events = (...)
+heartbeat = 60 }`` stanza (``events`` empty = all; ``heartbeat``: seconds between
+``{"event":"heartbeat",...}`` lines, 0 = none; JSON_LOGGER_MODULE below declares it for
+the module registry). Writes through a LogWriter, so it never blocks and never
 raises into the caller.
 """
 from __future__ import annotations
@@ -26,9 +27,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import time
 from typing import Any, Callable, Iterable, Mapping
 
-from ecelerity.config.types import OCTAL_MODE, PATH, STRING_LIST
+import gevent
+
+from ecelerity.config.types import OCTAL_MODE, PATH, SECONDS, STRING_LIST
 from ecelerity.modules import ModuleSpec, module_option
 
 from .module_settings import default_log_dir, instances, octal_mode
@@ -49,6 +53,9 @@ JSON_LOGGER_MODULE = ModuleSpec(
                                       "file mode of the JSON log", implemented=True),
         "events": module_option("events", STRING_LIST, [], "events to log (empty: all)",
                                 implemented=True),
+        "heartbeat": module_option("heartbeat", SECONDS, 60,
+                                   "seconds between heartbeat events (0: none)",
+                                   implemented=True),
     })
 
 
@@ -74,7 +81,8 @@ class JsonLog:
 
     def __init__(self, path: str, *, events: Iterable[str] | None = None, mode: int = 0o644,
                  report: Callable[[str, str], None] | None = None,
-                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True):
+                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True,
+                 heartbeat: float = 0, clock: Callable[[], float] = time.time):
         chosen = [event.lower() for event in (events or ())]
         unknown = sorted(set(chosen) - set(EVENTS))
         if unknown:
@@ -83,6 +91,9 @@ class JsonLog:
         self.events = frozenset(chosen or EVENTS)
         self.writer = LogWriter(path, mode=mode, name="jsonlog", report=report,
                                 flush_interval=flush_interval, use_threadpool=use_threadpool)
+        self.heartbeat_interval = float(heartbeat or 0)
+        self.clock = clock
+        self._heartbeat: gevent.Greenlet | None = None
 
     @classmethod
     def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
@@ -98,18 +109,26 @@ class JsonLog:
             if isinstance(events, str):
                 events = [events]
             logs.append(cls(str(path), events=events, mode=octal_mode(settings.get("logfile_mode")),
-                            report=report, **kwargs))
+                            report=report, heartbeat=settings.get("heartbeat", 60), **kwargs))
         return logs
 
     def record(self, facts: Mapping[str, Any]) -> None:
         if facts.get("event") in self.events:
             self.writer.write_line(json_line(facts))
 
-    def heartbeat(self, when: float) -> None:
-        self.record({"event": "heartbeat", "ts": when})
+    def heartbeat(self, when: float | None = None) -> None:
+        self.record({"event": "heartbeat", "ts": self.clock() if when is None else when})
 
     def start(self) -> None:
+        """Start the flusher and, when ``heartbeat`` > 0, the heartbeat greenlet."""
         self.writer.start()
+        if self.heartbeat_interval > 0 and self._heartbeat is None:
+            self._heartbeat = gevent.spawn(self._heartbeat_loop, self.heartbeat_interval)
+
+    def _heartbeat_loop(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            self.heartbeat()
 
     def flush(self) -> None:
         self.writer.flush()
@@ -118,4 +137,7 @@ class JsonLog:
         self.writer.reopen()
 
     def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.kill(block=False)
+            self._heartbeat = None
         self.writer.close()

@@ -6,7 +6,11 @@ becomes one line per text line, each with the same prefix, so a log reader never
 a line without a timestamp.
 
 Who calls it: the daemon (start, stop, reload, signals), the control channel, and any
-subsystem with something an operator must see. ``write`` only appends to a buffer; the
+subsystem with something an operator must see. Each event has a level (default
+``error``) and belongs to one of Momentum's error classes (SMTP, DNS, LOG1, START...:
+log/debug_flags.py maps the module name, or the caller names it); the ``Debug_Flags``
+stanza of the configuration in force (``config_getter``) decides which are written:
+by default every error and critical event, nothing below. ``write`` only appends to a buffer; the
 buffer goes to disk when ``flush`` runs: on a short timer (``start_flusher``, a gevent
 greenlet), when the buffer grows large, and at ``close``. ``reopen`` closes and reopens
 the file (log rotation: the operator renames the file, then sends SIGUSR1).
@@ -21,7 +25,9 @@ import collections
 import os
 import sys
 import time
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
+
+from .debug_flags import DebugFlags, subsystem_of
 
 DEFAULT_MODE = 0o644
 FLUSH_INTERVAL = 0.2  # seconds between timed flushes
@@ -41,8 +47,11 @@ class PanicLog:
     """A buffered paniclog file; see the module docstring for the flushing rules."""
 
     def __init__(self, path: str, *, mode: int = DEFAULT_MODE, stderr: TextIO | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 config_getter: Callable[[], Any] | None = None):
         self.path = path
+        self.config_getter = config_getter  # the daemon's current Config (Debug_Flags)
+        self._flags: tuple[Any, DebugFlags] = (None, DebugFlags())
         self.mode = mode
         self._stderr = stderr
         self._clock = clock
@@ -54,8 +63,27 @@ class PanicLog:
         self._closed = False
 
     # -- writing ---------------------------------------------------------------------
-    def write(self, module: str, text: str) -> None:
-        """Queue one event (never raises, never blocks on disk)."""
+    def flags(self) -> DebugFlags:
+        """The Debug_Flags of the configuration in force (recomputed when it changes)."""
+        cfg = self.config_getter() if self.config_getter is not None else None
+        if cfg is not self._flags[0]:
+            self._flags = (cfg, DebugFlags.from_config(cfg) if cfg is not None else DebugFlags())
+        return self._flags[1]
+
+    def wanted(self, module: str, level: str = "error", subsystem: str | None = None) -> bool:
+        """Whether Debug_Flags lets an event of ``module`` at ``level`` through."""
+        try:
+            return self.flags().allows(level, subsystem or subsystem_of(module))
+        except Exception:  # noqa: BLE001 - when in doubt, write it
+            return True
+
+    def write(self, module: str, text: str, *, level: str = "error",
+              subsystem: str | None = None) -> None:
+        """Queue one event (never raises, never blocks on disk); ``level`` is one of
+        debug info notice warning error critical, ``subsystem`` a Debug_Flags class
+        (default: the class of ``module``). Events Debug_Flags filters out are dropped."""
+        if not self.wanted(module, level, subsystem):
+            return
         try:
             lines = format_line(module, text, self._clock())
         except Exception as exc:  # noqa: BLE001 - a bad argument must not crash the caller

@@ -1,81 +1,40 @@
 """The daemon's log fan-out (``app.loggers``): one event, built once, to every configured log.
 
-Who calls it: the logging modules (modules/ec_logger.py, bounce_logger.py,
-custom_logger.py, json_logger.py, postfix_logger.py, exim_logger.py) add their logger
-objects through ``attach_module_logger(ctx, factory)``; the SMTP side calls
-``log_reception(session, batch)`` after a successful spool store and
-``log_refusal(session, reply)`` for every 4xx/5xx reply; the QueueManager calls
-``LogHub.observe`` as one of its ``observers`` for every delivery outcome; the App calls
-``reopen()`` (SIGUSR1, ``reopen logs``) and ``close()`` (shutdown).
+Who calls it: the logging modules (modules/*_logger.py) add their logger objects
+through ``attach_module_logger(ctx, factory)``; the SMTP side calls
+``log_reception(session, batch)`` after a successful spool store,
+``log_refusal(session, reply)`` for every 4xx/5xx reply and ``log_smtp_auth`` after
+each AUTH verdict (smtp/auth.py); the console calls ``log_console_auth`` /
+``log_console_authz`` (acctlog N/T and Z records); the QueueManager calls
+``LogHub.observe`` as one of its ``observers`` for every delivery outcome, and the R
+line (protocol ``internal``) of each DSN it generates comes from a wrapper around that
+manager's ``admit`` (``attach_queue``); the App calls ``reopen()`` (SIGUSR1, ``reopen
+logs``) and ``close()`` (shutdown).
 
 Each event becomes one facts dict (log/facts.py) handed to every sink's ``record``; a
 sink decides what it writes (ec_logger: mainlog/rejectlog, bounce_logger: the B/T
 bouncelog line of a failure, the JSON log: everything). Delivery details the queue's
 observers do not carry (remote IP, stage, bytes sent, outbound connection id, the
 retry count before the attempt) come from a thin tap around the delivery engine's
-``deliver`` (``_EngineTap``), keyed by message id and consumed by ``observe``.
+``deliver`` (``EngineTap``), keyed by message id and consumed by ``observe``.
 
 Never raises into a caller and never blocks: a broken sink is reported to the paniclog
 once per sink and skipped; writes are buffered by log/writer.py.
 """
 from __future__ import annotations
 
+import errno
 import time
 from typing import Any, Callable
 
 from . import facts as event_facts
+from .engine_tap import Attempt, EngineTap
 from .module_settings import default_log_dir, hires_timestamps
 
 KIND_OF_OUTCOME = {"delivered": "D", "transient": "T", "failed": "P"}
 # session.state -> the phase text of a rejectlog line ("awaiting mailfrom" is Momentum's)
 PHASE_OF_STATE = {"connected": "awaiting ehlo", "greeted": "awaiting mailfrom",
                   "mail": "awaiting rcptto", "rcpt": "awaiting data", "closed": "closing"}
-MAX_TAPPED = 100_000  # attempts remembered without an outcome before the memo is reset
-
-
-class _Attempt:
-    """One attempt's result as the logs see it: the engine's details, the queue's reason."""
-
-    def __init__(self, result: Any, text: str):
-        code, enhanced, rest = _split_response(text)
-        self.code = code if code is not None else getattr(result, "code", None)
-        self.enhanced = enhanced if code is not None else getattr(result, "enhanced", "")
-        self.text = rest if code is not None else getattr(result, "text", text)
-        for name in ("stage", "remote_ip", "bytes_sent", "conn_id", "outcome", "classification"):
-            setattr(self, name, getattr(result, name, None))
-
-
-def _split_response(text: str) -> tuple[int | None, str, str]:
-    """``"550 5.1.1 no such user"`` -> (550, "5.1.1", "no such user"); no code -> (None, "", text)."""
-    words = (text or "").split(" ", 2)
-    if not words or not words[0].isdigit():
-        return None, "", text or ""
-    code = int(words[0])
-    if len(words) > 1 and words[1][:1].isdigit() and words[1].count(".") == 2:
-        return code, words[1], words[2] if len(words) > 2 else ""
-    return code, "", " ".join(words[1:])
-
-
-class _EngineTap:
-    """Wraps a DeliveryEngine: remembers each result and the retry count before it."""
-
-    def __init__(self, engine: Any, memo: dict[str, tuple[Any, int]]):
-        self.engine = engine
-        self._memo = memo
-
-    def deliver(self, binding: str, domain: str, messages: list[Any]) -> list[Any]:
-        before = {message.id: message.retries for message in messages}
-        results = self.engine.deliver(binding, domain, messages) or []
-        if len(self._memo) > MAX_TAPPED:
-            self._memo.clear()
-        for result in results:
-            message_id = getattr(result, "message_id", None)
-            if message_id in before:
-                self._memo[message_id] = (result, before[message_id])
-        return results
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
 
 
 class LogHub:
@@ -136,7 +95,15 @@ class LogHub:
             phase=PHASE_OF_STATE.get(session.state, session.state), code=reply.code,
             module=getattr(session, "rejecting_module", None) or "smtp", ctx_conn=conn,
             ctx_mess=dict(getattr(session.vctx, "mess", {}) or {}), text=reply.text,
+            enhanced=getattr(reply, "enhanced", None) or "",
             pathway=str(pathway), pathway_group=str(conn.get("pathway_group") or "default")))
+
+    def account(self, kind: str, endpoint: str, peer: str, user: str, result: int,
+                command: str | None = None, role: str | None = None) -> None:
+        """An acctlog event: N / T (authentication, timeout), Z (authorization)."""
+        self.record(event_facts.acct_facts(now=self.clock(), kind=kind, endpoint=endpoint,
+                                           peer=peer, user=user, result=result,
+                                           command=command, role=role))
 
     def observe(self, outcome: str, message: Any, text: str, result: Any = None) -> None:
         """A QueueManager observer: D / T / P for a delivery outcome (P feeds the bouncelog)."""
@@ -148,7 +115,7 @@ class LogHub:
         if tapped is not None:
             result = result if result is not None else tapped[0]
             retries = tapped[1]
-        facts = event_facts.attempt_facts(message, _Attempt(result, text), kind, now=self.clock(),
+        facts = event_facts.attempt_facts(message, Attempt(result, text), kind, now=self.clock(),
                                           binding_group_of=self.binding_group_of)
         if retries is None:  # the queue already counted this failure into message.retries
             retries = max(0, message.retries - 1) if outcome == "transient" else message.retries
@@ -163,8 +130,9 @@ class LogHub:
         self.detach_queue()
         self._manager = manager
         manager.observers.append(self.observe)
-        if manager.engine is not None and not isinstance(manager.engine, _EngineTap):
-            manager.engine = _EngineTap(manager.engine, self._memo)
+        manager.admit = self._admit_wrapper(manager.admit)
+        if manager.engine is not None and not isinstance(manager.engine, EngineTap):
+            manager.engine = EngineTap(manager.engine, self._memo)
 
     def detach_queue(self) -> None:
         manager, self._manager = self._manager, None
@@ -172,8 +140,29 @@ class LogHub:
             return
         if self.observe in manager.observers:
             manager.observers.remove(self.observe)
-        if isinstance(manager.engine, _EngineTap):
+        if getattr(manager.__dict__.get("admit"), "log_hub", None) is self:
+            del manager.admit  # the class's own method again
+        if isinstance(manager.engine, EngineTap):
             manager.engine = manager.engine.engine
+
+    def _admit_wrapper(self, admit: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``admit`` that first writes the R lines of generated mail (protocol internal:
+        DSNs); mail received over SMTP already had its R lines from ``log_reception``."""
+        def admit_and_log(batch: Any) -> None:
+            try:
+                messages = [message for message in getattr(batch, "messages", ())
+                            if message.envelope.protocol == "internal"]
+                if messages:
+                    now = self.clock()
+                    for message in messages:
+                        self.record(event_facts.reception_facts(
+                            message, now=now, binding_group_of=self.binding_group_of))
+            except Exception as exc:  # noqa: BLE001 - logging never costs a message
+                self._say(f"internal reception not logged: {type(exc).__name__}: {exc}")
+            admit(batch)
+
+        admit_and_log.log_hub = self  # type: ignore[attr-defined]
+        return admit_and_log
 
     # -- life cycle ----------------------------------------------------------------------
     def _each(self, method: str) -> None:
@@ -201,11 +190,15 @@ class LogHub:
 
 
 def hub_for(app: Any) -> LogHub:
-    """``app.loggers``, created on first use and attached to ``app.queue_manager``."""
+    """``app.loggers``, created on first use and attached to ``app.queue_manager``; also
+    points the paniclog's Debug_Flags at ``app.config`` when nobody did yet."""
     hub = getattr(app, "loggers", None)
     if hub is None:
         hub = LogHub(config_getter=lambda: app.config, report=getattr(app, "log", None))
         app.loggers = hub
+    paniclog = getattr(app, "paniclog", None)
+    if paniclog is not None and getattr(paniclog, "config_getter", False) is None:
+        paniclog.config_getter = lambda: app.config  # Debug_Flags of the config in force
     hub.attach_queue(getattr(app, "queue_manager", None))
     return hub
 
@@ -223,6 +216,9 @@ def attach_module_logger(ctx: Any, factory: Callable[[dict[str, Any]], Any]) -> 
     env = {"log_dir": default_log_dir(cfg), "hires": hires_timestamps(cfg),
            "binding_group_of": hub.binding_group_of, "report": getattr(app, "log", None)}
     sink = factory(env)
+    count_error = _error_counter(app)
+    for writer in writers_of(sink):
+        writer.on_error = count_error
     sink.start()
     hub.add(sink)
 
@@ -239,6 +235,28 @@ def attach_module_logger(ctx: Any, factory: Callable[[dict[str, Any]], Any]) -> 
     ctx.register_command(f"{ctx.label} reopen logs", reopen_command,
                          f"reopen the log files of {ctx.label} (after rotation)")
     return sink
+
+
+def writers_of(sink: Any) -> list[Any]:
+    """The LogWriters of a logger (``writers`` dict and/or ``writer``)."""
+    found = list(getattr(sink, "writers", None).values()) \
+        if isinstance(getattr(sink, "writers", None), dict) else []
+    if getattr(sink, "writer", None) is not None:
+        found.append(sink.writer)
+    return found
+
+
+def _error_counter(app: Any) -> Callable[[OSError], None]:
+    """Counts a log write error in the daemon's Stats (ecelerity/stats.py): every one as
+    ``log_write_errors``, a full disk or quota also as ``log_disk_full``."""
+    def count(error: OSError) -> None:
+        from ecelerity.stats import for_app
+
+        stats = for_app(app)
+        stats.record("log_write_errors")
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            stats.record("log_disk_full")
+    return count
 
 
 def _hub_of(session: Any) -> LogHub | None:
@@ -264,3 +282,38 @@ def log_refusal(session: Any, reply: Any) -> None:
             hub.refusal(session, reply)
         except Exception as exc:  # noqa: BLE001 - logging never costs a session
             hub._say(f"rejection not logged: {type(exc).__name__}: {exc}")
+
+
+def _hub_of_app(app: Any) -> LogHub | None:
+    return getattr(app, "loggers", None)
+
+
+def _account(hub: LogHub | None, *args: Any) -> None:
+    if hub is not None:
+        try:
+            hub.account(*args)
+        except Exception as exc:  # noqa: BLE001 - logging never costs a login
+            hub._say(f"acctlog record not written: {type(exc).__name__}: {exc}")
+
+
+def log_smtp_auth(session: Any, user: str, ok: bool, *, timeout: bool = False) -> None:
+    """smtp/auth.py, after each AUTH verdict (or a timeout inside the exchange): acctlog
+    ``N`` (``T`` for a timeout), endpoint = the listener's address, peer = ip:port."""
+    peer = f"{session.peer_ip}:{session.peer_port}" if session.peer_ip else ""
+    _account(_hub_of(session), "T" if timeout else "N", session.local_addr or "", peer,
+             user or "", 1 if ok and not timeout else 0)
+
+
+def log_console_auth(app: Any, endpoint: str, peer: str, user: str, ok: bool, *,
+                     timeout: bool = False) -> None:
+    """The console (control/), after each login: acctlog N (T for a timeout); ``peer`` is
+    ip:port, or '' on a Unix socket; ``endpoint`` the control listener (``/tmp/2025``)."""
+    _account(_hub_of_app(app), "T" if timeout else "N", endpoint, peer, user,
+             1 if ok and not timeout else 0)
+
+
+def log_console_authz(app: Any, endpoint: str, peer: str, user: str, result: int,
+                      command: str, role: str) -> None:
+    """The console, for each command it authorizes: acctlog Z with result 1 (allowed),
+    0 (denied) or -1 (error), the command and the role that matched."""
+    _account(_hub_of_app(app), "Z", endpoint, peer, user, result, command, role)

@@ -17,7 +17,9 @@ unwritten bytes in memory and retries them at the next flush, in order; beyond
 ``max_pending_bytes`` the oldest bytes are dropped and counted. The first error of an
 episode is reported once through ``report(module, text)`` (the paniclog) and the
 recovery is reported too; ``stats`` counts errors, written and dropped lines for the
-console and metrics. Mail flow never waits on any of this.
+console and metrics, and ``on_error`` (when set: log/service.py points it at the
+daemon's counters, ecelerity/stats.py ``log_write_errors`` / ``log_disk_full``) is
+called with every failed open or write. Mail flow never waits on any of this.
 """
 from __future__ import annotations
 
@@ -78,6 +80,7 @@ class LogWriter:
         self.wake_at_chars = wake_at_chars
         self.max_pending_bytes = max_pending_bytes
         self.stats = WriterStats()
+        self.on_error: Callable[[OSError], None] | None = None
         self._report = report
         self._use_threadpool = use_threadpool
         self._lines: list[str] = []
@@ -131,6 +134,7 @@ class LogWriter:
         self.stats.lines_written += data.count(b"\n", 0, written)
         if error is not None:
             self.stats.write_errors += 1
+            self._count(error)
             self._keep(data[written:])
             self._trouble(f"cannot write {self.name} '{self.path}': "
                           f"{error.strerror or error}; lines are kept in memory and retried")
@@ -162,6 +166,7 @@ class LogWriter:
                                self.mode)
         except OSError as exc:
             self.stats.write_errors += 1
+            self._count(exc)
             self._trouble(f"cannot open {self.name} '{self.path}': {exc.strerror or exc}")
 
     def _close_locked(self) -> None:
@@ -215,6 +220,13 @@ class LogWriter:
         self.wake_at_chars = 1
 
     # -- reporting ---------------------------------------------------------------------
+    def _count(self, error: OSError) -> None:
+        if self.on_error is not None:
+            try:
+                self.on_error(error)
+            except Exception:  # noqa: BLE001 - counting must never break logging
+                pass
+
     def _trouble(self, text: str) -> None:
         if self._failing:
             return

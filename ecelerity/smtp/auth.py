@@ -21,6 +21,9 @@ client cancelled with ``*``, ``454 4.7.0`` backend failure. Each failure is
 tarpitted: delay = base * 2^(n-1) seconds for the n-th failure of the connection
 (capped at 8 s); after MAX_FAILURES the connection is closed with ``421 4.7.0``.
 Counts are in ``STATS``. An authenticated session may relay (policy/relay.py).
+Every verdict, and a timeout inside the exchange, is an acctlog record
+(``log_smtp_auth``, log/service.py: the only logging hook here); the session's own
+exits (timeouts, a client gone, shutdown) pass through to the session loop.
 Never logs a password or a response line; hash checks run in gevent's threadpool.
 """
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
+from ..log.service import log_smtp_auth
 from . import auth_backends
 from .replies import Reply
 
@@ -230,14 +234,21 @@ def do_auth(session: "Session", arg: str) -> None:
         return
     STATS["attempts"] += 1
     STATS[f"mech:{mech}"] += 1
+    from .session import ClientGone, IdleTimeout, SessionTimeout, Shutdown
     try:
         user, verdict = _MECHANISMS[mech](session, words[1] if len(words) > 1 else None)
+    except (IdleTimeout, SessionTimeout):
+        log_smtp_auth(session, "", False, timeout=True)
+        raise
+    except (ClientGone, Shutdown):
+        raise
     except _Cancelled:
         STATS["cancelled"] += 1
         session.reply_with(CANCELLED)
         return
     except _BadBase64:
         STATS["failures"] += 1
+        log_smtp_auth(session, "", False)
         session.reply_with(BAD_BASE64)
         return
     except Exception:  # noqa: BLE001 - a backend bug is a temporary failure, not a dead session
@@ -264,6 +275,7 @@ def _decide(session: "Session", mech: str, user: str, verdict: bool | None) -> N
     if verdict:
         STATS["successes"] += 1
         session.authenticated_user = user
+        log_smtp_auth(session, user, True)
         log.info("AUTH %s user=%s from %s: pass", mech, user, session.peer_ip)
         session.reply_with(code if code is not None else SUCCESS)
         return
@@ -271,6 +283,7 @@ def _decide(session: "Session", mech: str, user: str, verdict: bool | None) -> N
     conn["auth_status"] = "fail"
     failures = int(conn.get("auth_failures", "0") or 0) + 1
     conn["auth_failures"] = str(failures)
+    log_smtp_auth(session, user, False)
     log.info("AUTH %s user=%s from %s: fail (%d on this connection)", mech, user, session.peer_ip, failures)
     base = getattr(settings, "auth_failure_delay", None)
     base = DEFAULT_FAILURE_DELAY if base is None else max(0.0, float(base))

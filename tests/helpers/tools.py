@@ -22,6 +22,8 @@ DEBIAN_PACKAGE = {
     "pflogsumm": "pflogsumm",
     "eximstats": "exim4-base (only the script: tools/bootstrap.sh extracts it)",
     "sieve-test": "dovecot-sieve",
+    "logwatch": "logwatch",
+    "sma": "sma",
 }
 # sbin dirs (root's tools when PATH lacks them) and the venv's bin (eximstats is put there)
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin", os.path.join(sys.prefix, "bin"))

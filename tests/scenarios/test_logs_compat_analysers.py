@@ -1,11 +1,16 @@
 """The compatibility logs of a running daemon, read by the real analysers: Debian's
-``pflogsumm`` (Postfix format) and ``eximstats`` (Exim format) report the message
-counts that actually happened (2 received, 3 delivered, 1 deferred, 1 bounced, 1 rejected)."""
+``pflogsumm`` (Postfix format), ``eximstats`` (Exim format), logwatch's sendmail
+filter and ``sma`` (Sendmail format) report the message counts that actually happened
+(2 received, 3 delivered, 1 deferred, 1 bounced, 1 rejected). One daemon run feeds
+every test of this file."""
 from __future__ import annotations
 
+import os
 import re
 import smtplib
 import subprocess
+
+import pytest
 
 from ecelerity.log.records import split_at_record
 from tests.helpers.tools import need_tool
@@ -14,6 +19,7 @@ from tests.scenarios.delivery_harness import make_body, relay_world, wait_until
 LOGGERS = ('ec_logger "ec_logger" { heartbeat = 0 }\n'
            'postfix_logger "postfix" { logfile = "var/log/maillog" }\n'
            'exim_logger "exim" { logfile = "var/log/exim_mainlog" }\n'
+           'sendmail_logger "sendmail" { logfile = "var/log/sendmail/mail.log" }\n'
            "generate_bounces = false\n")
 SCRIPT = {"rcpt_replies": {"soft@a.test": "451 4.2.0 try again later",
                            "bad@a.test": "550 5.1.1 no such user"}}
@@ -43,7 +49,8 @@ def _run_traffic(tmp_path):
         wait_until(lambda: _kinds(mainlog).count("D") == 3 and "P" in _kinds(mainlog)
                    and "T" in _kinds(mainlog), what="3 D, 1 P, a T", daemon=daemon)
         wait_until(lambda: "removed" in (logs / "maillog").read_text()
-                   and "relaying denied" in (logs / "exim_mainlog").read_text(),
+                   and "relaying denied" in (logs / "exim_mainlog").read_text()
+                   and "Relaying denied" in (logs / "sendmail" / "mail.log").read_text(),
                    what="compat logs flushed", daemon=daemon)
     finally:
         world_cm.__exit__(None, None, None)  # stops the daemon: every buffer is written
@@ -56,9 +63,13 @@ def _count(pattern, text):
     return int(match.group(1))
 
 
-def test_pflogsumm_and_eximstats_count_our_traffic(tmp_path):
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    return _run_traffic(tmp_path_factory.mktemp("compat"))
+
+
+def test_pflogsumm_and_eximstats_count_our_traffic(logs):
     pflogsumm, eximstats = need_tool("pflogsumm"), need_tool("eximstats")
-    logs = _run_traffic(tmp_path)
 
     report = subprocess.run([pflogsumm, str(logs / "maillog")], capture_output=True,
                             text=True, timeout=60, check=True).stdout
@@ -79,3 +90,38 @@ def test_pflogsumm_and_eximstats_count_our_traffic(tmp_path):
     assert re.search(r"^\s*Rejects\s+1\s+1$", stats, re.M), stats
     assert "Rejected RCPT: relaying denied" in stats
     assert _count(r"^Errors encountered: (\d+)$", stats) == 1
+
+
+def test_logwatch_sendmail_filter_counts_our_traffic(logs):
+    logwatch = need_tool("logwatch")
+    system_logs = [path for path in ("/var/log/mail.log", "/var/log/mail.log.0",
+                                     "/var/log/mail.log.1", "/var/adm/mail.log")
+                   if os.path.exists(path)]
+    if system_logs:  # logwatch always appends /var/log and /var/adm to --logdir
+        pytest.skip(f"logwatch would mix in this machine's {system_logs}")
+    report = subprocess.run([logwatch, "--service", "sendmail", "--logdir",
+                             str(logs / "sendmail"), "--range", "All", "--detail", "High",
+                             "--output", "stdout"], capture_output=True, text=True,
+                            timeout=60, check=True).stdout
+    assert _count(r"^\s*Messages To Recipients:\s+(\d+)$", report) == 2, report
+    assert _count(r"^\s*Addressed Recipients:\s+(\d+)$", report) == 5
+    assert _count(r"^\s*esmtp\s+(\d+)$", report) == 3  # recipients delivered
+    # the refused address is not known to the log yet (docs/logs.md): any <...>
+    assert re.search(r"Relaying denied:.*\n.*\[127\.0\.0\.1\]\s*\n\s+to <[^>]*>\s+1 Time",
+                     report), report
+    assert re.search(r"Mail Rejected:\n\s+550 5\.1\.1 .*:\n\s+<bad@a\.test>\s+1 Time", report)
+    assert re.search(r"Mail Deferred:\n\s+451 4\.2\.0 .*\n\s+To: <soft@a\.test>\s+1 Time",
+                     report)
+
+
+def test_sma_counts_our_traffic(logs):
+    sma = need_tool("sma")
+    report = subprocess.run([sma, "-F", "-a", "-n", "-L", "sm-mta",
+                             str(logs / "sendmail" / "mail.log")], capture_output=True,
+                            text=True, timeout=60, check=True).stdout
+    assert _count(r"^\s*Ruleset based rejections\s+(\d+)$", report) == 1, report
+    assert _count(r"^\s*Total\s+(\d+)\s+Total", report) == 2  # inbound messages
+    assert _count(r"Total\s+\d+\s+Total\s+(\d+)$", report) == 5  # outbound recipients
+    assert _count(r"Sent\s+(\d+)$", report) == 3
+    assert _count(r"Deferred\s+(\d+)$", report) == 1
+    assert _count(r"Other error\s+(\d+)$", report) == 1

@@ -20,7 +20,7 @@ INVENTORY = Path("/work/shared/specs/inventory.json")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["sendmail_logger", "apn_logger", "alerting", "httpsrv", "dkim",
+@pytest.mark.parametrize("name", ["chunk_logger", "apn_logger", "alerting", "httpsrv", "dkim",
                                   "opendkim", "maildir", "static-routes"])
 def test_known_modules_are_accepted_but_not_implemented(name):
     spec = modules.module_spec(name)
@@ -141,7 +141,8 @@ def test_source_checkout_maps_modules_dir_to_ecelerity_modules():
 
 
 @pytest.mark.parametrize("name", ["sieve", "scriptlet", "ec_logger", "EC_Logger", "bounce_logger",
-                                  "custom_logger", "json_logger", "postfix_logger", "exim_logger"])
+                                  "custom_logger", "json_logger", "postfix_logger", "exim_logger",
+                                  "sendmail_logger"])
 def test_implemented_modules_load_from_the_modules_directory(name):
     spec = modules.module_spec(name)
     assert spec is not None and spec.implemented is True and callable(spec.load)

@@ -80,6 +80,28 @@ def test_from_config_reads_json_logger_stanzas(tmp_path, monkeypatch):
     assert [log.writer.path for log in logs] == [str(tmp_path / "var/log/events.json"),
                                                  str(tmp_path / "b.json")]
     assert logs[1].events == {"bounce"}
+    assert (logs[0].heartbeat_interval, logs[1].heartbeat_interval) == (60, 60)
+
+
+def test_timed_heartbeat_events_and_heartbeat_zero(tmp_path, monkeypatch):
+    import gevent
+
+    monkeypatch.setitem(modules._REGISTERED, "json_logger", JSON_LOGGER_MODULE)
+    cfg = load_config_text(f'json_logger "one" {{ logfile = "{tmp_path}/h.json" heartbeat = 1 }}\n'
+                           f'json_logger "off" {{ logfile = "{tmp_path}/o.json" heartbeat = 0 }}\n')
+    one, off = JsonLog.from_config(cfg, use_threadpool=False)
+    assert one.heartbeat_interval == 1
+    fast = JsonLog(str(tmp_path / "h.json"), heartbeat=0.05, use_threadpool=False)
+    for log in (fast, off):
+        log.start()
+    gevent.sleep(0.3)
+    for log in (fast, off):
+        log.close()
+    beats = read(tmp_path / "h.json")
+    assert len(beats) >= 3 and {e["event"] for e in beats} == {"heartbeat"}
+    assert [e["ts"] for e in beats] == sorted(e["ts"] for e in beats)
+    assert all(e["time"].endswith("Z") for e in beats)
+    assert not (tmp_path / "o.json").exists() or read(tmp_path / "o.json") == []
 
 
 @settings(max_examples=200, deadline=None)

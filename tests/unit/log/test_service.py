@@ -14,8 +14,10 @@ from ecelerity.core.spool import Spool
 from ecelerity.delivery.engine import DeliveryResult
 from ecelerity.log.ec_logger import EcLogger
 from ecelerity.log.records import split_at_record
-from ecelerity.log.service import LogHub, _split_response
+from ecelerity.log.engine_tap import split_response as _split_response
+from ecelerity.log.service import LogHub
 from ecelerity.queue.manager import QueueManager
+from ecelerity.stats import for_app
 
 
 class Collect:
@@ -122,3 +124,77 @@ def test_an_expired_message_logs_p_with_the_queue_reason(tmp_path):
     assert fields[4] == "P" and len(fields) == 14
     assert fields[9:12] == ["0", "0", fields[11]] and fields[12] == ""
     assert fields[13] == "554 5.4.7 [internal] exceeded max time without delivery"
+
+
+def test_a_generated_dsn_gets_an_internal_r_line_before_its_delivery(tmp_path):
+    spool, batch = _stored(tmp_path, ["bad@x.test"])
+    cfg = load_config_text(f'spoolbase = "{tmp_path}/spool"\nretry_interval = 60\n')
+    engine = ScriptedEngine({"bad@x.test": (550, "5.1.1", "no such user"),
+                             "alice@c.test": (250, "2.0.0", "ok")})
+    manager = QueueManager(cfg, spool, engine)
+    hub = LogHub(config_getter=lambda: cfg)
+    sink = Collect()
+    hub.add(sink)
+    hub.attach_queue(manager)
+    manager.start()
+    try:
+        manager.admit(batch)  # received over SMTP: its R lines are log_reception's job
+        with gevent.Timeout(5):
+            while len(sink.events) < 3:
+                gevent.sleep(0.01)
+    finally:
+        manager.stop(timeout=1)
+    # the queue stores the DSN before it reports the failure: R, P, then the DSN's D
+    assert [e["type"] for e in sink.events] == ["R", "P", "D"]
+    received, _failed, delivered = sink.events
+    assert (received["protocol"], received["sender"], received["rcpt"]) == (
+        "internal", "", "alice@c.test")
+    assert received["source_ip"] == "unknown" and received["batch_id"] != batch.batch_id
+    assert delivered["message_id"] == received["message_id"]
+    hub.detach_queue()
+    assert "admit" not in vars(manager) and manager.engine is engine
+
+
+def _app_with_loaded_module(tmp_path, conf_text):
+    """A real App (no services started) with its first module stanza loaded for real."""
+    from ecelerity.daemon.app import App
+    from ecelerity.daemon.module_service import ModuleContext
+    from ecelerity.log.paniclog import PanicLog
+    from ecelerity.modules import module_spec
+
+    cfg = load_config_text(conf_text)
+    app = App(cfg, config_path=str(tmp_path / "ecelerity.conf"), services=[],
+              paniclog=PanicLog(str(tmp_path / "paniclog.ec"), clock=lambda: 7))
+    instance = cfg.modules()[0]
+    ctx = ModuleContext(app, instance)
+    module_spec(instance.module).load(ctx)
+    return app, ctx
+
+
+def test_a_full_disk_is_counted_in_the_daemon_stats_and_mail_flow_goes_on(tmp_path):
+    full = tmp_path / "mainlog.ec"
+    full.symlink_to("/dev/full")  # every write: ENOSPC
+    app, ctx = _app_with_loaded_module(
+        tmp_path, f'ec_logger "ec_logger" {{ mainlog = "{full}" heartbeat = 0 '
+                  f'rejectlog = "{tmp_path}/rejectlog.ec" acctlog = "{tmp_path}/acctlog.ec" }}\n')
+    _spool, batch = _stored(tmp_path, ["a@x.test", "b@x.test"])
+    for _ in range(3):
+        app.loggers.reception(batch, "IN-1")  # never raises
+        app.loggers.flush()
+    snapshot = for_app(app).snapshot()
+    assert snapshot["log_write_errors"] == 3 and snapshot["log_disk_full"] == 3
+    app.paniclog.flush()
+    panic = (tmp_path / "paniclog.ec").read_text().splitlines()
+    assert len(panic) == 1 and "No space left on device" in panic[0]  # reported once
+    ctx.unload()
+
+
+def test_loading_a_logger_points_the_paniclog_at_the_config_debug_flags(tmp_path):
+    app, ctx = _app_with_loaded_module(
+        tmp_path, f'json_logger "events" {{ logfile = "{tmp_path}/e.json" }}\n'
+                  "Debug_Flags { ERROR = ( SMTP ) }\n")
+    app.log("config", "filtered: START is not in ERROR")
+    app.log("smtp", "written")
+    app.paniclog.flush()
+    assert (tmp_path / "paniclog.ec").read_text() == "7:smtp: written\n"
+    ctx.unload()
