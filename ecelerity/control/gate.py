@@ -57,13 +57,17 @@ def unix_peer_user(sock: Any) -> str:
 
 class Gate:
     def __init__(self, policy: GatePolicy, identity: Identity, *,
-                 log: Callable[[str], None] = lambda message: None) -> None:
+                 log: Callable[[str], None] = lambda message: None,
+                 account: Callable[..., None] = lambda *record: None) -> None:
         self.policy = policy
         self.identity = identity
         identity.trusted = not policy.require_auth
         identity.authorization = policy.authorization
         identity.rules = policy.rules
         self._log = log
+        # acctlog: account("N", user, ok) after a login, account("Z", user, result,
+        # command, role) for each command checked against the Authorization roles
+        self._account = account
         self._exchange: auth.ScramServer | None = None
         self.failures = 0
         self.closing = False  # the server should hang up after sending the reply
@@ -95,6 +99,8 @@ class Gate:
         if ident.authorization:
             words = [w for w in words if w != JSON_FLAG]
             decision = authz.check(ident.rules, ident.user, ident.roles, " ".join(words))
+            self._account("Z", ident.user, 1 if decision.allowed else 0, " ".join(words),
+                          decision.role or "")
             if not decision.allowed:
                 self._log(f"authorization denied: user '{ident.user or '-'}' from {ident.peer}: "
                           f"{' '.join(words)[:200]}")
@@ -122,6 +128,7 @@ class Gate:
         except auth.AuthError:
             self.failures += 1
             self._log(f"authentication failed for user '{exchange.name}' from {self.identity.peer}")
+            self._account("N", exchange.name, False)
             if self.failures >= MAX_FAILURES:
                 self.closing = True
             return Reply(535, "authentication failed")
@@ -129,6 +136,7 @@ class Gate:
         self.identity.user, self.identity.roles = user.name, user.roles
         self.identity.authenticated = True
         self._log(f"user '{user.name}' authenticated from {self.identity.peer}")
+        self._account("N", user.name, True)
         return Reply(235, f"authenticated as {user.name}", [f"v={signature}"])
 
 

@@ -265,12 +265,24 @@ class ControlService:
             identity = gates.Identity(peer)
             if kind == "unix":
                 identity.user = gates.unix_peer_user(sock)
-            gate = gates.Gate(policy, identity, log=lambda text: self.app.log("control", text))
+            gate = gates.Gate(policy, identity, log=lambda text: self.app.log("control", text),
+                              account=self._accountant(listen, "" if kind == "unix" else peer))
             if identity.user:
                 known = gate.lookup(identity.user)
                 identity.roles = known.roles if known is not None else ()
             return gate
         return make
+
+    def _accountant(self, endpoint: str, peer: str) -> Callable[..., None]:
+        """acctlog records (N: login, Z: authorization) for one control connection."""
+        from ecelerity.log.service import log_console_auth, log_console_authz
+
+        def account(kind: str, user: str, result: Any, command: str = "", role: str = "") -> None:
+            if kind == "N":
+                log_console_auth(self.app, endpoint, peer, user, bool(result))
+            else:
+                log_console_authz(self.app, endpoint, peer, user, int(result), command, role)
+        return account
 
     def _execute(self, line: str, identity: gates.Identity) -> Reply:
         app = self.app

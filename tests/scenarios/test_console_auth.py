@@ -9,8 +9,6 @@ import subprocess
 
 import pytest
 
-from ecelerity.config.loader import load_config
-from ecelerity.config.errors import ConfigError
 from ecelerity.control import auth
 from ecelerity.control.client import AuthFailed, AuthRequired, ControlClient
 from tests.helpers.daemon import console_command, daemon_env, free_port, start_daemon
@@ -104,23 +102,14 @@ ROLES = """Authorization {
 """
 
 
-def _roles_validate(tmp_path) -> bool:
-    probe = tmp_path / "probe.conf"
-    probe.write_text(ROLES)
-    try:
-        load_config(str(probe))
-    except ConfigError:
-        return False
-    return True
+ACCTLOG = 'ec_logger "log" { acctlog = "var/log/acctlog.ec" }\n'
 
 
 def test_authorization_roles_in_the_daemon(tmp_path):
-    if not _roles_validate(tmp_path):
-        pytest.skip("the validator does not know the 'Role' stanza inside 'Authorization' yet "
-                    "(needs the scopes.py change listed in the console report)")
     port = free_port()
     passwd = write_passwd(tmp_path)
-    config = CONFIG.format(passwd=passwd, port=port, authz="Enable_Authorization = true", extra=ROLES)
+    config = CONFIG.format(passwd=passwd, port=port, authz="Enable_Authorization = true",
+                           extra=ROLES + ACCTLOG)
     with start_daemon(config, tmp_path / "d") as daemon:
         with ControlClient(f"viewer@127.0.0.1:{port}", password="v1ew", timeout=5) as client:
             assert client.command("mailq").ok
@@ -128,3 +117,14 @@ def test_authorization_roles_in_the_daemon(tmp_path):
             assert client.command("authz roles list").body[0] == "Role admin:"
         with ControlClient(f"admin@127.0.0.1:{port}", password="adm1n", timeout=5) as client:
             assert client.command("pid").body == [str(daemon.pid)]
+        daemon.stop()
+    # Momentum's acctlog: N (authentication) and Z (authorization) records, @-separated
+    records = [line.split("@") for line in
+               (tmp_path / "d" / "var" / "log" / "acctlog.ec").read_text().splitlines()]
+    logins = [(r[1], r[4], r[5]) for r in records if r[1] == "N"]
+    assert logins == [("N", "viewer", "1"), ("N", "admin", "1")]
+    checks = [(r[4], r[5], r[6], r[7]) for r in records if r[1] == "Z"]
+    assert ("viewer", "1", "mailq", "ops") in checks
+    assert ("viewer", "0", "shutdown", "") in checks
+    assert ("admin", "1", "pid", "admin") in checks
+    assert all(r[2] == f"127.0.0.1:{port}" and r[3].startswith("127.0.0.1:") for r in records)
