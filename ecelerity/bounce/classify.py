@@ -127,8 +127,19 @@ def category_of(code: int) -> str:
 
 
 _DEFAULT = Classifier()
+_active = _DEFAULT   # what classify() uses: the built-ins plus bounce_classification_rules
+
+
+def configure(path: str | None) -> Classifier:
+    """Make the rules of ``path`` (the ``bounce_classification_rules`` option; None: none)
+    the process-wide overrides for ``classify``; ClassifyRulesError (file:line) leaves
+    the previous rules in place."""
+    global _active
+    classifier = Classifier(load_rules(path)) if path else _DEFAULT
+    _active = classifier
+    return classifier
 
 
 def classify(code: int, enhanced: str = "", text: str = "") -> int:
-    """Classify with the built-in rules only."""
-    return _DEFAULT.classify(code, enhanced, text)
+    """Classify with the configured override rules first, then the built-in rules."""
+    return _active.classify(code, enhanced, text)

@@ -10,7 +10,9 @@ sender, protocol "internal"). Returns None when no DSN must be sent: a null send
 Content: multipart/report; report-type=delivery-status with a human-readable part,
 a message/delivery-status part (Reporting-MTA, Original-Envelope-Id, Arrival-Date;
 Final-Recipient, Original-Recipient from ORCPT, Action, Status, Remote-MTA,
-Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until for delays) and the original:
+Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until for delays, and for failures the
+extension field X-Bounce-Classification from bounce/classify.py, which applies the
+``bounce_classification_rules`` overrides) and the original:
 the DSN RET parameter wins (HDRS -> headers, FULL -> whole message), else
 ``bounces_inline_original`` (headers | all | none). From: ``mailerdaemon``, else
 MAILER-DAEMON@<hostname>. Pure: builds bytes, never sends, never touches the spool.
@@ -25,6 +27,7 @@ from email.utils import format_datetime, formatdate
 from datetime import datetime, timezone
 from typing import Any
 
+from ecelerity.bounce.classify import classify, name_of
 from ecelerity.core.envelope import Envelope, Recipient
 from ecelerity.core.spool_records import SpooledMessage
 
@@ -140,6 +143,9 @@ def _status_fields(msg: SpooledMessage, result: Any | None, code: int, enhanced:
     if result is not None and result.remote_ip:
         fields.append(f"Remote-MTA: dns; [{result.remote_ip}]")
     fields.append(f"Diagnostic-Code: smtp; {' '.join(reason.split())}")
+    if action == "failed":   # RFC 3464 extension field: Momentum's classification code
+        code_class = classify(code, enhanced, _parse_reason(reason)[2])
+        fields.append(f"X-Bounce-Classification: {code_class} ({name_of(code_class)})")
     fields.append(f"Last-Attempt-Date: {_date(now)}")
     if action == "delayed":
         expiry = cfg.get("message_expiration", binding=msg.binding, domain=msg.domain)

@@ -56,10 +56,8 @@ def cmd_refresh_domain(ctx: CommandContext) -> CommandResult:
         raise usage(ctx)
     domain = ctx.args[0].lower()
     resolver = dns_resolver(ctx)
-    dropped = [key for key in list(resolver._cache) if key[0] == domain]
-    for key in dropped:
-        resolver._cache.pop(key, None)
-    return CommandResult({"domain": domain, "entries_dropped": len(dropped)},
+    dropped = resolver.forget(domain)
+    return CommandResult({"domain": domain, "entries_dropped": dropped},
                          lambda d: f"DNS information for {d['domain']} refreshed "
                                    f"({d['entries_dropped']} cached answers dropped)")
 
@@ -68,13 +66,13 @@ def cmd_dns_cache(ctx: CommandContext) -> CommandResult:
     resolver = dns_resolver(ctx)
     sub = ctx.args[0].lower() if ctx.args else "stats"
     if sub == "stats" and len(ctx.args) <= 1:
-        data = {"entries": len(resolver._cache), "max_entries": resolver.max_entries,
+        data = {"entries": resolver.cache_size(), "max_entries": resolver.max_entries,
                 "queries_sent": resolver.queries_sent, "tcp_queries_sent": resolver.tcp_queries_sent,
                 "nameservers": [f"{h}:{p}" for h, p in resolver.nameservers]}
         return CommandResult(data, lambda d: [f"{k.replace('_', ' ').capitalize()}: {v}"
                                               for k, v in d.items()])
     if sub == "flush" and len(ctx.args) == 1:
-        count = len(resolver._cache)
+        count = resolver.cache_size()
         resolver.flush()
         return CommandResult({"entries_dropped": count}, lambda d: f"DNS cache flushed ({count} entries)")
     if sub in ("lookup", "submit") and len(ctx.args) == 2:

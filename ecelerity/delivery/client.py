@@ -1,12 +1,15 @@
 """The outbound SMTP client: one connection to one remote IP, one transaction at a time.
 
-Called by delivery/engine.py only. Speaks banner, EHLO (HELO when EHLO is refused),
+Called by delivery/engine.py only. Speaks banner, EHLO (HELO when EHLO is refused;
+LHLO and no fallback with ``lmtp``),
 STARTTLS per ``tls`` (no / ifavailable / required, with ``tls_verify``/``tls_ca``),
 MAIL/RCPT (pipelined when the peer offers PIPELINING), DATA with dot-stuffing, RSET
 between transactions on a reused connection, QUIT. SIZE, 8BITMIME and DSN parameters
 are sent when the peer advertises them. Every wait has its option's timeout; every
 failure is a SmtpFailure carrying the reply (or an ``[internal]`` reason) and the
-Momentum connection stage code (momentum-facts.md §2.2) it happened in.
+Momentum connection stage code (momentum-facts.md §2.2) it happened in. LMTP (RFC
+2033): after the body, one reply per accepted recipient, in RCPT order
+(``Transaction.data_replies``).
 
 Never blocks the hub (gevent sockets); never touches the spool, logs or config (the
 engine passes a ClientSettings built from the resolver).
@@ -83,6 +86,7 @@ class ClientSettings:
     rcptto_timeout: float = 300
     body_timeout: float = 600
     rset_timeout: float = 30
+    lmtp: bool = False
 
 
 @dataclass
@@ -93,6 +97,13 @@ class Transaction:
     data_reply: Reply | None
     data_stage: int
     bytes_sent: int = 0
+    data_replies: list[Reply | None] | None = None   # LMTP: per recipient (None: refused at RCPT)
+
+    def final_reply(self, index: int) -> Reply | None:
+        """The reply after the body for the ``index``-th recipient (LMTP: its own)."""
+        if self.data_replies is not None and self.data_replies[index] is not None:
+            return self.data_replies[index]
+        return self.data_reply
 
 
 @dataclass
@@ -147,7 +158,8 @@ class SmtpClient:
 
     def _hello(self) -> None:
         timeout = self.settings.ehlo_timeout
-        reply, lines = self._command(f"EHLO {self.settings.ehlo_hostname}", timeout, EHLO,
+        verb = "LHLO" if self.settings.lmtp else "EHLO"
+        reply, lines = self._command(f"{verb} {self.settings.ehlo_hostname}", timeout, EHLO,
                                      keep_lines=True)
         if reply.code == 250:
             self.extensions = {}
@@ -155,7 +167,7 @@ class SmtpClient:
                 keyword, _, argument = line.partition(" ")
                 self.extensions[keyword.upper()] = argument
             return
-        if reply.code < 500:
+        if reply.code < 500 or self.settings.lmtp:
             raise SmtpFailure(reply, EHLO)
         reply, _ = self._command(f"HELO {self.settings.ehlo_hostname}", timeout, EHLO)
         if reply.code != 250:
@@ -231,10 +243,32 @@ class SmtpClient:
             return Transaction(rcpt_replies, reply, DATA)
         stuffed = dot_stuff(body)
         self._write(stuffed, BODY, timeout=self.settings.body_timeout)
+        if self.settings.lmtp:
+            return self._lmtp_replies(rcpt_replies, len(stuffed))
         reply = self._read_reply(self.settings.body_timeout, CONFIRMATION)
         if reply.ok:
             self.deliveries += sum(1 for r in rcpt_replies if r.ok)
         return Transaction(rcpt_replies, reply, CONFIRMATION, len(stuffed))
+
+    def _lmtp_replies(self, rcpt_replies: list[Reply], sent: int) -> Transaction:
+        """RFC 2033 §4.2: one reply per accepted RCPT, in order. A connection lost part
+        way leaves the rest with that (transient) failure; earlier replies stand."""
+        data_replies: list[Reply | None] = []
+        lost: Reply | None = None
+        for rcpt_reply in rcpt_replies:
+            if not rcpt_reply.ok:
+                data_replies.append(None)
+                continue
+            if lost is None:
+                try:
+                    reply = self._read_reply(self.settings.body_timeout, CONFIRMATION)
+                except SmtpFailure as failure:
+                    lost = failure.reply
+                    self.close()
+            data_replies.append(lost or reply)
+        self.deliveries += sum(1 for r in data_replies if r is not None and r.ok)
+        final = next((r for r in data_replies if r is not None), None)
+        return Transaction(rcpt_replies, final, CONFIRMATION, sent, data_replies)
 
     def _mail_params(self, envelope: Envelope, body: bytes) -> str:
         params = ""

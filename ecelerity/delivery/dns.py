@@ -85,7 +85,9 @@ class MxHost:
 
 
 @dataclass
-class _Answer:
+class DnsAnswer:
+    """One cached answer: the rdata of the asked type, NXDOMAIN flag, expiry (clock time)."""
+
     records: list[Any]          # rdata objects; empty for NXDOMAIN / NODATA
     nxdomain: bool
     expires: float
@@ -112,7 +114,7 @@ class DnsResolver:
         self.clock = clock
         self.queries_sent = 0          # wire queries (UDP + TCP), for tests and stats
         self.tcp_queries_sent = 0
-        self._cache: OrderedDict[tuple[str, int], _Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], DnsAnswer] = OrderedDict()
         self._inflight: dict[tuple[str, int], gevent.event.AsyncResult] = {}
 
     @classmethod
@@ -133,6 +135,18 @@ class DnsResolver:
 
     def flush(self) -> None:
         self._cache.clear()
+
+    def forget(self, name: str) -> int:
+        """Drop every cached answer for ``name`` (any type); how many were dropped."""
+        name = name.rstrip(".").lower()
+        dropped = [key for key in self._cache if key[0] == name]
+        for key in dropped:
+            del self._cache[key]
+        return len(dropped)
+
+    def cache_size(self) -> int:
+        """How many answers (positive and negative) the cache holds."""
+        return len(self._cache)
 
     # -- public lookups ----------------------------------------------------------------
 
@@ -176,7 +190,11 @@ class DnsResolver:
 
     # -- cache ---------------------------------------------------------------------------
 
-    def _lookup(self, name: str, rdtype: int) -> _Answer:
+    def lookup(self, name: str, rdtype: int) -> DnsAnswer:
+        """The (cached) answer for ``name``/``rdtype``; raises DnsError on a temporary failure."""
+        return self._lookup(name.rstrip(".").lower(), rdtype)
+
+    def _lookup(self, name: str, rdtype: int) -> DnsAnswer:
         key = (name, rdtype)
         cached = self._cache.get(key)
         if cached is not None and cached.expires > self.clock():
@@ -207,7 +225,7 @@ class DnsResolver:
 
     # -- the wire ------------------------------------------------------------------------
 
-    def _query(self, name: str, rdtype: int) -> _Answer:
+    def _query(self, name: str, rdtype: int) -> DnsAnswer:
         if not self.nameservers:
             raise temporary_failure("no nameservers configured")
         query = dns.message.make_query(name, rdtype)
@@ -221,22 +239,22 @@ class DnsResolver:
                     continue
                 rcode = response.rcode()
                 if rcode == dns.rcode.NXDOMAIN:
-                    return _Answer([], True, self.clock() + self._negative_ttl(response))
+                    return DnsAnswer([], True, self.clock() + self._negative_ttl(response))
                 if rcode != dns.rcode.NOERROR:
                     last = f"{dns.rcode.to_text(rcode)} from {server[0]}:{server[1]}"
                     continue
                 return self._positive(response, name, rdtype)
         raise temporary_failure(f"{name} {dns.rdatatype.to_text(rdtype)}: {last}")
 
-    def _positive(self, response: dns.message.Message, name: str, rdtype: int) -> _Answer:
+    def _positive(self, response: dns.message.Message, name: str, rdtype: int) -> DnsAnswer:
         records, ttls = [], []
         for rrset in response.answer:
             if rrset.rdtype == rdtype:
                 records.extend(rrset)
                 ttls.append(rrset.ttl)
         if not records:
-            return _Answer([], False, self.clock() + self._negative_ttl(response))
-        return _Answer(records, False, self.clock() + self._clamp(min(ttls)))
+            return DnsAnswer([], False, self.clock() + self._negative_ttl(response))
+        return DnsAnswer(records, False, self.clock() + self._clamp(min(ttls)))
 
     def _negative_ttl(self, response: dns.message.Message) -> int:
         for rrset in response.authority:

@@ -4,13 +4,18 @@ Called by the queue manager from a delivery greenlet: ``deliver(binding, domain,
 messages)`` blocks that greenlet only and returns one DeliveryResult per message, in
 order. Recipients sharing a body (same spool batch) go in one transaction, up to
 ``max_recipients_per_batch`` RCPTs each; per-recipient replies inside a transaction
-give per-message results. Targets come from routes.py (gateway / routes / MX via
+give per-message results; with ``delivery_method = LMTP`` the client speaks LHLO to
+``lmtp_port`` (unless a route names a port) and each recipient gets its own reply
+after the body (RFC 2033). Targets come from routes.py (gateway / routes / MX via
 dns.py); the next target is tried only when a connection cannot be set up (connect,
 banner, EHLO, TLS), never after a transaction started. Connections are reused through
 an IdlePool per (binding, domain, ip, port) until ``max_deliveries_per_connection``
 (successful deliveries; 0 = unlimited) and closed after ``idle_timeout`` idle seconds.
 An idle connection to any target is used before a new one is opened, so the
 connections open to a domain never outnumber the hand-offs the queue allowed.
+``host_failure_retry``: an IP whose connection setup failed is skipped for that many
+seconds (per IP and port, whatever the domain); when every target is held down the
+hand-off fails transiently without connecting.
 
 Never changes spool state, never writes logs or DSNs (the caller does, from the
 results), never lets an exception out of ``deliver`` (unexpected errors become
@@ -19,6 +24,7 @@ transient results and a paniclog line). Limits and throttles are the queue's job
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,7 +37,7 @@ from .dns import DnsResolver
 from .pool import IdlePool
 from .routes import RouteError, Target, resolve_targets
 
-SMTP_METHODS = frozenset({"ESMTP", "SMTP"})
+SMTP_METHODS = frozenset({"ESMTP", "SMTP", "LMTP"})
 
 
 @dataclass
@@ -60,7 +66,8 @@ def outcome_of(code: int) -> str:
 
 class DeliveryEngine:
     def __init__(self, config_getter: Callable[[], Any], spool: Spool, *, dns: DnsResolver,
-                 idgen: IdGenerator | None = None, paniclog: Any = None) -> None:
+                 idgen: IdGenerator | None = None, paniclog: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config_getter = config_getter
         self.spool = spool
         self.dns = dns
@@ -68,6 +75,8 @@ class DeliveryEngine:
         self.paniclog = paniclog
         self.pool = IdlePool()
         self.connections_opened = 0
+        self.clock = clock
+        self.held_down: dict[tuple[str, int], float] = {}   # (ip, port) -> until (clock)
 
     def deliver(self, binding: str, domain: str,
                 messages: list[SpooledMessage]) -> list[DeliveryResult]:
@@ -94,15 +103,19 @@ class DeliveryEngine:
         if method not in SMTP_METHODS:
             reply = internal(451, "4.3.5", f"delivery_method {method} is not implemented yet")
             return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
+        lmtp = method == "LMTP"
+        port = cfg.get("lmtp_port", binding=binding, domain=domain) if lmtp else None
         try:
-            targets = resolve_targets(cfg, self.dns, binding, domain)
+            targets = resolve_targets(cfg, self.dns, binding, domain, default_port=port)
         except RouteError as exc:
             reply = Reply(exc.code, exc.enhanced, exc.text)
             return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
         settings = client_settings(cfg, binding, domain)
+        settings.lmtp = lmtp
         per_batch = cfg.get("max_recipients_per_batch", binding=binding, domain=domain)
         max_deliveries = cfg.get("max_deliveries_per_connection", binding=binding, domain=domain)
         idle_timeout = cfg.get("idle_timeout", binding=binding, domain=domain)
+        hold_down = cfg.get("host_failure_retry", binding=binding, domain=domain)
         by_id: dict[str, DeliveryResult] = {}
         bodies: dict[str, bytes] = {}
         for chunk in _chunks(messages, per_batch):
@@ -110,13 +123,14 @@ class DeliveryEngine:
             if first.batch_id not in bodies:
                 bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
             for result in self._deliver_chunk((binding, domain), targets, settings, chunk,
-                                              bodies[first.batch_id], max_deliveries, idle_timeout):
+                                              bodies[first.batch_id], max_deliveries, idle_timeout,
+                                              hold_down):
                 by_id[result.message_id] = result
         return [by_id[m.id] for m in messages]
 
     def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,
                        chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
-                       idle_timeout: float) -> list[DeliveryResult]:
+                       idle_timeout: float, hold_down: float) -> list[DeliveryResult]:
         pool_keys = [(*key, target.ip, target.port) for target in targets]
         pooled = self.pool.take_any(pool_keys)
         if pooled is not None:
@@ -132,17 +146,31 @@ class DeliveryEngine:
             self.pool.quit_group(*key)
         failure: SmtpFailure | None = None
         failed_ip = ""
+        now = self.clock()
         for pool_key, target in zip(pool_keys, targets, strict=True):
+            if self.held_down.get((target.ip, target.port), 0.0) > now:
+                continue
             client = self._open(target, settings)
             if isinstance(client, SmtpFailure):
                 failure, failed_ip = client, target.ip
+                if hold_down > 0:
+                    self._hold_down(target, hold_down)
                 continue
+            self.held_down.pop((target.ip, target.port), None)
             results = self._transact(client, pool_key, target, chunk, body, max_deliveries,
                                      idle_timeout, reused=False)
             assert results is not None  # only a reused connection can be stale
             return results
-        assert failure is not None
+        if failure is None:   # every target is held down: no connection at all
+            failure = SmtpFailure(internal(451, "4.4.1", "all hosts held down after recent "
+                                           "failures (host_failure_retry)"), NOT_CONNECTED)
         return [self._result(m, failure.reply, failure.stage, failed_ip, 0, "") for m in chunk]
+
+    def _hold_down(self, target: Target, seconds: float) -> None:
+        now = self.clock()
+        if len(self.held_down) >= 4096:   # keep the map bounded: drop lapsed hold-downs
+            self.held_down = {key: until for key, until in self.held_down.items() if until > now}
+        self.held_down[(target.ip, target.port)] = now + seconds
 
     def _transact(self, client: SmtpClient, pool_key: tuple, target: Target,
                   chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
@@ -157,7 +185,9 @@ class DeliveryEngine:
                 return None
             return [self._result(m, exc.reply, exc.stage, target.ip, 0, client.conn_id)
                     for m in chunk]
-        if max_deliveries and client.deliveries >= max_deliveries:
+        if not client.connected:
+            pass  # lost after the body (LMTP: part way through the replies)
+        elif max_deliveries and client.deliveries >= max_deliveries:
             client.quit()
         else:
             self.pool.put(pool_key, client, idle_timeout)
@@ -177,11 +207,12 @@ class DeliveryEngine:
     def _transaction_results(self, chunk: list[SpooledMessage], transaction: Any, ip: str,
                              conn_id: str) -> list[DeliveryResult]:
         results = []
-        for message, rcpt_reply in zip(chunk, transaction.rcpt_replies, strict=True):
+        for index, (message, rcpt_reply) in enumerate(zip(chunk, transaction.rcpt_replies,
+                                                          strict=True)):
             if not rcpt_reply.ok:
                 results.append(self._result(message, rcpt_reply, RCPT, ip, 0, conn_id))
                 continue
-            reply = transaction.data_reply
+            reply = transaction.final_reply(index)
             stage = transaction.data_stage if not reply.ok else CONFIRMATION
             sent = transaction.bytes_sent if transaction.data_stage == CONFIRMATION else 0
             results.append(self._result(message, reply, stage, ip, sent, conn_id))

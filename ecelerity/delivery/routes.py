@@ -95,9 +95,11 @@ def _route_targets(dns: DnsResolver, item: str, domain: str, port: int, ordinal:
     return _host_targets(dns, host, item_port or port, ordinal)
 
 
-def resolve_targets(cfg: Any, dns: DnsResolver, binding: str | None, domain: str) -> list[Target]:
-    """The ordered delivery targets for ``domain`` from ``binding``; raises RouteError."""
-    port = cfg.get("remote_smtp_port", binding=binding, domain=domain)
+def resolve_targets(cfg: Any, dns: DnsResolver, binding: str | None, domain: str, *,
+                    default_port: int | None = None) -> list[Target]:
+    """The ordered delivery targets for ``domain`` from ``binding``; raises RouteError.
+    ``default_port`` (LMTP: ``lmtp_port``) replaces ``remote_smtp_port``."""
+    port = default_port or cfg.get("remote_smtp_port", binding=binding, domain=domain)
     gateway = cfg.get("gateway", binding=binding, domain=domain)
     routes = cfg.get("routes", binding=binding, domain=domain)
     if gateway is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import deferral
 from .manager import ACTIVE, DELAYED, QueueManager, QueuedMessage
 
 ADMIN_FAIL_REASON = (554, "5.4.7", "[internal] failed by administrator")
@@ -70,7 +71,11 @@ class QueueAdmin:
         return True
 
     def flush_domain(self, domain: str, *, binding: str | None = None) -> int:
-        """Make every delayed message of ``domain`` due now; returns how many moved."""
+        """Make every delayed message of ``domain`` due now (lifting a domain-level
+        deferral); returns how many moved."""
+        for queue in self.manager.queues():
+            if queue.domain == domain.lower() and binding in (None, queue.binding):
+                deferral.clear(queue)
         entries = [e for e in self._queued(domain=domain, binding=binding) if e.state == DELAYED]
         for entry in entries:
             self._retry_now(entry)

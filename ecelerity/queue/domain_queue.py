@@ -29,6 +29,11 @@ class DomainQueue:
     delivered: int = 0
     transient_failures: int = 0
     permanent_failures: int = 0
+    # domain-level deferral (deferral.py)
+    unreachable_streak: int = 0     # consecutive hand-offs that reached no host
+    unreachable_since: float | None = None
+    deferred_until: float = 0.0     # no hand-off before this; arrivals go to delayed
+    deferrals: int = 0
 
     @property
     def key(self) -> tuple[str, str]:

@@ -21,7 +21,11 @@ messages, or ``max_recipients_per_batch`` when that is 0 (unlimited). Results:
 delivered -> ``spool.remove``; transient -> retry.py decides: ``spool.update``
 (retries, next attempt, last error) and the delayed queue, or failure; permanent or
 failed -> a DSN when one is due (``build_dsn``, stored and admitted like any message),
-then ``spool.remove``.
+then ``spool.remove``. A transient failure that crossed a delay-notice threshold
+also queues a delay DSN (delay_notices.py, ``generate_delay_dsn``). After each
+hand-off deferral.py decides whether the domain is unreachable
+(``mx_failures_to_delay`` / ``connect_timeout_to_delay``): then its active queue is
+swept to the delayed queue and nothing is dispatched to it until the deferral ends.
 
 Memory: the queues hold message IDs; the SpooledMessage metadata they refer to is the
 spool's own in-memory index, and bodies are never held here (the spool reads them for
@@ -39,7 +43,9 @@ import gevent.pool
 
 from ecelerity._speedups.timerq import TimerQueue
 
+from . import deferral
 from .clock import Clock, SystemClock
+from .delay_notices import delay_dsn_due
 from .domain_queue import DEFAULT_BINDING, DomainQueue
 from .retry import MAX_TIME_REASON, NOT_ATTEMPTED_REASON, RetryDecision, RetryPolicy, after_transient
 from .throttle import ThrottleBook
@@ -201,6 +207,9 @@ class QueueManager:
         cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
         if self.engine is None or self.is_suspended(queue) or queue.throttled_until > now:
             return False
+        if deferral.is_deferred(queue, now):
+            self.sweep_to_delayed(queue, queue.deferred_until)
+            return False
         limit = cfg.get("max_outbound_connections", binding=binding, domain=domain)
         binding_limit = cfg.get("server_max_outbound_connections", binding=binding)
         server_limit = cfg.get("server_max_outbound_connections")
@@ -260,6 +269,7 @@ class QueueManager:
             self._in_flight_total -= 1
             self._in_flight_by_binding[queue.binding] -= 1
             self.wake()
+        self._note_reachability(queue, [results.get(entry.message.id) for entry in batch])
         for entry in batch:
             try:
                 self._apply(queue, entry, results.get(entry.message.id))
@@ -273,6 +283,21 @@ class QueueManager:
                     self.to_delayed(entry, self.queue_for(*entry.key),
                                     self.clock.now() + policy.retry_interval)
         self.wake()
+
+    def _note_reachability(self, queue: DomainQueue, results: list[Any]) -> None:
+        """Domain-level deferral (deferral.py): sweep a domain no host of which answers."""
+        cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
+        if deferral.note_handoff(
+                queue, results, now=self.clock.now(),
+                mx_failures_to_delay=cfg.get("mx_failures_to_delay", binding=binding, domain=domain),
+                connect_timeout_to_delay=cfg.get("connect_timeout_to_delay", binding=binding,
+                                                 domain=domain),
+                retry_interval=cfg.get("retry_interval", binding=binding, domain=domain)):
+            swept = self.sweep_to_delayed(queue, queue.deferred_until)
+            self.log(f"queue: {domain} via {queue.binding} unreachable "
+                     f"({queue.unreachable_streak} hand-offs in a row): delivery deferred "
+                     f"{queue.deferred_until - self.clock.now():.0f}s, {swept} messages swept "
+                     "to the delayed queue")
 
     def _apply(self, queue: DomainQueue, entry: QueuedMessage, result: Any) -> None:
         message = entry.message
@@ -304,9 +329,12 @@ class QueueManager:
             self._forget(entry)
             self.fail(entry, result, decision.reason or MAX_TIME_REASON)
             return
+        notice_due = self._delay_notice_due(queue, message, policy, now)
         self.spool.update(message, retries=failures, next_attempt=decision.next_attempt,
                           last_error=reason_text(reason))
         self._notify("transient", message, reason_text(reason))
+        if notice_due:
+            self.send_dsn(message, result, reason, action="delayed")
         if entry.state == IN_FLIGHT and message.id in self._entries:
             self.to_delayed(entry, self.queue_for(*entry.key), decision.next_attempt)
 
@@ -317,17 +345,35 @@ class QueueManager:
         entry.state = FINISHING
         self._forget(entry)
         binding, domain = self.config_binding(entry.key[0]), entry.key[1]
-        if bounce and self.dsn_builder is not None and self.config.get(
-                "generate_bounces", binding=binding, domain=domain):
-            try:
-                dsn = self.dsn_builder(message, result, reason=reason_text(reason),
-                                       cfg=self.config, body=self.spool.read_body(message))
-                if dsn is not None:
-                    self.admit(self.spool.store(*dsn))
-            except Exception as exc:  # noqa: BLE001 - a DSN problem must not keep the message
-                self.log(f"queue: no DSN for {message.id}: {type(exc).__name__}: {exc}")
+        if bounce and self.config.get("generate_bounces", binding=binding, domain=domain):
+            self.send_dsn(message, result, reason, action="failed")
         self.spool.remove(message)
         self._notify("failed", message, reason_text(reason))
+
+    def _delay_notice_due(self, queue: DomainQueue, message: Any, policy: RetryPolicy,
+                          now: float) -> bool:
+        cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
+        if self.dsn_builder is None or not message.envelope.mail_from or not cfg.get(
+                "generate_delay_dsn", binding=binding, domain=domain):
+            return False
+        return delay_dsn_due(
+            created=message.created, retries=message.retries, next_attempt=message.next_attempt,
+            now=now, policy=policy,
+            first=cfg.get("delay_dsn_retry_interval", binding=binding, domain=domain),
+            cap=cfg.get("delay_dsn_max_retry_interval", binding=binding, domain=domain))
+
+    def send_dsn(self, message: Any, result: Any, reason: Reason, *, action: str) -> None:
+        """Build the DSN (``failed`` or ``delayed``) for ``message`` and queue it; a DSN
+        problem is logged, never raised (it must not keep or lose the message)."""
+        if self.dsn_builder is None:
+            return
+        try:
+            dsn = self.dsn_builder(message, result, reason=reason_text(reason), cfg=self.config,
+                                   body=self.spool.read_body(message), action=action)
+            if dsn is not None:
+                self.admit(self.spool.store(*dsn))
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            self.log(f"queue: no {action} DSN for {message.id}: {type(exc).__name__}: {exc}")
 
     def _expire(self, message_id: str) -> None:
         entry = self._entries.get(message_id)
@@ -359,6 +405,17 @@ class QueueManager:
         entry.key = queue.key
         queue.delayed.add(entry.message.id, due_at)
         self.index_delayed(queue)
+
+    def sweep_to_delayed(self, queue: DomainQueue, due_at: float) -> int:
+        """Move every active message of ``queue`` to its delayed queue, due at ``due_at``
+        (no attempt is spent: the spooled retry state is left alone)."""
+        swept = 0
+        for message_id in queue.active.take(len(queue.active)):
+            entry = self._entries.get(message_id)
+            if entry is not None and entry.state == ACTIVE:
+                self.to_delayed(entry, queue, due_at)
+                swept += 1
+        return swept
 
     def index_delayed(self, queue: DomainQueue) -> None:
         due = queue.delayed.next_due()

@@ -76,7 +76,7 @@ def dns_lookup(runtime: Any, name: bytes, rtype: Any = b"A", options: Any = None
             pass  # already a reverse name
     resolver = _resolver(runtime, server.decode() if isinstance(server, bytes) else server)
     try:
-        answer = resolver._lookup(host.lower(), dns.rdatatype.from_text(kind))
+        answer = resolver.lookup(host.lower(), dns.rdatatype.from_text(kind))
     except DnsError as exc:
         return None, str(exc).encode()
     if answer.nxdomain:

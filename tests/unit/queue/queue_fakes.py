@@ -25,7 +25,10 @@ REPLIES = {
     "delivered": (250, "2.0.0", "ok"),
     "transient": (451, "4.4.1", "try later"),
     "permanent": (550, "5.1.1", "no such user"),
+    "unreachable": (421, "4.4.0", "[internal] connect to 192.0.2.1:25 failed: refused"),
 }
+# the Momentum connection stage each scripted outcome happens in (client.py codes)
+STAGES = {"delivered": 9, "transient": 4, "permanent": 4, "unreachable": 0}
 
 
 @dataclass
@@ -75,7 +78,8 @@ class FakeEngine:
             for message in messages:
                 outcome = self.script(binding, domain, message)
                 code, enhanced, text = REPLIES[outcome]
-                results.append(FakeResult(message.id, outcome, code, enhanced, text))
+                results.append(FakeResult(message.id, "transient" if outcome == "unreachable"
+                                          else outcome, code, enhanced, text, STAGES[outcome]))
             return results
         finally:
             self.running[domain] -= 1
@@ -90,9 +94,11 @@ class FakeDsn:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None, str]] = []
+        self.actions: list[tuple[str, str]] = []   # (message id, "failed" | "delayed")
 
     def __call__(self, msg, result, *, reason, cfg, body, action="failed"):
         self.calls.append((msg.id, None if result is None else result.outcome, reason))
+        self.actions.append((msg.id, action))
         if not msg.envelope.mail_from:
             return None
         envelope = Envelope(mail_from="", recipients=[Recipient(msg.envelope.mail_from)])

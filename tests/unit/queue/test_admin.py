@@ -50,7 +50,8 @@ def test_flush_and_retry_one_message(rig):
     first, second = delayed_messages(rig, ["a@down.test", "b@down.test"])
     calls = len(rig.engine.calls)
     assert admin.retry_message(first.id) is True
-    wait_for(lambda: first.retries == 2, what="retried now, not in 600 s")
+    wait_for(lambda: first.retries == 2 and rig.manager.entry(first.id).state == DELAYED,
+             what="retried now, not in 600 s")   # DELAYED: the result is fully applied
     assert second.retries == 1 and len(rig.engine.calls) == calls + 1
     assert admin.retry_message("no-such-id") is False
     assert admin.flush_domain("down.test") == 2
