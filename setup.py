@@ -71,6 +71,7 @@ setup(
         "pyyaml>=6",
         "pcre2>=0.7",
         "lupa>=2.0",
+        "pycurl>=7.45",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "hypothesis>=6", "ruff", "aiosmtpd"],

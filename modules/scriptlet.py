@@ -23,8 +23,12 @@ budget, memory cap) logs its Lua traceback to the paniclog and answers with
 Reload (SIGHUP / ``module reload``) unloads this instance (deinit callouts, timers
 cancelled, hooks and commands removed) and loads the new configuration's; sessions in
 progress keep their connection and meet the new scripts at their next phase.
-Console: ``scriptlet status`` and every ``msys.registerControl`` command. Importing this
-file only defines MODULE.
+Console: ``scriptlet status`` and every ``msys.registerControl`` command. The runtime
+gets ``runtime.app`` (msg:inject/forward and msys.rfc3464.send_mdn store through
+``app.spool`` and ``app.queue_manager``), and two last-priority hooks feed msys.audit.*
+(connections at connect; receptions at data_spool when not refused; a Lua hook
+leaving a 4xx/5xx code counts as a rejection -- refusals by the core or other
+modules are not seen yet). Importing this file only defines MODULE.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from ecelerity.config.types import INTEGER, SIZE, STRING, STRING_LIST, EnumType
 from ecelerity.modules import ModuleSpec, module_option
 
 DEFAULT_ERROR_REPLY = "451 4.3.0 [internal] policy script error"
+AUDIT_PRIORITY = 10_000  # after every policy hook of the phase
 DEFAULT_BUDGET = 20_000_000
 DEFAULT_MEMORY = 256 * 1024 * 1024
 
@@ -76,25 +81,24 @@ class ScriptletInstance:
         return run_lua
 
     def run(self, phase: str, callout: str, vctx: Any, args: tuple) -> int:
-        from ecelerity.policy.lua import CallContext
-        from ecelerity.policy.lua.bindings_real import LiveMessage
-        from ecelerity.policy.phases import CONTINUE, DONE
-
+        lua = _lua()
         msg = None
-        if phase in ("rcptto",):
-            msg = LiveMessage(vctx, None, args[1] if len(args) > 1 else None, phase=phase)
+        if phase == "rcptto":
+            msg = lua.LiveMessage(vctx, None, args[1] if len(args) > 1 else None, phase=phase)
         elif phase in ("data", "data_spool", "set_binding"):
-            msg = LiveMessage(vctx, args[0], phase=phase)
+            msg = lua.LiveMessage(vctx, args[0], phase=phase)
         elif phase == "data_spool_each_rcpt":
-            msg = LiveMessage(vctx, args[0], args[1], phase=phase)
+            msg = lua.LiveMessage(vctx, args[0], args[1], phase=phase)
         lua_args = self._lua_args(phase, vctx, args, msg)
         self.calls += 1
         outcome = self.runtime.registry.run_hook(callout, *lua_args,
-                                                 context=CallContext(vctx=vctx, msg=msg))
+                                                 context=lua.CallContext(vctx=vctx, msg=msg))
+        if vctx.code is not None and vctx.code.code >= 400:
+            self.audit("rejections", vctx)
         if outcome.failed:
             self.failures += 1
             vctx.set_code(*self.error_reply)
-            return DONE
+            return lua.DONE
         if msg is not None:
             msg.commit()
             if msg.code is not None:
@@ -105,16 +109,34 @@ class ScriptletInstance:
                 vctx.set_code(code, text)
             if msg.discarded is not None:
                 vctx.discard()
-        return DONE if outcome.done else CONTINUE
+        return lua.DONE if outcome.done else lua.CONTINUE
+
+    def audit(self, kind: str, vctx: Any) -> None:
+        """Feed msys.audit.* (lib_series.py): connections, receptions, rejections by IP."""
+        import time
+
+        from ecelerity.policy.lua.lib_series import store_of
+        store_of(self.runtime).record(kind, vctx.get("conn", "peer_ip") or "",
+                                      getattr(self.runtime, "clock", time.monotonic)())
+
+    def audit_hooks(self) -> dict[str, Any]:
+        """Hooks run last in their phase (after Lua): connect counts a connection,
+        data_spool a reception when no hook refused the message."""
+        def connected(vctx: Any, *args: Any) -> int:
+            self.audit("connections", vctx)
+            return 0
+
+        def spooled(vctx: Any, *args: Any) -> int:
+            if vctx.code is None or vctx.code.code < 400:  # Lua's rejections: in run()
+                self.audit("receptions", vctx)
+            return 0
+        return {"connect": connected, "data_spool": spooled}
 
     def _lua_args(self, phase: str, vctx: Any, args: tuple, msg: Any) -> tuple:
-        from ecelerity.policy.lua.bindings_real import LiveAccept, LiveVctx
-
         b = self.bindings
-        vc = b.vctx(LiveVctx(vctx))
+        vc, ac = self._session_proxies(vctx)
         if phase == "set_binding":
             return (b.msg(msg),)
-        ac = b.accept(LiveAccept(vctx, self._session_count, self.runtime.log))
         if phase == "connect":
             return (ac, vc)
         if phase in ("ehlo", "mailfrom"):
@@ -122,6 +144,23 @@ class ScriptletInstance:
         if phase == "rcptto":
             return (b.msg(msg), str(args[0]).encode("utf-8", "surrogateescape"), ac, vc)
         return (b.msg(msg), ac, vc)
+
+    def _session_proxies(self, vctx: Any) -> tuple[Any, Any]:
+        """The vctx and ac proxies of one session, made once per session and runtime
+        (kept on the ValidationContext, which lives as long as the connection)."""
+        cached = vctx.__dict__.get("_lua_proxies")
+        if cached is not None and cached[0] is self.runtime:
+            return cached[1], cached[2]
+        import weakref
+
+        lua = _lua()
+        # weak: the vctx holds the proxies, the proxies must not hold the vctx (that
+        # cycle runs through Lua, where Python's collector cannot see it)
+        weak = weakref.proxy(vctx)
+        vc = self.bindings.vctx(lua.LiveVctx(weak))
+        ac = self.bindings.accept(lua.LiveAccept(weak, self._session_count, self.runtime.log))
+        vctx.__dict__["_lua_proxies"] = (self.runtime, vc, ac)
+        return vc, ac
 
     def _session_count(self) -> int:
         for service in getattr(self.ctx.app, "services", []):
@@ -165,6 +204,24 @@ class ScriptletInstance:
         runtime.control_registrar = None
 
 
+_LUA: Any = None
+
+
+def _lua() -> Any:
+    """The Lua package's names, imported on first use (importing this file stays cheap)."""
+    global _LUA
+    if _LUA is None:
+        from types import SimpleNamespace
+
+        from ecelerity.policy.lua import CallContext
+        from ecelerity.policy.lua.bindings_real import LiveAccept, LiveMessage, LiveVctx
+        from ecelerity.policy.phases import CONTINUE, DONE
+        _LUA = SimpleNamespace(CallContext=CallContext, LiveAccept=LiveAccept,
+                               LiveMessage=LiveMessage, LiveVctx=LiveVctx,
+                               CONTINUE=CONTINUE, DONE=DONE)
+    return _LUA
+
+
 def _first_instance(ctx: Any) -> bool:
     for instance in ctx.config.modules():
         if instance.module == "scriptlet":
@@ -183,7 +240,7 @@ def _limits(settings: dict[str, Any]) -> Any:
 def load(ctx: Any) -> ScriptletInstance | None:
     from ecelerity.delivery.dns import DnsResolver
     from ecelerity.policy.lua import LuaRuntime
-    from ecelerity.policy.lua.bindings_real import LiveBindings
+    from ecelerity.policy.lua.lib_inject import bindings_of
     from ecelerity.policy.lua.registry import SHIPPED_SCRIPTS, load_scriptlets, scriptlet_sources
     from ecelerity.policy.phases import PRIORITY_LUA
 
@@ -200,7 +257,8 @@ def load(ctx: Any) -> ScriptletInstance | None:
                          paniclog=ctx.app.log, script_path=script_path + [SHIPPED_SCRIPTS],
                          config=ctx.config)
     runtime.dns_resolver = DnsResolver.from_config(ctx.config)
-    inst = ScriptletInstance(ctx, runtime, LiveBindings(runtime), error_reply)
+    runtime.app = ctx.app  # msg:inject / forward reach the spool and queue through it
+    inst = ScriptletInstance(ctx, runtime, bindings_of(runtime), error_reply)
     runtime.control_registrar = lambda name, function: ctx.register_command(
         name, inst.control_handler(name, function), "Lua control command (msys.registerControl)")
     ctx.register_command("scriptlet status", inst.status,
@@ -210,6 +268,8 @@ def load(ctx: Any) -> ScriptletInstance | None:
         if runtime.registry.hooks_for(callout):
             ctx.register_hook(phase, inst.hook(phase), priority=PRIORITY_LUA,
                               name=f"scriptlet:{callout}")
+    for phase, audit_hook in inst.audit_hooks().items():
+        ctx.register_hook(phase, audit_hook, priority=AUDIT_PRIORITY, name=f"scriptlet:audit_{phase}")
     ctx.log(f"{runtime.version}: {len(runtime.registry.modules)} Lua module(s) registered, "
             f"{len(inst.problems)} problem(s)")
     return inst

@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-import pytest
+
+from tests.helpers.tools import missing
 
 LMTP_BINARY = "/usr/lib/dovecot/lmtp"
 
@@ -111,7 +112,7 @@ def _wait_listening(port: int, deadline: float) -> bool:
 def start_dovecot_lmtp(users: dict[str, int | None]) -> Iterator[DovecotLmtp]:
     """Run Dovecot's LMTP service for ``users`` (name -> quota bytes or None)."""
     if not (os.path.exists(LMTP_BINARY) and shutil.which("dovecot")):
-        pytest.skip("dovecot-lmtpd is not installed (apt-get install -y dovecot-lmtpd)")
+        missing("dovecot-lmtpd is not installed: run `make setup` or `apt-get install dovecot-lmtpd`")
     root = tempfile.mkdtemp(prefix="ecelerity-lmtp-")
     os.chmod(root, 0o755)
     os.makedirs(os.path.join(root, "mail"))

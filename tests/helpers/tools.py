@@ -40,14 +40,18 @@ def find_tool(name: str) -> str | None:
     return None
 
 
+def missing(reason: str) -> None:
+    """Skip with ``reason`` (which says how to install); under CI=true, fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: a missing tool is a failure)")
+    pytest.skip(reason)
+
+
 def need_tool(name: str) -> str:
     """Return the tool's path; skip (or fail under CI=true) with how to install it."""
     path = find_tool(name)
     if path:
         return path
     pkg = DEBIAN_PACKAGE.get(name, name)
-    reason = f"'{name}' not found: run `make setup` or `apt-get install {pkg}`"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: a missing tool is a failure)")
-    pytest.skip(reason)
+    missing(f"'{name}' not found: run `make setup` or `apt-get install {pkg}`")
     raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ MIME parts and the streaming PCRE forms.
 
 Lua sees: ``vctx:get(type, key)``, ``vctx:set(type, key, value)``,
 ``vctx:set_code(code, text)``, ``vctx:disconnect(code, text)``, ``vctx:tarpit(s)``,
-``vctx:recipient_list()``, ``vctx:add_recipient(addr)``, ``vctx:remove_recipient(addr)``;
+``vctx:recipient_list([new_array])``, ``vctx:add_recipient(addr)``, ``vctx:remove_recipient(addr)``;
 ``msg:header(name [, value [, mode]])`` (get -> array; value "" deletes -> boolean;
 mode "append" (default) | "prepend" | "replace"), ``msg:mailfrom([new])``,
 ``msg:rcptto([new])``, ``msg:body()``, ``msg:raw()``, ``msg:get_message_size()``,
@@ -32,6 +32,11 @@ from .runtime import LuaRuntime
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def weak(runtime: Any) -> Any:
+    """A weak proxy to the runtime (the same proxy when given one)."""
+    return runtime if isinstance(runtime, weakref.ProxyTypes) else weakref.proxy(runtime)
 
 
 def _bytes(value: Any) -> bytes:
@@ -75,6 +80,9 @@ class OfflineVctx:
 
     def add_recipient(self, recipient: Any) -> None:
         self.recipients.append(recipient)
+
+    def set_recipients(self, addresses: list[str]) -> None:
+        self.recipients = list(addresses)
 
     def remove_recipient(self, address: str) -> bool:
         before = len(self.recipients)
@@ -171,10 +179,13 @@ class LuaBindings:
 
     def __init__(self, runtime: LuaRuntime, methods: Any = None) -> None:
         # held by Lua: no strong ref back to the runtime
-        methods = methods if methods is not None else _Methods(weakref.proxy(runtime))
+        methods = methods if methods is not None else _Methods(weak(runtime))
         make = runtime.sandbox.make_class
         self.vctx = make(b"validate_context", runtime.table(methods.vctx_table()))
-        self.msg = make(b"ec_message", runtime.table(methods.msg_table()))
+        msg_methods = methods.msg_table()
+        # msg.id() works as well as msg:id() (Momentum documents both spellings)
+        dual = {name: True for name in ("id", "conn_id", "batch_id") if name in msg_methods}
+        self.msg = make(b"ec_message", runtime.table(msg_methods), None, runtime.table(dual))
         self.accept = make(b"accept_construct", runtime.table(methods.accept_table()))
 
 
@@ -221,7 +232,13 @@ class _Methods:
     def _tarpit(self, vctx: Any, seconds: Any) -> None:
         vctx.tarpit(float(seconds))
 
-    def _recipient_list(self, vctx: Any) -> Any:
+    def _recipient_list(self, vctx: Any, replacement: Any = None) -> Any:
+        """``vctx:recipient_list()`` reads; ``vctx:recipient_list({a, b})`` replaces the list."""
+        if replacement is not None:
+            found = self.runtime.from_lua(replacement)
+            if not isinstance(found, list):
+                raise TypeError("vctx:recipient_list(list): expected an array of addresses")
+            vctx.set_recipients([_text(address) for address in found])
         return self.runtime.to_lua([str(getattr(r, "address", r)) for r in vctx.recipient_list()])
 
     def _add_recipient(self, vctx: Any, address: bytes) -> None:

@@ -32,7 +32,8 @@ from ...core import pcre_stream
 from ...core.envelope import Recipient
 from ...core.message import Message
 from ...core.mime import Part
-from .bindings import LuaBindings, _bytes, _Methods, _text
+from .bindings import LuaBindings, _bytes, _Methods, _text, weak
+from .bindings_compose import ComposeMethods
 
 EACH_RCPT_PHASES = ("data_spool_each_rcpt", "set_binding")
 
@@ -63,6 +64,11 @@ class LiveVctx:
 
     def add_recipient(self, address: str) -> None:
         self.real.add_recipient(Recipient(address))
+
+    def set_recipients(self, addresses: list[str]) -> None:
+        """Replace the list; recipients kept by address keep their NOTIFY/ORCPT."""
+        known = {r.address: r for r in self.real.recipient_list()}
+        self.real.recipients = [known.get(a) or Recipient(a) for a in addresses]
 
     def remove_recipient(self, address: str) -> bool:
         return self.real.remove_recipient(address)
@@ -115,8 +121,23 @@ class LiveMessage:
     # -- the content ---------------------------------------------------------------------
     def model(self) -> Message:
         if self._model is None:
-            self._model = Message(self.inbound.data() if self.inbound is not None else b"")
+            self._model = self._shared_model()
         return self._model
+
+    def _shared_model(self) -> Message:
+        """The parsed message, shared by the phases of one message while the session
+        has not changed its bytes (the cache holds the very parts it was built from)."""
+        inbound = self.inbound
+        if inbound is None:
+            return Message(b"")
+        parts = (inbound.trace, inbound.header_block, inbound.separator, inbound.body)
+        cached = inbound.__dict__.get("_lua_model")
+        if cached is not None and all(a is b for a, b in zip(cached[0], parts, strict=True)) \
+                and not cached[1].modified:
+            return cached[1]
+        model = Message(inbound.data())
+        inbound.__dict__["_lua_model"] = (parts, model)
+        return model
 
     def _editable(self) -> Message:
         if self.inbound is None:
@@ -165,6 +186,7 @@ class LiveMessage:
         self.inbound.header_block = parts.header_block
         self.inbound.separator = parts.separator
         self.inbound.body = parts.body
+        self.inbound.__dict__.pop("_lua_model", None)
         self._model = None
         return True
 
@@ -215,8 +237,9 @@ def _flags(flags: Any) -> int:
     return options
 
 
-class LiveMethods(_Methods):
-    """bindings.py's method tables, extended for LiveMessage and MIME parts."""
+class LiveMethods(ComposeMethods, _Methods):
+    """bindings.py's method tables, extended for LiveMessage and MIME parts
+    (and bindings_compose.py's build/inject/address methods)."""
 
     def __init__(self, runtime: Any) -> None:
         super().__init__(runtime)
@@ -237,6 +260,7 @@ class LiveMethods(_Methods):
             "conn_id": lambda msg: _bytes(msg.conn_id), "batch_id": self._msg_id,
             "binding": self._binding, "binding_group": self._binding_group,
             "reception_peer": self._reception_peer})
+        table.update(self.compose_table())
         return table
 
     def part_table(self) -> dict[str, Any]:
@@ -247,6 +271,8 @@ class LiveMethods(_Methods):
             "raw_match": self._matcher(pcre_stream.raw_match, part=True),
             "body_match": self._matcher(pcre_stream.body_match, part=True),
             "text_match": self._matcher(pcre_stream.text_match, text=True, part=True),
+            "raw_replace": self._part_raw_replace,
+            "address_header": self._address_header,
             "body_replace": self._replacer(pcre_stream.body_replace, part=True),
             "text_replace": self._replacer(pcre_stream.text_replace, text=True, part=True),
             "unlink": lambda p: p.unlink() or True,
@@ -254,6 +280,27 @@ class LiveMethods(_Methods):
             "addLastChild": lambda p, c: p.add_last_child(self._unwrap(c)) or True,
             "insertBefore": lambda p, s: p.insert_before(self._unwrap(s)) or True,
             "insertAfter": lambda p, s: p.insert_after(self._unwrap(s)) or True}
+
+    def part_fields(self) -> dict[str, Any]:
+        """``part.child`` (first child), ``part.next`` / ``part.prev`` (siblings)."""
+        return {"child": lambda p: self._wrap(p.children[0]) if p.children else None,
+                "next": lambda p: self._wrap(_sibling(p, 1)),
+                "prev": lambda p: self._wrap(_sibling(p, -1))}
+
+    def _part_raw_replace(self, part: Part, pattern: bytes, replacement: bytes,
+                          flags: Any = 0) -> int:
+        """Replace in the part as rendered; the part is swapped in its tree for the result
+        (get it again through its parent)."""
+        if part.parent is None:
+            raise ValueError("msgpart:raw_replace on the top part: use msg:raw_replace")
+        pieces, done = pcre_stream.stream_replace(
+            [part.render()], pcre_stream.compile_pattern(_bytes(pattern), _flags(flags)),
+            _bytes(replacement))
+        if done:
+            new = Part.from_bytes(b"".join(pieces))
+            new.insert_after(part)
+            part.unlink()
+        return done
 
     def accept_table(self) -> dict[str, Any]:
         return {"esmtp_capability_add": lambda ac, cap: ac.edit("add", _text(cap)),
@@ -376,12 +423,21 @@ class LiveMethods(_Methods):
         return _bytes(f"{ip}:{port}")
 
 
+def _sibling(part: Part, step: int) -> Part | None:
+    if part.parent is None:
+        return None
+    siblings = part.parent.children
+    index = next(i for i, p in enumerate(siblings) if p is part) + step
+    return siblings[index] if 0 <= index < len(siblings) else None
+
+
 class LiveBindings(LuaBindings):
     """LuaBindings with LiveMethods, plus ``part(obj)`` for ec_msgpart proxies."""
 
     def __init__(self, runtime: Any) -> None:
-        methods = LiveMethods(weakref.proxy(runtime))
+        methods = LiveMethods(weak(runtime))
         super().__init__(runtime, methods)
-        self.part = runtime.sandbox.make_class(b"ec_msgpart", runtime.table(methods.part_table()))
+        self.part = runtime.sandbox.make_class(b"ec_msgpart", runtime.table(methods.part_table()),
+                                               runtime.table(methods.part_fields()))
         methods.part_proxy = self.part
         self.methods = methods

@@ -102,6 +102,30 @@ def _report_changes(out: Any, before: tuple, vctx: OfflineVctx, msg: OfflineMess
         out.write(f"  rcptto = {msg.rcptto()!r}\n")
 
 
+# Methods of objects made by library functions (their classes live in those libraries).
+LIBRARY_METHODS = (
+    ["doc:root", "doc:tostring", "doc:xpath"]
+    + [f"node:{m}" for m in ("addchild", "attribute", "children", "contents", "doc", "name",
+                             "tostring", "unlink")]
+    + [f"c:{m}" for m in ("setopt", "perform", "getinfo", "close")]
+    + [f"client:{m}" for m in ("do_request", "get_body", "get_headers", "get_status",
+                               "parse_headers", "set_header", "set_timeout")]
+    + ["mutex:lock", "mutex:unlock", "mutex:trylock"])
+
+
+def method_names() -> list[str]:
+    """vctx:/msg:/ac:/msgpart: methods (the live tables), msgpart fields, msg.id & co,
+    and the methods of library-made objects."""
+    from .bindings_real import LiveMethods
+    methods = LiveMethods.__new__(LiveMethods)  # building the tables needs no runtime
+    names = [f"{prefix}:{name}" for prefix, table in (
+        ("vctx", methods.vctx_table()), ("msg", methods.msg_table()),
+        ("ac", methods.accept_table()), ("msgpart", methods.part_table())) for name in table]
+    names += [f"msgpart.{name}" for name in methods.part_fields()]
+    names += ["msg.id", "msg.conn_id", "msg.batch_id"]
+    return sorted(names) + LIBRARY_METHODS
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecelerity.policy.lua",
                                      description="Lua policy scripts: offline tester")
@@ -116,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("--engine", choices=["luajit", "lua54"], default=None)
     args = parser.parse_args(argv)
     if args.list_functions:
-        for name in FUNCTION_NAMES:
+        for name in FUNCTION_NAMES + method_names():
             print(name)
         for hook, signature in CALLOUTS.items():
             print(f"mod:{hook}{signature}")

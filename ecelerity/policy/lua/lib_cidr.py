@@ -10,6 +10,7 @@ Tables are shared by all scripts of one runtime. Never does I/O.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -42,14 +43,22 @@ def query(runtime: Any, name: bytes, ip: bytes) -> Any:
     table = _tables(runtime).get(bytes(name))
     if table is None:
         return None
-    try:
-        address = ipaddress.ip_address(bytes(ip).decode().strip("[]"))
-    except ValueError:
+    address = _address(bytes(ip))
+    if address is None:
         return None
     for network, value in table:
         if network.version == address.version and address in network:
             return value
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: bytes) -> Any:
+    """Parsed peer addresses, cached: the same IPs are queried for every message."""
+    try:
+        return ipaddress.ip_address(text.decode("ascii", "replace").strip("[]"))
+    except ValueError:
+        return None
 
 
 def reload(runtime: Any, name: bytes) -> bool:

@@ -50,6 +50,8 @@ def every(runtime: Any, seconds: Any, function: Any) -> int:
     def repeat() -> None:
         while True:
             gevent.sleep(interval)
+            if timer_id not in _timers(runtime):  # cancelled while this wake-up was due
+                return
             runtime.call(function, what=f"timer {timer_id}")
     _timers(runtime)[timer_id] = gevent.spawn(repeat)
     return timer_id

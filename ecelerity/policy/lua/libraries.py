@@ -11,11 +11,13 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from . import (lib_address, lib_cidr, lib_codecs, lib_config, lib_core, lib_counter,
-               lib_daemon, lib_files, lib_json, lib_macro, lib_pcre, lib_timer, lib_types)
+from . import (lib_address, lib_cidr, lib_codecs, lib_config, lib_core, lib_counter, lib_curl,
+               lib_daemon, lib_files, lib_inject, lib_json, lib_macro, lib_os, lib_pcre,
+               lib_rfc3464, lib_series, lib_sync, lib_timer, lib_types, lib_xml)
 
 GROUPS = (lib_core, lib_pcre, lib_codecs, lib_address, lib_cidr, lib_types, lib_json,
-          lib_macro, lib_files, lib_counter, lib_timer, lib_config, lib_daemon)
+          lib_macro, lib_files, lib_counter, lib_timer, lib_config, lib_daemon, lib_inject,
+          lib_xml, lib_sync, lib_series, lib_rfc3464, lib_os, lib_curl)
 
 
 def all_functions() -> dict[str, Callable]:
@@ -25,7 +27,14 @@ def all_functions() -> dict[str, Callable]:
     return merged
 
 
-FUNCTION_NAMES = sorted(all_functions()) + sorted(lib_core.CONSTANTS)
+def all_constants() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for group in GROUPS:
+        merged.update(getattr(group, "CONSTANTS", {}))
+    return merged
+
+
+FUNCTION_NAMES = sorted(all_functions()) + sorted(all_constants())
 
 
 def _wrap(runtime: Any, name: str, function: Callable) -> Any:
@@ -62,7 +71,7 @@ def install_all(runtime: Any) -> Any:
     base = runtime.sandbox.base
     for name, function in all_functions().items():
         _place(runtime, base, name, _wrap(runtime, name, function))
-    for name, value in lib_core.CONSTANTS.items():
+    for name, value in all_constants().items():
         _place(runtime, base, name, value)
     # extended APIs ('msys.extended.message' ...) need no separate loading here
     return base[b"msys"]

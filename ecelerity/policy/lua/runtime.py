@@ -2,9 +2,10 @@
 
 Owned by the scriptlet service (one per hub; a reload builds a new one and
 swaps it in, sessions holding the old one finish with it). Every call into Lua
-runs in a fresh Lua coroutine resumed by the calling greenlet, so greenlets
-that block inside Lua (msys.sleep, DNS...) each keep their own Lua stack and
-only suspend themselves -- never the hub. A script error never escapes as a
+runs on a Lua coroutine of its own (a reusable worker, taken from an idle list
+for the call), resumed by the calling greenlet, so greenlets that block inside
+Lua (msys.sleep, DNS...) each keep their own Lua stack and only suspend
+themselves -- never the hub. A script error never escapes as a
 Python exception: it is written to the paniclog with its Lua traceback and
 returned as a CallResult with ``error`` set; the caller turns that into the
 configured temporary failure. Never reads configuration itself (the
@@ -19,9 +20,10 @@ from typing import Any, Callable
 
 import gevent
 
-from .sandbox import DEFAULT_LIMITS, Limits, Sandbox, from_lua, to_lua
+from .sandbox import DEFAULT_LIMITS, WORKER_DONE, Limits, Sandbox, from_lua, to_lua
 
 PanicLogWriter = Callable[[str, str], None]  # (module, text), like App.log
+MAX_IDLE_WORKERS = 64  # reusable Lua coroutines kept between calls
 
 
 @dataclass
@@ -68,8 +70,9 @@ class LuaRuntime:
         self.script_path = [str(Path(p)) for p in (script_path or [])]
         self.readable_dirs = [str(Path(p).resolve()) for p in (readable_dirs or self.script_path)]
         self.config = config
-        self._contexts: "weakref.WeakKeyDictionary[Any, CallContext]" = weakref.WeakKeyDictionary()
+        self._contexts: dict[Any, CallContext] = {}  # greenlet -> context; popped after each call
         self.scripts: dict[str, str] = {}  # script name -> file it came from
+        self._idle_workers: list[Any] = []  # see call()
         from . import libraries  # late: libraries import this module's types
         from .registry import ModuleRegistry
         self.registry = ModuleRegistry(self)
@@ -153,17 +156,29 @@ class LuaRuntime:
 
     def call(self, function: Any, *args: Any, what: str = "call",
              context: CallContext | None = None) -> CallResult:
-        """Run ``function(*args)`` in its own coroutine under the call budget."""
+        """Run ``function(*args)`` on a worker coroutine of its own under the call budget.
+
+        Workers (sandbox.lua ``worker``) are reused: an idle one is taken for the call
+        and given back after it, so a call costs one resume instead of creating a Lua
+        coroutine. A worker whose call did not end cleanly (a script's own yield, a
+        Python-level failure) is dropped, never reused."""
         me = gevent.getcurrent()
-        previous = self._contexts.get(me)
         if context is not None:
+            previous = self._contexts.get(me)
             self._contexts[me] = context
+        sandbox = self.sandbox
+        idle = self._idle_workers
+        worker = None
         try:
-            coroutine = self.sandbox.runner.coroutine(self.sandbox.limits.ticks, function, *args)
-            returned = coroutine.send(None)
-        except self.sandbox.LuaMemoryError as exc:
+            if idle:
+                worker = idle.pop()
+                returned = worker.send((sandbox.limits.ticks, function) + args)
+            else:
+                worker = sandbox.worker.coroutine(sandbox.limits.ticks, function, *args)
+                returned = worker.send(None)
+        except sandbox.LuaMemoryError as exc:
             return self._failed(what, f"memory limit exceeded: {_text(exc) or 'not enough memory'}")
-        except self.sandbox.LuaError as exc:
+        except sandbox.LuaError as exc:
             return self._failed(what, _text(exc))
         except Exception as exc:  # a Python library function raised outside Lua's pcall
             return self._failed(what, f"{type(exc).__name__}: {exc}")
@@ -173,17 +188,22 @@ class LuaRuntime:
                     self._contexts.pop(me, None)
                 else:
                     self._contexts[me] = previous
-        if not isinstance(returned, tuple):
-            returned = (returned,)
-        if not returned or returned[0] is not True:
-            message = returned[1] if len(returned) > 1 else b"unknown error"
+        if type(returned) is not tuple or not returned or returned[0] is not WORKER_DONE:
+            return self._failed(what, "coroutine.yield outside a coroutine the script made")
+        if returned[1] is not True:
+            message = returned[2] if len(returned) > 2 else b"unknown error"
             if message == b"not enough memory":
                 message = b"memory limit exceeded (not enough memory)"
-            return self._failed(what, _text(message))
-        anchored = tuple(self.sandbox.anchor(value) for value in returned[1:])
-        del returned  # objects tied to the coroutine go first (see Sandbox.anchor)
-        del coroutine
-        return CallResult(values=anchored)
+            result = self._failed(what, _text(message))
+        elif len(returned) == 2:
+            result = CallResult()
+        else:
+            anchor = sandbox.anchor
+            result = CallResult(values=tuple(anchor(value) for value in returned[2:]))
+        del returned
+        if len(idle) < MAX_IDLE_WORKERS:
+            idle.append(worker)
+        return result
 
     def _failed(self, what: str, message: str) -> CallResult:
         self.log(f"{what}: {message}")

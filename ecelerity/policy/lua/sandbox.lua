@@ -63,6 +63,15 @@ local function runner(ticks, f, ...)
   return real_xpcall(f, traceback, ...)
 end
 
+-- worker(ticks, f, ...): a reusable runner. It yields (DONE, true, results...) or
+-- (DONE, false, message) after each call, then waits for the next (ticks, f, ...).
+-- DONE is a Python object no script can reach, so Python can tell a finished call
+-- from a script's own coroutine.yield (that worker is then thrown away).
+local WORKER_DONE = py.worker_done
+local function worker(ticks, f, ...)
+  return worker(co_yield(WORKER_DONE, runner(ticks, f, ...)))
+end
+
 -- pcall/xpcall that cannot swallow an exhausted budget.
 local function guard(box, ok, ...)
   if not ok and over_budget(box) then real_error((...), 0) end
@@ -197,18 +206,49 @@ if bit then base.bit = bit end
 -- object lives only in `hidden`, so a script can never reach its attributes.
 local hidden = real_setmetatable({}, { __mode = "k" })
 local classes = {}
-local function make_class(class_name, py_methods)
+-- py_fields (optional): name -> getter(obj), read as proxy.name (part.child, part.next).
+-- dual (optional): method names also usable as proxy.name() (msg.id() as well as msg:id()).
+-- A Python exception raised by a method becomes a plain string error naming the method
+-- (scripts never receive Python exception objects, even through pcall).
+local function method_result(label, ok, ...)
+  if ok then return ... end
+  local problem = ...
+  if real_type(problem) ~= "string" then
+    real_error(label .. ": " .. real_tostring(problem), 3)
+  end
+  real_error(problem, 0)
+end
+local function make_class(class_name, py_methods, py_fields, dual)
   local methods = {}
   for name, f in pairs(py_methods) do
+    local label = class_name .. ":" .. name
     methods[name] = function(self, ...)
       local obj = hidden[self]
       if obj == nil then
-        real_error(class_name .. ":" .. name .. ": call it with ':' on a " .. class_name, 2)
+        real_error(label .. ": call it with ':' on a " .. class_name, 2)
       end
-      return f(obj, ...)
+      return method_result(label, real_pcall(f, obj, ...))
     end
   end
-  local mt = { __index = methods, __metatable = class_name,
+  local index = methods
+  if py_fields ~= nil or dual ~= nil then
+    local fields, duals = py_fields or {}, dual or {}
+    index = function(self, key)
+      if duals[key] then
+        local f = methods[key]
+        return function(maybe_self, ...)
+          if maybe_self == self or maybe_self == nil then return f(self, ...) end
+          return f(self, maybe_self, ...)
+        end
+      end
+      local method = methods[key]
+      if method ~= nil then return method end
+      local getter = fields[key]
+      if getter ~= nil then return getter(hidden[self]) end
+      return nil
+    end
+  end
+  local mt = { __index = index, __metatable = class_name,
                __tostring = function() return class_name end }
   classes[class_name] = mt
   return function(obj)
@@ -244,6 +284,7 @@ local function wrap_py(f)
 end
 
 return {
-  PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, load_in = load_in, new_env = new_env,
+  PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, worker = worker,
+  load_in = load_in, new_env = new_env,
   make_class = make_class, class_of = class_of, is_jit = is_jit,
 }

@@ -52,6 +52,15 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+class _WorkerDone:
+    """The marker a reusable worker coroutine yields after each call (see sandbox.lua)."""
+
+    __slots__ = ()
+
+
+WORKER_DONE = _WorkerDone()
+
+
 class LuaEngineUnavailable(RuntimeError):
     """The requested Lua engine is not in the installed lupa."""
 
@@ -104,11 +113,13 @@ class Sandbox:
             b"memory_limit_kb": limits.memory_bytes // 1024 if engine == "luajit" else 0,
             b"max_string_bytes": limits.max_string_bytes,
             b"print": lambda line: print_line(_text(line)),
+            b"worker_done": WORKER_DONE,
         })
         chunk = self.lua.globals()[b"load"](BOOTSTRAP.read_bytes(), b"@sandbox.lua", b"t")
         bootstrap = chunk(args)
         self.base = bootstrap[b"base"]
         self.runner = bootstrap[b"runner"]
+        self.worker = bootstrap[b"worker"]
         self.load_in = bootstrap[b"load_in"]
         self.new_env = bootstrap[b"new_env"]
         self.make_class = bootstrap[b"make_class"]

@@ -1,0 +1,200 @@
+"""msys.gauge_cache.*, msys.audit_series.* and msys.audit.*: counters with time windows.
+
+Installed by libraries.py. In-process, kept on the daemon app when there is one (so
+a scriptlet reload keeps the counts), else on the runtime. Time comes from
+``runtime.clock`` (time.monotonic by default; tests may set another).
+  msys.gauge_cache.define(name [, ttl_seconds]) -> true; a cache of integer gauges by
+      key; an entry untouched for ttl seconds (default 300, 0 = never) is forgotten.
+  msys.gauge_cache.inc(name, key [, n]) / .dec(name, key [, n]) -> new value;
+      .get(name, key) -> value (0 when unknown); .remove_item(name, key) -> true
+  msys.audit_series.define(name [, window_seconds [, windows]]) -> true: per key, a
+      ring of ``windows`` (default 10) counts of ``window_seconds`` (default 60) each.
+  msys.audit_series.add(name, key [, n]) -> the key's total over the live windows;
+      .count(name, key [, windows]) -> total over the last ``windows`` (all by default);
+      .remove_item(name, key) -> true
+  msys.audit.connections(ip_or_cidr [, seconds]) / .receptions / .rejections -> count
+      within the last ``seconds`` (default: the whole 10-minute series), from the
+      series "#connections", "#receptions", "#rejections" keyed by peer IP, which
+      modules/scriptlet.py feeds from the SMTP phases (connect; data_spool accepted;
+      a Lua hook left a 4xx/5xx code). msys.audit.inbound_session_count(cidr
+      [, service]) -> live sessions from that block, from ``runtime.sessions_by_ip()``
+      (ip -> count); the SMTP listener does not provide it yet: an error until then.
+Using an undefined cache or series is an error (as in Momentum). Never does I/O.
+"""
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+AUDIT_SERIES = ("#connections", "#receptions", "#rejections")
+AUDIT_WINDOW, AUDIT_WINDOWS = 60, 10
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+@dataclass
+class Gauge:
+    ttl: float
+    values: dict[str, tuple[int, float]] = field(default_factory=dict)  # key -> (value, touched)
+
+    def get(self, key: str, now: float) -> int:
+        found = self.values.get(key)
+        if found is None:
+            return 0
+        if self.ttl and now - found[1] > self.ttl:
+            del self.values[key]
+            return 0
+        return found[0]
+
+    def add(self, key: str, amount: int, now: float) -> int:
+        value = self.get(key, now) + amount
+        self.values[key] = (value, now)
+        return value
+
+
+@dataclass
+class Series:
+    window: float
+    windows: int
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)  # key -> slot -> count
+
+    def _live(self, key: str, now: float) -> dict[int, int]:
+        current = int(now // self.window)
+        slots = self.counts.get(key, {})
+        for slot in [s for s in slots if s <= current - self.windows]:
+            del slots[slot]
+        return slots
+
+    def add(self, key: str, amount: int, now: float) -> int:
+        slots = self._live(key, now)
+        slot = int(now // self.window)
+        slots[slot] = slots.get(slot, 0) + amount
+        self.counts[key] = slots
+        return sum(slots.values())
+
+    def count(self, key: str, now: float, windows: int | None = None) -> int:
+        slots = self._live(key, now)
+        current = int(now // self.window)
+        last = self.windows if windows is None else max(1, min(int(windows), self.windows))
+        return sum(n for slot, n in slots.items() if slot > current - last)
+
+
+class SeriesStore:
+    """All gauges and series of one daemon (or one offline runtime)."""
+
+    def __init__(self) -> None:
+        self.gauges: dict[str, Gauge] = {}
+        self.series: dict[str, Series] = {name: Series(AUDIT_WINDOW, AUDIT_WINDOWS)
+                                          for name in AUDIT_SERIES}
+
+    def record(self, kind: str, peer_ip: str, now: float) -> None:
+        """Called by the scriptlet module: kind is connections | receptions | rejections."""
+        if peer_ip:
+            self.series[f"#{kind}"].add(peer_ip, 1, now)
+
+
+def store_of(runtime: Any) -> SeriesStore:
+    app = getattr(runtime, "app", None)
+    owner = app.__dict__ if app is not None else runtime.__dict__
+    return owner.setdefault("lua_series", SeriesStore())
+
+
+def _now(runtime: Any) -> float:
+    return getattr(runtime, "clock", time.monotonic)()
+
+
+def _gauge(runtime: Any, name: Any) -> Gauge:
+    found = store_of(runtime).gauges.get(_text(name))
+    if found is None:
+        raise KeyError(f"no gauge cache named {_text(name)!r} (msys.gauge_cache.define first)")
+    return found
+
+
+def _series(runtime: Any, name: Any) -> Series:
+    found = store_of(runtime).series.get(_text(name))
+    if found is None:
+        raise KeyError(f"no audit series named {_text(name)!r} (msys.audit_series.define first)")
+    return found
+
+
+def gauge_define(runtime: Any, name: Any, ttl: Any = 300) -> bool:
+    store_of(runtime).gauges.setdefault(_text(name), Gauge(max(0.0, float(ttl or 0))))
+    return True
+
+
+def gauge_inc(runtime: Any, name: Any, key: Any, amount: Any = 1) -> int:
+    return _gauge(runtime, name).add(_text(key), int(amount), _now(runtime))
+
+
+def gauge_dec(runtime: Any, name: Any, key: Any, amount: Any = 1) -> int:
+    return _gauge(runtime, name).add(_text(key), -int(amount), _now(runtime))
+
+
+def gauge_get(runtime: Any, name: Any, key: Any) -> int:
+    return _gauge(runtime, name).get(_text(key), _now(runtime))
+
+
+def gauge_remove(runtime: Any, name: Any, key: Any) -> bool:
+    _gauge(runtime, name).values.pop(_text(key), None)
+    return True
+
+
+def series_define(runtime: Any, name: Any, window: Any = 60, windows: Any = 10) -> bool:
+    if float(window) <= 0 or int(windows) < 1:
+        raise ValueError("window_seconds must be > 0 and windows >= 1")
+    store_of(runtime).series.setdefault(_text(name), Series(float(window), int(windows)))
+    return True
+
+
+def series_add(runtime: Any, name: Any, key: Any, amount: Any = 1) -> int:
+    return _series(runtime, name).add(_text(key), int(amount), _now(runtime))
+
+
+def series_count(runtime: Any, name: Any, key: Any, windows: Any = None) -> int:
+    return _series(runtime, name).count(_text(key), _now(runtime), windows)
+
+
+def series_remove(runtime: Any, name: Any, key: Any) -> bool:
+    _series(runtime, name).counts.pop(_text(key), None)
+    return True
+
+
+def _audit(kind: str) -> Any:
+    def count(runtime: Any, block: Any, seconds: Any = None) -> int:
+        series = store_of(runtime).series[f"#{kind}"]
+        network = ipaddress.ip_network(_text(block), strict=False)
+        windows = None if seconds is None else -(-int(seconds) // int(series.window))
+        now = _now(runtime)
+        total = 0
+        for ip in list(series.counts):
+            if ipaddress.ip_address(ip) in network:
+                total += series.count(ip, now, windows)
+        return total
+    count.__name__ = f"audit_{kind}"
+    return count
+
+
+def inbound_session_count(runtime: Any, block: Any, service: Any = None) -> int:
+    network = ipaddress.ip_network(_text(block), strict=False)
+    sessions = getattr(runtime, "sessions_by_ip", None)
+    if not callable(sessions):
+        raise RuntimeError("per-IP session counts are not available from the listener yet "
+                           "(use ac:inbound_session_count)")
+    counts = sessions()
+    return sum(n for ip, n in counts.items() if ipaddress.ip_address(ip) in network)
+
+
+FUNCTIONS = {
+    "msys.gauge_cache.define": gauge_define, "msys.gauge_cache.inc": gauge_inc,
+    "msys.gauge_cache.dec": gauge_dec, "msys.gauge_cache.get": gauge_get,
+    "msys.gauge_cache.remove_item": gauge_remove,
+    "msys.audit_series.define": series_define, "msys.audit_series.add": series_add,
+    "msys.audit_series.count": series_count, "msys.audit_series.remove_item": series_remove,
+    "msys.audit.connections": _audit("connections"), "msys.audit.receptions": _audit("receptions"),
+    "msys.audit.rejections": _audit("rejections"),
+    "msys.audit.inbound_session_count": inbound_session_count,
+}
