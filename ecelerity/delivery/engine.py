@@ -78,13 +78,20 @@ class DeliveryEngine:
         self.clock = clock
         self.held_down: dict[tuple[str, int], float] = {}   # (ip, port) -> until (clock)
 
-    def deliver(self, binding: str, domain: str,
-                messages: list[SpooledMessage]) -> list[DeliveryResult]:
-        """Attempt every message now; one result per message, same order."""
+    def deliver(self, binding: str, domain: str, messages: list[SpooledMessage], *,
+                on_results: Callable[[list[DeliveryResult]], None] | None = None,
+                ) -> list[DeliveryResult]:
+        """Attempt every message now; one result per message, same order.
+
+        ``on_results`` (the queue's) is called with each transaction's results as soon
+        as the remote answered, before the next transaction starts, so what was
+        delivered can be removed from the spool at once: a crash then duplicates at
+        most the transaction in flight, not a whole hand-off.
+        """
         if not messages:
             return []
         try:
-            return self._deliver(binding, domain, messages)
+            return self._deliver(binding, domain, messages, on_results)
         except Exception as exc:  # never a traceback to the queue: fail soft, tell the paniclog
             if self.paniclog is not None:
                 self.paniclog.write("delivery", f"unexpected error delivering to {domain} "
@@ -97,7 +104,9 @@ class DeliveryEngine:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _deliver(self, binding: str, domain: str, messages: list[SpooledMessage]) -> list[DeliveryResult]:
+    def _deliver(self, binding: str, domain: str, messages: list[SpooledMessage],
+                 on_results: Callable[[list[DeliveryResult]], None] | None = None,
+                 ) -> list[DeliveryResult]:
         cfg = self.config_getter()
         method = str(cfg.get("delivery_method", binding=binding, domain=domain)).upper()
         if method not in SMTP_METHODS:
@@ -122,10 +131,13 @@ class DeliveryEngine:
             first = chunk[0]
             if first.batch_id not in bodies:
                 bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
-            for result in self._deliver_chunk((binding, domain), targets, settings, chunk,
-                                              bodies[first.batch_id], max_deliveries, idle_timeout,
-                                              hold_down):
+            chunk_results = self._deliver_chunk((binding, domain), targets, settings, chunk,
+                                                bodies[first.batch_id], max_deliveries,
+                                                idle_timeout, hold_down)
+            for result in chunk_results:
                 by_id[result.message_id] = result
+            if on_results is not None:
+                on_results(chunk_results)
         return [by_id[m.id] for m in messages]
 
     def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,

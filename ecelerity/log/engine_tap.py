@@ -44,9 +44,9 @@ class EngineTap:
         self.engine = engine
         self._memo = memo
 
-    def deliver(self, binding: str, domain: str, messages: list[Any]) -> list[Any]:
+    def deliver(self, binding: str, domain: str, messages: list[Any], **options: Any) -> list[Any]:
         before = {message.id: message.retries for message in messages}
-        results = self.engine.deliver(binding, domain, messages) or []
+        results = self.engine.deliver(binding, domain, messages, **options) or []
         if len(self._memo) > MAX_TAPPED:
             self._memo.clear()
         for result in results:

@@ -257,9 +257,22 @@ class QueueManager:
     # -- results ------------------------------------------------------------------------
     def _deliver(self, queue: DomainQueue, batch: list[QueuedMessage]) -> None:
         results: dict[str, Any] = {}
+        messages = {entry.message.id: entry.message for entry in batch}
+
+        def remove_delivered(transaction_results: list[Any]) -> None:
+            """Durable removal right after the remote's 250, one record per transaction
+            (shrinks the crash-duplicate window); _apply then finds them removed."""
+            done = [messages[r.message_id] for r in transaction_results
+                    if r.outcome == "delivered" and r.message_id in messages]
+            if done:
+                try:
+                    self.spool.remove_many(done)
+                except Exception as exc:  # noqa: BLE001 - _apply retries the removal
+                    self.log(f"queue: removing {len(done)} delivered messages failed: {exc}")
+
         try:
-            for result in self.engine.deliver(queue.binding, queue.domain,
-                                               [entry.message for entry in batch]) or []:
+            for result in self.engine.deliver(queue.binding, queue.domain, list(messages.values()),
+                                               on_results=remove_delivered) or []:
                 results[result.message_id] = result
         except Exception as exc:  # noqa: BLE001 - a failed hand-off is a transient failure
             self.log(f"queue: delivery to {queue.domain} via {queue.binding} failed: "

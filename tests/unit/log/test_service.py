@@ -41,7 +41,7 @@ class ScriptedEngine:
     def __init__(self, replies):
         self.replies = replies
 
-    def deliver(self, binding, domain, messages):
+    def deliver(self, binding, domain, messages, on_results=None):
         results = []
         for message in messages:
             code, enhanced, text = self.replies[message.recipient.address]

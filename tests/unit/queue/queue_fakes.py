@@ -64,7 +64,7 @@ class FakeEngine:
         self.max_total_running = 0
         self.gate: gevent.event.Event | None = None
 
-    def deliver(self, binding, domain, messages):
+    def deliver(self, binding, domain, messages, on_results=None):
         self.calls.append((self.clock.now(), binding, domain, [m.id for m in messages]))
         self.running[domain] = self.running.get(domain, 0) + 1
         self.total_running += 1
@@ -80,6 +80,8 @@ class FakeEngine:
                 code, enhanced, text = REPLIES[outcome]
                 results.append(FakeResult(message.id, "transient" if outcome == "unreachable"
                                           else outcome, code, enhanced, text, STAGES[outcome]))
+            if on_results is not None:
+                on_results(results)  # one transaction's worth, like the real engine
             return results
         finally:
             self.running[domain] -= 1

@@ -46,6 +46,25 @@ def test_delivered_message_leaves_the_spool(rigs):
     assert [o for o, _, _ in rig.outcomes] == ["delivered", "delivered"]
 
 
+def test_delivered_messages_leave_the_spool_per_transaction_not_per_hand_off(rigs):
+    """A crash between the remote 250 and the removal record duplicates a message; the
+    manager removes each transaction's delivered messages before the next one starts."""
+    rig = rigs()
+    seen_in_spool: list[int] = []
+    original = rig.engine.deliver
+
+    def two_transactions(binding, domain, messages, on_results=None):
+        first = original(binding, domain, messages[:1], on_results=on_results)
+        seen_in_spool.append(len(rig.spool))  # the first is already gone, durably
+        return first + original(binding, domain, messages[1:], on_results=on_results)
+
+    rig.engine.deliver = two_transactions
+    rig.store(["a@same.test", "b@same.test"])
+    wait_for(lambda: len(rig.spool) == 0, what="both delivered")
+    assert seen_in_spool == [1]
+    assert [o for o, _, _ in rig.outcomes] == ["delivered", "delivered"]
+
+
 def test_documented_worked_example_through_the_manager(rigs):
     rig = rigs('Retry_Interval = 1200\nMax_Retry_Interval = 1200\nMax_Retries = 5\n',
                script=lambda b, d, m: "delivered" if d == "origin.test" else "transient")
@@ -143,7 +162,7 @@ def test_never_attempt_expired_messages(rigs, tmp_path):
 def test_engine_exception_is_a_transient_failure(rigs):
     rig = rigs()
 
-    def explode(binding, domain, messages):
+    def explode(binding, domain, messages, **options):
         raise OSError("network is down")
 
     rig.engine.deliver = explode
@@ -199,9 +218,9 @@ def test_real_dsn_builder_bounce_is_spooled_and_sent(rigs):
     bodies = []
     deliver = rig.engine.deliver
 
-    def capture(binding, domain, messages):
+    def capture(binding, domain, messages, **options):
         bodies.extend((domain, m.envelope, rig.spool.read_body(m)) for m in messages)
-        return deliver(binding, domain, messages)
+        return deliver(binding, domain, messages, **options)
 
     rig.engine.deliver = capture
     rig.manager.start()

@@ -62,10 +62,10 @@ def test_a_stuck_domain_does_not_block_others(rig_factory):
     stuck_gate = gevent.event.Event()
     original = rig.engine.deliver
 
-    def deliver(binding, domain, messages):
+    def deliver(binding, domain, messages, **options):
         if domain == "stuck.test":
             stuck_gate.wait()
-        return original(binding, domain, messages)
+        return original(binding, domain, messages, **options)
 
     rig.engine.deliver = deliver
     stuck = [rig.store([f"u{i}@stuck.test"]).messages[0] for i in range(3)]
