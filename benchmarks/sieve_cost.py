@@ -5,7 +5,8 @@ The script mixes what production Momentum policies do: envelope and header tests
 (:is/:contains/:matches/:regex), vctx reads and writes, a named throttle, header
 adds and an ec_action that fires for a few messages. Each iteration builds the
 MessageView of a ~2 KB message, a PolicyHost and runs the phase (compile once, cached),
-over a rotating set of messages so branches differ. Run it twice for "pure vs
+over a rotating set of messages so branches differ; the figure is CPU µs/message
+of the best of 15 rounds (the median is printed too). Run it twice for "pure vs
 compiled": ``ECELERITY_PURE_PYTHON=1`` switches the message scanner to its
 reference implementation (the Sieve engine itself is pure Python in both).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 from ecelerity.policy.sieve import MessageView, compile_script
@@ -53,26 +55,38 @@ def make_messages(count: int = 16) -> list[bytes]:
     return out
 
 
-def measure(seconds: float) -> tuple[float, int, dict]:
+def measure(seconds: float, rounds: int = 15) -> dict:
+    """Run for about ``seconds`` in ``rounds`` equal rounds; per-message costs in µs.
+
+    CPU time (process_time) is what the target means: wall time also counts other
+    processes on a shared machine. The best round is the least disturbed one (as
+    timeit does); the median says how noisy the machine was.
+    """
     script = compile_script(make_script(), "bench.siv")
     scripts = PhaseScripts("data", script)
     messages = make_messages()
     counters, throttles = Counters(), ThrottleCache()
     conn = {"ehlo_domain": "client.example"}
-    done, replies = 0, {}
-    deadline = time.perf_counter() + seconds
-    start = time.perf_counter()
-    while time.perf_counter() < deadline:
-        for raw in messages:
-            vctx = ValidationContext(conn=dict(conn))
-            host = PolicyHost(vctx, phase="data", counters=counters, throttles=throttles, can_sleep=False)
-            view = MessageView(raw, f"s{done % 9}@spam{done % 50}.example", "abuse6@example.com")
-            result = run_phase(scripts, host, view)
-            key = result.reply[0] if result.reply else 250
-            replies[key] = replies.get(key, 0) + 1
-            done += 1
-    elapsed = time.perf_counter() - start
-    return elapsed / done * 1e6, done, replies
+    done, replies, cpu_rounds = 0, {}, []
+    wall_start, round_end = time.perf_counter(), time.perf_counter()
+    for _round in range(rounds):
+        round_end += seconds / rounds
+        cpu_start, count = time.process_time(), 0
+        while time.perf_counter() < round_end:
+            for raw in messages:
+                vctx = ValidationContext(conn=dict(conn))
+                host = PolicyHost(vctx, phase="data", counters=counters, throttles=throttles, can_sleep=False)
+                view = MessageView(raw, f"s{done % 9}@spam{done % 50}.example", "abuse6@example.com")
+                result = run_phase(scripts, host, view)
+                key = result.reply[0] if result.reply else 250
+                replies[key] = replies.get(key, 0) + 1
+                done += 1
+                count += 1
+        if count:
+            cpu_rounds.append((time.process_time() - cpu_start) / count * 1e6)
+    wall = (time.perf_counter() - wall_start) / max(done, 1) * 1e6
+    return {"cpu_best": min(cpu_rounds), "cpu_median": statistics.median(cpu_rounds),
+            "wall": wall, "messages": done, "replies": dict(sorted(replies.items()))}
 
 
 def main() -> None:
@@ -80,9 +94,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     mode = "pure" if os.environ.get("ECELERITY_PURE_PYTHON") == "1" else "compiled speedups"
-    usec, count, replies = measure(args.seconds)
-    print(f"50-rule Sieve++ script, data phase ({mode}): {usec:.1f} µs/message "
-          f"over {count} messages; replies {dict(sorted(replies.items()))}")
+    got = measure(args.seconds)
+    print(f"50-rule Sieve++ script, data phase ({mode}): {got['cpu_best']:.1f} µs CPU/message "
+          f"(best round; median {got['cpu_median']:.1f}, wall {got['wall']:.1f}) "
+          f"over {got['messages']} messages; replies {got['replies']}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 Called by engine.py (and the include extension, for included scripts). Checks
 ``require``, every command's and test's arguments against its Spec, match types,
-comparators and constant values, so that a compiled script can only fail at run
-time for data-dependent reasons. Never runs a script and never reads a message.
+comparators and constant values (argument checking: compile_args.py), so that a
+compiled script can only fail at run time for data-dependent reasons. The closures
+are specialised for speed: matches are precompiled per test (match_compile.py) and
+each if/elsif/else chain becomes one closure shaped for its branches. Never runs a
+script and never reads a message.
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ from typing import Callable
 
 from . import (actions, ext_body, ext_imap4flags, ext_include, ext_momentum_actions,
                ext_momentum_functions, ext_momentum_throttle, ext_variables, tests_std)
-from .ast import Command, NumberArg, Script, StringArg, TagArg, Test
+from .ast import Command, NumberArg, Script, StringArg, Test
+from .compile_args import parse_args
 from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError, SieveRuntimeError
-from .matchers import COMPARATORS, RELATIONS, Matcher, compile_regex
+from .matchers import compile_regex
 from .parser import parse_script
 from .runtime import Runtime
-from .spec import Args, Spec
+from .spec import Spec
 from .strings import StrFn, compile_template, decode_encoded_characters, is_constant
 
 KNOWN_EXTENSIONS = frozenset({
@@ -41,10 +45,6 @@ SIEVEPP_NAMES = frozenset(set(FUNCTIONS) | (set(COMMANDS) - {"stop", "keep", "di
                                                              "addflag", "setflag", "removeflag",
                                                              "include", "return", "global"}))
 
-MATCH_TAGS = {"is": None, "contains": None, "matches": None, "regex": "regex",
-              "count": "relational", "value": "relational"}
-ADDRESS_PART_TAGS = {"all": None, "localpart": None, "domain": None,
-                     "user": "subaddress", "detail": "subaddress"}
 Block = tuple[Callable[[Runtime], None], ...]
 
 
@@ -106,113 +106,13 @@ class CompileEnv:
         return compile_include(self, name, location, loc)
 
 
-def _parse_args(node: Command | Test, spec: Spec, env: CompileEnv) -> Args:
-    tags: dict[str, object] = {}
-    positional: list[object] = []
-    match_type, relation, comparator, address_part = None, None, None, None
-    items = list(node.args)
-    i = 0
-    while i < len(items):
-        arg = items[i]
-        if not isinstance(arg, TagArg):
-            if any(isinstance(later, TagArg) for later in items[i + 1:]):
-                bad = next(later for later in items[i + 1:] if isinstance(later, TagArg))
-                raise SieveCompileError(
-                    f"tag ':{bad.name}' must come before the positional arguments of '{node.name}'", bad.loc)
-            positional.append(arg)
-            i += 1
-            continue
-        tag, i = arg.name, i + 1
-
-        def operand(kind: str, tag: str = tag, at: Loc = arg.loc) -> object:
-            nonlocal i
-            if i >= len(items) or isinstance(items[i], TagArg) or (
-                    kind == "number") != isinstance(items[i], NumberArg):
-                raise SieveCompileError(f"tag ':{tag}' of '{node.name}' needs a {kind} argument", at)
-            value = items[i]
-            if kind == "string" and (value.bracketed or len(value.values) != 1):
-                raise SieveCompileError(f"tag ':{tag}' of '{node.name}' needs a single string", at)
-            i += 1
-            return value
-
-        if spec.match and tag in MATCH_TAGS:
-            if MATCH_TAGS[tag]:
-                env.need(MATCH_TAGS[tag], f"match type ':{tag}'", arg.loc)
-            if match_type is not None:
-                raise SieveCompileError(f"more than one match type given to '{node.name}'", arg.loc)
-            match_type = tag
-            if tag in ("count", "value"):
-                rel_arg = operand("string")
-                rel = env.constant(rel_arg)
-                if rel is None or rel[0].lower() not in RELATIONS:
-                    raise SieveCompileError(
-                        f"invalid relational operator for ':{tag}' (use one of {', '.join(RELATIONS)})",
-                        rel_arg.loc)
-                relation = rel[0].lower()
-        elif spec.match and tag == "comparator":
-            if comparator is not None:
-                raise SieveCompileError(f"more than one comparator given to '{node.name}'", arg.loc)
-            comp_arg = operand("string")
-            name = (env.constant(comp_arg) or [""])[0].lower()
-            if name not in COMPARATORS:
-                raise SieveCompileError(f"unknown comparator '{name}'", comp_arg.loc)
-            if name == "i;ascii-numeric":
-                env.need("comparator-i;ascii-numeric", "comparator 'i;ascii-numeric'", comp_arg.loc)
-            comparator = name
-        elif spec.address_part and tag in ADDRESS_PART_TAGS:
-            if ADDRESS_PART_TAGS[tag]:
-                env.need(ADDRESS_PART_TAGS[tag], f"address part ':{tag}'", arg.loc)
-            if address_part is not None:
-                raise SieveCompileError(f"more than one address part given to '{node.name}'", arg.loc)
-            address_part = tag
-        elif tag in spec.tags:
-            if tag in tags:
-                raise SieveCompileError(f"tag ':{tag}' given twice to '{node.name}'", arg.loc)
-            if tag in spec.tag_extensions:
-                env.need(spec.tag_extensions[tag], f"tag ':{tag}'", arg.loc)
-            kind = spec.tags[tag]
-            tags[tag] = operand(kind) if kind else True
-        else:
-            raise SieveCompileError(f"unknown tag ':{tag}' for '{node.name}'", arg.loc)
-    for group in spec.exclusive:
-        present = [t for t in group if t in tags]
-        if len(present) > 1:
-            raise SieveCompileError(
-                f"tags {', '.join(':' + t for t in present)} of '{node.name}' are mutually exclusive", node.loc)
-    wanted = list(spec.positional)
-    if wanted and wanted[0].startswith("opt_") and len(positional) == len(wanted) - 1:
-        positional.insert(0, None)
-    if wanted and wanted[-1].startswith("tail_") and len(positional) == len(wanted) - 1:
-        positional.append(None)  # Sieve++ trailing optional argument (``ec_action 550 "x" ["counter"]``)
-    wanted = [w.removeprefix("opt_").removeprefix("tail_") for w in wanted]
-    if len(positional) != len(wanted):
-        raise SieveCompileError(
-            f"'{node.name}' takes {len(wanted)} positional argument(s), got {len(positional)}", node.loc)
-    for value, kind in zip(positional, wanted, strict=True):
-        if value is None:
-            continue
-        if kind == "value":  # Sieve++: a number or a string (``ec_tarpit 5`` or ``ec_tarpit "5"``)
-            if isinstance(value, TagArg):
-                raise SieveCompileError(f"'{node.name}' expects a number or a string here", value.loc)
-            continue
-        if kind == "number" and not isinstance(value, NumberArg):
-            raise SieveCompileError(f"'{node.name}' expects a number here", value.loc)
-        if kind in ("string", "strings") and not isinstance(value, StringArg):
-            raise SieveCompileError(f"'{node.name}' expects a string here", value.loc)
-        if kind == "string" and (value.bracketed or len(value.values) != 1):
-            raise SieveCompileError(f"'{node.name}' expects a single string, not a list", value.loc)
-    matcher = Matcher(match_type or "is", comparator or "i;ascii-casemap", relation)
-    matcher.check(node.loc)
-    return Args(node.name, node.loc, tags, positional, matcher, address_part or "all", node=node)
-
-
 def compile_test(test: Test, env: CompileEnv) -> Callable[[Runtime], bool]:
     spec = TESTS.get(test.name)
     if spec is None:
         raise SieveCompileError(f"unknown test '{test.name}'", test.loc)
     if spec.extension:
         env.need(spec.extension, f"test '{test.name}'", test.loc)
-    args = _parse_args(test, spec, env)
+    args = parse_args(test, spec, env)
     if spec.tests == "none" and test.tests:
         raise SieveCompileError(f"test '{test.name}' takes no nested test", test.tests[0].loc)
     if spec.tests == "one" and (len(test.tests) != 1 or test.test_list):
@@ -243,7 +143,7 @@ def _locating(test_fn: Callable[[Runtime], bool], loc: Loc) -> Callable[[Runtime
 
 
 def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -> Block:
-    out: list[Callable[[Runtime], None]] = []
+    out: list = []  # closures, and if-chains as lists of (test, block) until the end
     branches: list | None = None
     seen_other = False
     for command in commands:
@@ -273,7 +173,7 @@ def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -
             block = compile_block(command.block, env)
             if name == "if":
                 branches = [(test, block)]
-                out.append(_if_chain(branches))
+                out.append(branches)  # replaced by its closure once the chain is complete
             else:
                 branches.append((test, block))
                 if name == "else":
@@ -286,8 +186,8 @@ def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -
             raise SieveCompileError(f"unknown command '{name}'", command.loc)
         if spec.extension:
             env.need(spec.extension, f"command '{name}'", command.loc)
-        out.append(spec.build(_parse_args(command, spec, env), env))
-    return tuple(out)
+        out.append(spec.build(parse_args(command, spec, env), env))
+    return tuple(_specialise_if(item) if isinstance(item, list) else item for item in out)
 
 
 def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
@@ -300,7 +200,7 @@ def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
             raise SieveCompileError(f"unknown Sieve++ function '{call.name}'", call.loc)
         if call.tests:
             raise SieveCompileError(f"function '{call.name}' takes no test", call.tests[0].loc)
-        value_fn = spec.build(_parse_args(call, spec, env), env)
+        value_fn = spec.build(parse_args(call, spec, env), env)
     else:
         arg = command.args[0]
         if isinstance(arg, NumberArg):
@@ -317,19 +217,62 @@ def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
         else:
             raise SieveCompileError(f"cannot assign a tag to '${target}'", arg.loc)
 
+    if target.startswith("global."):
+        return lambda rt: rt.assign(target, value_fn(rt))
+
     def assign(rt: Runtime) -> None:
-        rt.assign(target, value_fn(rt))
+        value = value_fn(rt)
+        scope, limits = rt.scope, rt.limits
+        # fast path: a short string into a plain local variable (Runtime.assign does the rest)
+        if (value.__class__ is str and not rt.lists and not scope.global_names
+                and len(value) * 4 <= limits.max_variable_size):
+            variables = scope.variables
+            if target in variables or len(variables) < limits.max_variables:
+                variables[target] = value
+                return
+        rt.assign(target, value)
     return assign
 
 
-def _if_chain(branches: list) -> Callable[[Runtime], None]:
-    def run_if(rt: Runtime) -> None:
-        for test, block in branches:
+def _sequence(block: Block) -> Callable[[Runtime], None]:
+    """A block as one callable (no loop for the usual one-command block)."""
+    if len(block) == 1:
+        return block[0]
+
+    def run_block(rt: Runtime) -> None:
+        for command in block:
+            command(rt)
+    return run_block
+
+
+def _specialise_if(branches: list) -> Callable[[Runtime], None]:
+    """An if/elsif/else chain as one closure, specialised for the common shapes."""
+    if len(branches) == 1:
+        test, body = branches[0][0], _sequence(branches[0][1])
+        if test is None:
+            return body
+
+        def run_if(rt: Runtime) -> None:
+            if test(rt):
+                body(rt)
+        return run_if
+    if len(branches) == 2 and branches[1][0] is None:
+        test, body, other = branches[0][0], _sequence(branches[0][1]), _sequence(branches[1][1])
+
+        def run_if_else(rt: Runtime) -> None:
+            if test(rt):
+                body(rt)
+            else:
+                other(rt)
+        return run_if_else
+    chain = tuple((test, _sequence(block)) for test, block in branches)
+
+    def run_chain(rt: Runtime) -> None:
+        for test, body in chain:
             if test is None or test(rt):
-                for command in block:
-                    command(rt)
+                body(rt)
                 return
-    return run_if
+    return run_chain
 
 
 def _require(command: Command, env: CompileEnv) -> None:

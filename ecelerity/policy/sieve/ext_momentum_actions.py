@@ -35,6 +35,11 @@ def value_fn(env, arg) -> Callable[[Runtime], str]:
     return env.string(arg)
 
 
+def valid_header_name(name: str) -> bool:
+    """Printable ASCII without space or ':' (what a header edit accepts)."""
+    return bool(name) and name.isascii() and name.isprintable() and " " not in name and ":" not in name
+
+
 def host_of(rt: Runtime, args: Args) -> PolicyHost:
     host = rt.host
     if host is None:
@@ -135,10 +140,12 @@ def _header_edit(mode: str) -> Callable[[Args, object], CommandFn]:
     """ec_header_add (prepend a field), _prefix / _postfix (change a field's value)."""
     def build(args: Args, env) -> CommandFn:
         name_of, text_of = value_fn(env, args.positional[0]), value_fn(env, args.positional[1])
+        constant = env.constant(args.positional[0]) if isinstance(args.positional[0], StringArg) else None
+        valid_names = frozenset(n.strip() for n in constant or () if valid_header_name(n.strip()))
 
         def header_edit(rt: Runtime) -> None:
             host, name, text = host_of(rt, args), name_of(rt).strip(), text_of(rt)
-            if not name or any(ord(c) <= 32 or ord(c) >= 127 or c == ":" for c in name):
+            if name not in valid_names and not valid_header_name(name):
                 raise SieveRuntimeError(f"'{args.name}': invalid header name {name!r}", args.loc)
             if mode == "add":
                 host.vctx.header_add(name, text, "prepend")

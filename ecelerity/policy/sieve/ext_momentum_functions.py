@@ -21,8 +21,10 @@ from typing import Callable
 
 from ...core.encodings import decode_header_words, encode_header_words
 from .errors import SieveCompileError, SieveRuntimeError
+from .ast import StringArg
 from .ext_momentum_actions import host_of, number, value_fn
 from .ext_momentum_throttle import as_command
+from .match_compile import compile_match
 from .matchers import regex_search
 from .runtime import Runtime
 from .spec import Args, Spec
@@ -75,7 +77,18 @@ def _rand(args: Args, env) -> ValueFn:
 def _vctx_get(which: str):
     def build(args: Args, env) -> ValueFn:
         key = value_fn(env, args.positional[0])
-        return lambda rt: host_of(rt, args).vctx.get(which, key(rt)) or ""
+        arg = args.positional[0]
+        constant = env.constant(arg) if isinstance(arg, StringArg) and not arg.bracketed else None
+        if constant is None:
+            return lambda rt: host_of(rt, args).vctx.get(which, key(rt)) or ""
+        name = constant[0]
+
+        def vctx_get(rt: Runtime) -> str:
+            host = rt.host
+            if host is None:
+                host_of(rt, args)  # raises the located error
+            return host.vctx.get(which, name) or ""
+        return vctx_get
     return build
 
 
@@ -229,14 +242,19 @@ def _include(args: Args, env) -> ValueFn:
 
 def _ec_test(args: Args, env):
     """``ec_test :match-type $var "key"`` -- the Sieve++ generic test (no require needed)."""
-    sources, keys = env.strings(args.positional[0]), env.strings(args.positional[1])
+    sources = env.strings(args.positional[0])
+    check = compile_match(args.matcher, env.strings(args.positional[1]), env.constant(args.positional[1]))
+    source = args.positional[0]
+    if not (isinstance(source, StringArg) and source.dollar) or source.values[0][2:-1].startswith("global."):
+        return lambda rt: check(rt, sources(rt))
+    name = source.values[0][2:-1]
 
-    def ec_test(rt: Runtime) -> bool:
-        hit, captures = args.matcher.match(sources(rt), keys(rt))
-        if hit and args.matcher.captures_values:
-            rt.set_matches(captures)
-        return hit
-    return ec_test
+    def ec_test_variable(rt: Runtime) -> bool:  # ``ec_test :is $name ...``: read it inline
+        scope = rt.scope
+        if rt.lists or scope.global_names:
+            return check(rt, rt.get_values(name))
+        return check(rt, [scope.variables.get(name, "")])
+    return ec_test_variable
 
 
 def _s(build, *positional: str) -> Spec:

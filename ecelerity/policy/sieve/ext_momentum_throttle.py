@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable
 
@@ -45,6 +46,7 @@ class ThrottleCache:
         self.clock = clock
         self._items: OrderedDict[str, Throttle] = OrderedDict()
         self._lock = threading.Lock()
+        self._next_expiry = float("inf")  # no throttle can be stale before this time
 
     def __len__(self) -> int:
         return len(self._items)
@@ -58,23 +60,31 @@ class ThrottleCache:
                 self._items.move_to_end(name)
                 return
             self._items[name] = Throttle(limit, seconds, now, 0, now)
+            self._next_expiry = min(self._next_expiry, now + seconds + 1)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
     def _get(self, name: str) -> Throttle | None:
         now = self.clock()
-        self._expire(now)
+        if now > self._next_expiry:
+            self._expire(now)
         throttle = self._items.get(name)
         if throttle is not None:
             self._items.move_to_end(name)
             throttle.last_used = now
-            throttle.roll(now)
+            if now - throttle.window_start >= throttle.seconds:  # Throttle.roll, inlined
+                throttle.window_start, throttle.count = now, 0
         return throttle
 
     def _expire(self, now: float) -> None:
+        # last_used only grows, so the earliest deadline seen is a safe lower bound
+        if now <= self._next_expiry:
+            return
         stale = [n for n, t in self._items.items() if now - t.last_used > t.seconds + 1]
         for name in stale:
             del self._items[name]
+        self._next_expiry = min((t.last_used + t.seconds + 1 for t in self._items.values()),
+                                default=float("inf"))
 
     def add(self, name: str, delta: int) -> bool:
         """Change the count; False if there is no such throttle (evicted or never created)."""
@@ -105,6 +115,7 @@ class ThrottleCache:
             return count
 
 
+@lru_cache(maxsize=256)
 def parse_rate(spec: str) -> tuple[int, float]:
     """``"messages/seconds"`` -> (limit, seconds); ValueError on anything else."""
     left, slash, right = spec.strip().partition("/")

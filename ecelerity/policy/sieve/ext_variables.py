@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .errors import SieveCompileError
+from .match_compile import compile_match
 from .runtime import Runtime
 from .spec import Args, Spec
 from .strings import quote_regex, quote_wildcard
@@ -60,18 +61,11 @@ def _set(args: Args, env):
 
 
 def _string(args: Args, env):
-    sources, keys = env.strings(args.positional[0]), env.strings(args.positional[1])
-    counting = args.matcher.match_type == "count"
-
-    def string(rt: Runtime) -> bool:
-        values = sources(rt)
-        if counting:
-            values = [v for v in values if v != ""]
-        hit, captures = args.matcher.match(values, keys(rt))
-        if hit and args.matcher.captures_values:
-            rt.set_matches(captures)
-        return hit
-    return string
+    sources = env.strings(args.positional[0])
+    check = compile_match(args.matcher, env.strings(args.positional[1]), env.constant(args.positional[1]))
+    if args.matcher.match_type == "count":
+        return lambda rt: check(rt, [v for v in sources(rt) if v != ""])
+    return lambda rt: check(rt, sources(rt))
 
 
 COMMANDS = {

@@ -9,6 +9,7 @@ never a hang.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Callable
 
@@ -25,15 +26,20 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 INFINITY = float("inf")
 
 
+_LEADING_DIGITS = re.compile(r"[0-9]*").match
+
+
 def fold(comparator: str, text: str) -> str:
-    return text.translate(_ASCII_LOWER) if comparator == "i;ascii-casemap" else text
+    if comparator != "i;ascii-casemap":
+        return text
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def numeric_value(text: str) -> float:
     """i;ascii-numeric: the leading digits as a number; no leading digit = +infinity."""
-    end = 0
-    while end < len(text) and "0" <= text[end] <= "9":
-        end += 1
+    if text.isascii() and text.isdigit():
+        return int(text)
+    end = _LEADING_DIGITS(text).end()
     return int(text[:end]) if end else INFINITY
 
 
@@ -109,8 +115,11 @@ def _find_segment(seg: tuple, text: str, pos: int, limit: int) -> int:
 
 def glob_match(pattern: str, value: str, comparator: str) -> list[str] | None:
     """Match ``value`` against a Sieve wildcard pattern; the wildcard captures or None."""
-    segments = _glob_segments(pattern, comparator)
-    text = fold(comparator, value)
+    return glob_segments_match(_glob_segments(pattern, comparator), fold(comparator, value), value)
+
+
+def glob_segments_match(segments: tuple[tuple, ...], text: str, value: str) -> list[str] | None:
+    """The segment scan over ``text`` (``value`` folded); captures are cut from ``value``."""
     first, last = segments[0], segments[-1]
     if len(segments) == 1:
         if len(first) != len(text) or not _segment_at(first, text, 0):
@@ -158,6 +167,43 @@ def compile_regex(pattern: str, comparator: str):
         return pcre2.compile(budget + pattern, flags)
     except Exception as exc:  # pcre2 raises its own PatternError
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+
+
+def raw_code(compiled):
+    """The PCRE2 code of ``compiled`` for a direct ``PCRE2_MATCH(code, text, len(text),
+    0, PCRE2_CONTEXT, 0)[0]`` hit test (skips pcre2's per-call Python wrapper, ~0.7 µs;
+    ``compiled.search`` then builds the Match on a hit), or None when this pcre2 build
+    does not expose the internals the way 0.7 does (use ``search`` alone)."""
+    code = getattr(compiled, "_pcre2_code", None)
+    if PCRE2_MATCH is None or code is None or getattr(compiled, "callout", None) is not None:
+        return None
+    return code
+
+
+def fast_searcher(compiled) -> Callable[[str], object]:
+    """``compiled.search`` that skips building a Match object on a miss (see raw_code)."""
+    code, search = raw_code(compiled), compiled.search
+    if code is None:
+        return search
+    raw_match, context = PCRE2_MATCH, PCRE2_CONTEXT
+    return lambda text: search(text) if raw_match(code, text, len(text), 0, context, 0)[0] else None
+
+
+def _pcre2_internals():
+    """(match function, empty match context) if they behave as expected, else (None, None)."""
+    try:
+        cy, context = pcre2._cy, pcre2._EMPTY_MATCH_CONTEXT
+        probe = pcre2.compile("b+", 0)
+        hit = cy.match(probe._pcre2_code, "abbc", 4, 0, context, 0)[0]
+        miss = cy.match(probe._pcre2_code, "ac", 2, 0, context, 0)[0]
+        if hit and not miss:
+            return cy.match, context
+    except Exception:  # any other pcre2 version: use the public API
+        pass
+    return None, None
+
+
+PCRE2_MATCH, PCRE2_CONTEXT = _pcre2_internals() if pcre2 is not None else (None, None)
 
 
 def regex_search(pattern: str, value: str, comparator: str) -> list[str] | None:

@@ -3,7 +3,8 @@
 Wraps ecelerity/core/message.Message (the shared message model: header multimap
 over the raw bytes, lazy MIME tree), so the daemon's phases and the offline tester
 read a message the same way Lua and delivery do. Header values are unfolded and
-RFC 2047-decoded. The only writes are Sieve++ header edits (``edit_header``), which
+RFC 2047-decoded. For speed (one view per hook call) the view indexes the raw header
+block itself and builds the Message only when needed (see the class docstring). The only writes are Sieve++ header edits (``edit_header``), which
 change this view's copy so later reads in the same run see them; applying them to
 the message that is spooled is the session's job (through the vctx). Body parts are
 decoded with the stdlib ``email`` parser, which is what the Pigeonhole differential
@@ -14,22 +15,52 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import Message as EmailMessage
-from email.utils import getaddresses
 
+from ..._speedups.mimescan import split_headers
+from ..._speedups.mimescan import unfold as unfold_bytes
 from ...core.encodings import decode_header_words
+from ...core.headers import HeaderField, Headers
 from ...core.message import Message
+from .address_list import address_part, parse_addresses
 
 
 class MessageView:
-    """Lazy accessors over a core Message; all header-name lookups are case-insensitive."""
+    """Lazy accessors over a core Message; all header-name lookups are case-insensitive.
+
+    Built from bytes, the view reads headers straight from the raw block (one
+    ``split_headers`` scan, values decoded per name on first read) and creates the
+    core Message only when something needs it (``model``: body, rendering, non-prepend
+    edits). Prepended fields (``ec_header_add``) are kept pending and replayed on the
+    Message when it is created, so a script that only adds headers never builds it.
+    """
 
     def __init__(self, raw: bytes | Message, envelope_from: str = "", envelope_to: str = "",
                  auth: str = ""):
-        self.model = raw if isinstance(raw, Message) else Message(raw)
+        if isinstance(raw, Message):
+            self._model: Message | None = raw
+            self._raw = b""
+        else:
+            self._model = None
+            self._raw = raw if raw.__class__ is bytes else bytes(raw)
         self.envelope = {"from": envelope_from, "to": envelope_to, "auth": auth}
         self._email: EmailMessage | None = None
         self._size: int | None = None
-        self._cache: dict[tuple[str, str], list[str]] = {}  # (kind, name) -> values; edits clear it
+        self._cache: dict[tuple[str, str], list[str]] = {}  # ("address" or part, key) -> addresses
+        self._index: dict[str, list] | None = None  # key -> HeaderField | (value start, end) in raw
+        self.decoded: dict[str, list[str]] = {}  # lower-case name -> decoded values (read-only)
+        self._pending: list[tuple[str, str, HeaderField]] = []  # prepends not yet on the model
+        self._eol, self._separator = b"\r\n", False
+
+    @property
+    def model(self) -> Message:
+        """The core Message (created on first use, pending prepends applied)."""
+        model = self._model
+        if model is None:
+            model = self._model = Message(self._raw)
+            for name, value, _field in self._pending:
+                model.headers.prepend(name, value)
+            self._pending = []
+        return model
 
     @property
     def raw(self) -> bytes:
@@ -38,7 +69,11 @@ class MessageView:
     @property
     def size(self) -> int:
         if self._size is None:
-            self._size = self.model.size if not self.model.modified else len(self.model.render())
+            if self._model is None:
+                self._size = len(self._raw) + sum(len(field.raw) for _n, _v, field in self._pending)
+            else:
+                model = self._model
+                self._size = model.size if not model.modified else len(model.render())
         return self._size
 
     @property
@@ -47,35 +82,107 @@ class MessageView:
             self._email = email.message_from_bytes(self.model.render(), policy=email.policy.compat32)
         return self._email
 
+    def _fields(self) -> dict[str, list]:
+        """Every top-level field by lower-case name, built in one pass on first use."""
+        index = self._index
+        if index is not None:
+            return index
+        index = {}
+        if self._model is not None:
+            for field in self._model.headers:
+                index.setdefault(field.key, []).append(field)
+        else:
+            raw = self._raw
+            spans, _body_start, self._separator = split_headers(raw, 0, len(raw))
+            for start, colon, end in spans:
+                # split_headers only accepts printable-ASCII names, so bytes.lower() is enough
+                key = raw[start:colon].lower().decode("ascii")
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = [(colon + 1, end)]
+                else:
+                    bucket.append((colon + 1, end))
+            if spans and not raw[:spans[0][2]].endswith(b"\r\n") and raw[:spans[0][2]].endswith(b"\n"):
+                self._eol = b"\n"  # as Headers.parse decides
+        self._index = index
+        return index
+
+    def _raw_value(self, entry) -> bytes:
+        """HeaderField.raw_value() of a field: a one-line value needs only a strip."""
+        if entry.__class__ is not tuple:
+            return entry.raw_value()
+        chunk = self._raw[entry[0]:entry[1]]
+        stripped = chunk.strip(b" \t\r\n")
+        if b"\n" in stripped or b"\r" in stripped:
+            return unfold_bytes(chunk)
+        return stripped
+
     def raw_headers(self, name: str) -> list[str]:
         """Unfolded, undecoded values of every field called ``name``."""
-        return [value.decode("utf-8", "replace").strip() for value in self.model.headers.get_raw(name)]
+        return [self._raw_value(entry).decode("utf-8", "replace").strip()
+                for entry in self._fields().get(name.lower(), ())]
+
+    def header_values(self, key: str) -> list[str]:
+        """Decoded values of the fields whose lower-case name is ``key`` (do not mutate)."""
+        values = self.decoded.get(key)
+        if values is None:
+            entries = self._fields().get(key)
+            values = self.decoded[key] = [
+                decode_header_words(self._raw_value(entry).decode("utf-8", "replace"))
+                for entry in entries] if entries else []
+        return values
 
     def headers(self, name: str) -> list[str]:
         """Unfolded and RFC 2047-decoded values of every field called ``name``."""
-        key = ("decoded", name.lower())
-        values = self._cache.get(key)
-        if values is None:
-            values = self._cache[key] = self.model.headers.get_all(name)
-        return values
+        return list(self.header_values(name.lower()))
+
+    def has_key(self, key: str) -> bool:
+        """Whether a field with lower-case name ``key`` exists."""
+        index = self._index
+        return key in (index if index is not None else self._fields())
 
     def has_header(self, name: str) -> bool:
-        return name in self.model.headers
+        return name.lower() in self._fields()
 
     def header_names(self) -> list[str]:
         return self.model.headers.names()
 
+    def address_values(self, key: str) -> list[str]:
+        """Addresses (``local@domain``) in the fields whose lower-case name is ``key``."""
+        cache_key = ("address", key)
+        values = self._cache.get(cache_key)
+        if values is None:
+            values = self._cache[cache_key] = [
+                addr for value in self.raw_headers(key) for addr in parse_addresses(value)]
+        return values
+
+    def address_part_values(self, key: str, part: str) -> list[str]:
+        """One RFC 5233 part (address_list.address_part) of each address in field ``key``."""
+        cache_key = (part, key)
+        values = self._cache.get(cache_key)
+        if values is None:
+            values = [value for value in (address_part(addr, part) for addr in self.address_values(key))
+                      if value is not None]
+            self._cache[cache_key] = values
+        return values
+
     def addresses(self, name: str) -> list[str]:
         """Addresses (``local@domain``, no display names) in every field called ``name``."""
-        key = ("address", name.lower())
-        values = self._cache.get(key)
-        if values is None:
-            values = self._cache[key] = [addr for value in self.raw_headers(name)
-                                         for _display, addr in getaddresses([value]) if addr]
-        return values
+        return list(self.address_values(name.lower()))
 
     def edit_header(self, mode: str, name: str, value: str | None) -> None:
         """Sieve++ edits: mode prepend | append | replace | delete."""
+        key = name.lower()  # only this name's cached reads change
+        index = self._fields()
+        self._email, self._size = None, None
+        self.decoded.pop(key, None)
+        for cached in [k for k in self._cache if k[1] == key]:
+            del self._cache[cached]
+        if mode == "prepend" and self._model is None and self._separator:
+            field = Headers([], self._eol).make_field(name, value or "")  # ValueError like prepend
+            self._pending.append((name, value or "", field))
+            index.setdefault(key, []).insert(0, field)
+            return
         headers = self.model.headers
         if mode == "delete":
             headers.delete(name)
@@ -85,8 +192,11 @@ class MessageView:
             headers.replace(name, value or "")
         else:
             headers.append(name, value or "")
-        self._email, self._size = None, None
-        self._cache.clear()
+        fields = headers.fields(name)
+        if fields:
+            index[key] = fields
+        else:
+            index.pop(key, None)
 
     def body_raw(self) -> str:
         """The body after the header block, undecoded."""

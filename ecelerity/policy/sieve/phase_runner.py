@@ -10,7 +10,7 @@ ec_action N "x"       reply ``N x`` (enhanced code from the text, else N/100.0.0
 ec_disconnect N "x"   reply ``N x``, then the session closes
 reject/ec_reject "x"  ``550 5.7.1 x``
 discard/ec_discard    the sender sees success; the message is marked discarded
-                      (vctx mess ``sieve_discard``) -- see the module report
+                      (``vctx.discard()``: 250 to the client, nothing spooled)
 keep/ec_keep          accept; later hooks and phases still run
 runtime error         runtime_error = fail: ``451 4.3.0``; continue: ignored
 ====================  ==========================================================
@@ -72,6 +72,8 @@ def build_view(phase: str, host: PolicyHost, message: Any = None) -> MessageView
 
 def _outcome_from_actions(actions: list[dict]) -> Outcome | None:
     """Standard Sieve actions that end a phase: reject, discard, explicit keep."""
+    if len(actions) == 1 and actions[0].get("implicit"):
+        return None  # the usual case: nothing but the implicit keep
     for action in actions:
         if action["action"] == "reject":
             return Outcome("reject", 550, action.get("reason", ""))
@@ -131,7 +133,7 @@ def _has_enhanced(text: str) -> bool:
 def apply_to_vctx(result: PhaseOutcome, vctx: ValidationContext) -> int:
     """Leave the decision on the vctx for the session; returns CONTINUE or DONE."""
     if result.outcome is not None and result.outcome.kind == "discard":
-        vctx.mess["sieve_discard"] = "true"
+        vctx.discard()
         return DONE
     if result.reply is None:
         return CONTINUE

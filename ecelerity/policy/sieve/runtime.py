@@ -121,33 +121,43 @@ class Runtime:
 
     # --- variables (RFC 5229) ----------------------------------------------------
     def get_variable(self, name: str) -> str:
+        scope = self.scope
+        if not scope.global_names and not name.startswith("global."):
+            return scope.variables.get(name, "")
         if name.startswith("global."):
             return self.global_vars.get(name[7:], "")
-        if name in self.scope.global_names:
+        if name in scope.global_names:
             return self.global_vars.get(name, "")
-        return self.scope.variables.get(name, "")
+        return scope.variables.get(name, "")
 
     def set_variable(self, name: str, value: str) -> None:
-        if len(value.encode("utf-8", "surrogatepass")) > self.limits.max_variable_size:
-            value = value.encode("utf-8", "surrogatepass")[: self.limits.max_variable_size].decode(
-                "utf-8", "ignore")
+        limit = self.limits.max_variable_size
+        # UTF-8 (surrogatepass) needs at most 4 bytes a character: short values need no check
+        if len(value) * 4 > limit and len(value.encode("utf-8", "surrogatepass")) > limit:
+            value = value.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
         if name.startswith("global."):
             self.global_vars[name[7:]] = value
         elif name in self.scope.global_names:
             self.global_vars[name] = value
         else:
-            if name not in self.scope.variables and len(self.scope.variables) >= self.limits.max_variables:
+            variables = self.scope.variables
+            if name not in variables and len(variables) >= self.limits.max_variables:
                 raise SieveRuntimeError(f"too many variables (limit {self.limits.max_variables})")
-            self.scope.variables[name] = value
+            variables[name] = value
 
     def get_values(self, name: str) -> list[str]:
         """A Sieve++ ``$name`` used where a string list is expected."""
-        if name in self.lists:
+        if self.lists and name in self.lists:
             return list(self.lists[name])
         return [self.get_variable(name)]
 
     def assign(self, name: str, value: object) -> None:
         """Sieve++ ``$name = value``: a list keeps its items, anything else becomes a string."""
+        if value.__class__ is str:
+            if self.lists:
+                self.lists.pop(name, None)
+            self.set_variable(name, value)
+            return
         if isinstance(value, (list, tuple)):
             items = [str(v) for v in value][: self.limits.max_string_list]
             self.lists[name] = items

@@ -2,42 +2,22 @@
 
 Registered into compiler.py through TESTS. Each builder returns a closure
 ``test(rt) -> bool``; a successful :matches/:regex stores its captures as match
-variables. Reads the message only through MessageView.
+variables. Constant header names are lower-cased and the match is specialised
+(match_compile.py) at compile time, so a run does no string dispatch. Reads the
+message only through MessageView.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from .address_list import address_part
 from .errors import SieveCompileError
+from .match_compile import Check, compile_match
 from .runtime import Runtime
 from .spec import Args, Spec
 
 TestFn = Callable[[Runtime], bool]
 ENVELOPE_PARTS = ("from", "to", "auth")
-
-
-def address_part(address: str, part: str) -> str | None:
-    """:all, :localpart, :domain, :user, :detail (RFC 5233, separator '+')."""
-    if part == "all":
-        return address
-    local, at, domain = address.rpartition("@")
-    if not at:
-        local, domain = address, ""
-    if part == "localpart":
-        return local
-    if part == "domain":
-        return domain
-    user, plus, detail = local.partition("+")
-    if part == "user":
-        return user
-    return detail if plus else None
-
-
-def _run_match(rt: Runtime, args: Args, values: list[str], keys: list[str]) -> bool:
-    hit, captures = args.matcher.match(values, keys)
-    if hit and args.matcher.captures_values:
-        rt.set_matches(captures)
-    return hit
 
 
 def _check_header_names(args: Args, env, arg) -> None:
@@ -46,28 +26,45 @@ def _check_header_names(args: Args, env, arg) -> None:
             raise SieveCompileError(f"invalid header name {name!r}", arg.loc)
 
 
+def _checker(args: Args, env, keys_arg) -> Check:
+    return compile_match(args.matcher, env.strings(keys_arg), env.constant(keys_arg))
+
+
+def _lower_names(env, arg) -> tuple[str, ...] | None:
+    names = env.constant(arg)
+    return None if names is None else tuple(name.lower() for name in names)
+
+
 def build_header(args: Args, env) -> TestFn:
     _check_header_names(args, env, args.positional[0])
-    names, keys = env.strings(args.positional[0]), env.strings(args.positional[1])
+    check, keys = _checker(args, env, args.positional[1]), _lower_names(env, args.positional[0])
+    if keys is not None and len(keys) == 1:
+        key = keys[0]
+
+        def header_one(rt: Runtime) -> bool:
+            view = rt.message
+            values = view.decoded.get(key)  # the view's per-name cache, read inline
+            return check(rt, view.header_values(key) if values is None else values)
+        return header_one
+    names = env.strings(args.positional[0])
 
     def header(rt: Runtime) -> bool:
-        values = [v for name in names(rt) for v in rt.message.headers(name)]
-        return _run_match(rt, args, values, keys(rt))
+        wanted = keys if keys is not None else [name.lower() for name in names(rt)]
+        return check(rt, [v for key in wanted for v in rt.message.header_values(key)])
     return header
 
 
 def build_address(args: Args, env) -> TestFn:
     _check_header_names(args, env, args.positional[0])
-    names, keys, part = env.strings(args.positional[0]), env.strings(args.positional[1]), args.address_part
+    check, keys = _checker(args, env, args.positional[1]), _lower_names(env, args.positional[0])
+    names, part = env.strings(args.positional[0]), args.address_part
 
     def address(rt: Runtime) -> bool:
-        values = []
-        for name in names(rt):
-            for addr in rt.message.addresses(name):
-                value = address_part(addr, part)
-                if value is not None:
-                    values.append(value)
-        return _run_match(rt, args, values, keys(rt))
+        view = rt.message
+        if keys is not None and len(keys) == 1:
+            return check(rt, view.address_part_values(keys[0], part))
+        wanted = keys if keys is not None else [name.lower() for name in names(rt)]
+        return check(rt, [value for key in wanted for value in view.address_part_values(key, part)])
     return address
 
 
@@ -75,25 +72,36 @@ def build_envelope(args: Args, env) -> TestFn:
     for name in env.constant(args.positional[0]) or []:
         if name.lower() not in ENVELOPE_PARTS:
             raise SieveCompileError(f"unknown envelope part '{name}'", args.positional[0].loc)
-    parts, keys, part = env.strings(args.positional[0]), env.strings(args.positional[1]), args.address_part
+    check, keys = _checker(args, env, args.positional[1]), _lower_names(env, args.positional[0])
+    parts, part = env.strings(args.positional[0]), args.address_part
 
     def envelope(rt: Runtime) -> bool:
         values = []
-        for name in parts(rt):
-            addr = rt.message.envelope.get(name.lower(), "").strip("<>")
-            if not addr and name.lower() != "from":
+        for name in keys if keys is not None else [name.lower() for name in parts(rt)]:
+            addr = rt.message.envelope.get(name, "").strip("<>")
+            if not addr and name != "from":
                 continue
             value = address_part(addr, part) if addr else ("" if part == "all" else None)
             if value is not None:
                 values.append(value)
-        return _run_match(rt, args, values, keys(rt))
+        return check(rt, values)
     return envelope
 
 
 def build_exists(args: Args, env) -> TestFn:
     _check_header_names(args, env, args.positional[0])
-    names = env.strings(args.positional[0])
-    return lambda rt: all(rt.message.has_header(n) for n in names(rt))
+    keys, names = _lower_names(env, args.positional[0]), env.strings(args.positional[0])
+    if keys is not None and len(keys) == 1:
+        key = keys[0]
+        return lambda rt: rt.message.has_key(key)
+
+    def exists(rt: Runtime) -> bool:
+        has_key = rt.message.has_key
+        for key in keys if keys is not None else [name.lower() for name in names(rt)]:
+            if not has_key(key):
+                return False
+        return True
+    return exists
 
 
 def build_size(args: Args, env) -> TestFn:
@@ -113,12 +121,34 @@ def build_not(args: Args, env) -> TestFn:
 
 def build_allof(args: Args, env) -> TestFn:
     tests = tuple(args.tests)
-    return lambda rt: all(t(rt) for t in tests)
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda rt: first(rt) and second(rt)
+
+    def allof(rt: Runtime) -> bool:
+        for test in tests:
+            if not test(rt):
+                return False
+        return True
+    return allof
 
 
 def build_anyof(args: Args, env) -> TestFn:
     tests = tuple(args.tests)
-    return lambda rt: any(t(rt) for t in tests)
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda rt: first(rt) or second(rt)
+
+    def anyof(rt: Runtime) -> bool:
+        for test in tests:
+            if test(rt):
+                return True
+        return False
+    return anyof
 
 
 TESTS = {

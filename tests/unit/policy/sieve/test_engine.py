@@ -71,3 +71,38 @@ def test_included_script_has_own_variables(tmp_path):
     result = run_script(script, MessageView(MESSAGE))
     assert result.actions == [{"action": "fileinto", "mailbox": "sub-"},
                               {"action": "fileinto", "mailbox": "main"}]
+
+
+def test_if_elsif_else_chains_of_every_shape():
+    chain = ('if header :is "Subject" "{a}" {{ fileinto "A"; }} elsif header :is "Subject" "{b}" '
+             '{{ fileinto "B"; fileinto "B2"; }} elsif true {{ fileinto "C"; }} else {{ fileinto "D"; }}')
+    assert run(chain.format(a="Hello", b="x")).actions == [{"action": "fileinto", "mailbox": "A"}]
+    assert run(chain.format(a="x", b="hello")).actions == [
+        {"action": "fileinto", "mailbox": "B"}, {"action": "fileinto", "mailbox": "B2"}]
+    assert run(chain.format(a="x", b="y")).actions == [{"action": "fileinto", "mailbox": "C"}]
+    two = 'if header :is "Subject" "{s}" {{ fileinto "A"; }} else {{ fileinto "D"; discard; }}'
+    assert run(two.format(s="hello")).actions == [{"action": "fileinto", "mailbox": "A"}]
+    assert run(two.format(s="nope")).actions == [
+        {"action": "fileinto", "mailbox": "D"}, {"action": "discard"}]
+    assert run('if false { discard; }').actions == [{"action": "keep", "implicit": True}]
+    assert run('if anyof (false, false, true) { discard; }').actions == [{"action": "discard"}]
+    assert run('if allof (true, true, false) { discard; }').actions[0]["implicit"]
+    assert run('if allof (true) { discard; }').actions == [{"action": "discard"}]
+
+
+def test_sieve_plus_plus_assignment_keeps_the_variable_limits():
+    many = "".join(f"$v{i} = \"x\";\n" for i in range(256))
+    result = run(many)
+    assert result.error == "runtime" and "too many variables" in result.message
+    long_value = run('$big = "' + "é" * 3000 + '"; if string :is "${big}" "' + "é" * 2048 + '" { discard; }')
+    assert long_value.actions == [{"action": "discard"}]  # cut to 4096 bytes (2048 two-byte chars)
+    assert run('$s = "Hello"; if string :is "${s}" "hello" { discard; }').actions == [{"action": "discard"}]
+
+
+def test_header_tests_read_through_edits_and_multiple_names():
+    assert run('if header :contains ["X-None", "subject"] "ELL" { discard; }').actions == [
+        {"action": "discard"}]
+    assert run('if exists ["Subject", "To"] { discard; }').actions == [{"action": "discard"}]
+    assert run('if exists ["Subject", "Cc"] { discard; }').actions[0]["implicit"]
+    assert run('if address :domain :is ["from", "to"] "example.org" { discard; }').actions == [
+        {"action": "discard"}]

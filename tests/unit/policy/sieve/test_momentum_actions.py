@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.policy.sieve import MessageView, SieveCompileError, compile_script
+from ecelerity.policy.sieve.ext_momentum_actions import valid_header_name
 from ecelerity.policy.sieve.host import PolicyHost
 from ecelerity.policy.sieve.phase_runner import PhaseScripts, run_phase
 from ecelerity.policy.vctx import ValidationContext
@@ -125,3 +128,10 @@ def test_bad_sieve_plus_plus_fails_to_compile_with_location(src, where):
     with pytest.raises(SieveCompileError) as err:
         compile_script(src, "bad.siv")
     assert f"bad.siv:{where}" in str(err.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=6))
+def test_header_name_check_is_printable_ascii_without_space_or_colon(name):
+    expected = bool(name) and not any(ord(c) <= 32 or ord(c) >= 127 or c == ":" for c in name)
+    assert valid_header_name(name) == expected

@@ -123,3 +123,20 @@ def test_offline_tester_runs_sieve_plus_plus_scripts(tmp_path):
     out = subprocess.run([sys.executable, "-m", "ecelerity.policy.sieve", "test", str(script), str(msg),
                           "--json"], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == {"error": None, "actions": [{"action": "discard"}]}
+
+
+def test_vctx_get_with_constant_and_computed_keys_and_ec_test_on_plain_variables():
+    vctx = ValidationContext(conn={"ehlo_domain": "Bad.example", "k2": "v2"})
+    host = PolicyHost(vctx, can_sleep=False)
+    src = '''$e = vctx_conn_get "ehlo_domain"; $n = "k2"; $v = vctx_conn_get "${n}";
+             $missing = vctx_conn_get "nope";
+             if ec_test :is $e "bad.example" { vctx_mess_set "ehlo" "matched"; }
+             if ec_test :is $v "v2" { vctx_mess_set "computed" "yes"; }
+             if ec_test :is $missing "" { vctx_mess_set "empty" "yes"; }
+             if ec_test :is $never_set "" { vctx_mess_set "unset" "yes"; }
+             $l = split "," "a,b"; if ec_test :is $l "b" { vctx_mess_set "list" "yes"; }'''
+    result = run_script(compile_script(src, "f.siv"), MessageView(MSG), host=host)
+    assert result.error is None, result.message
+    assert vctx.mess == {"ehlo": "matched", "computed": "yes", "empty": "yes", "unset": "yes", "list": "yes"}
+    detached = run_script(compile_script('$e = vctx_conn_get "x";', "f.siv"), MessageView(MSG), host=None)
+    assert detached.error is None  # offline: a fresh vctx, empty value

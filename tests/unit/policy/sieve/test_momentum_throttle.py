@@ -71,3 +71,21 @@ def test_throttle_tarpit_waits_out_the_window():
                             'vctx_mess_set "t" $t;', "tt.siv")
     run_script(script, MessageView(b""), host=host)
     assert host.vctx.mess["t"] == "true" and 29 < host.vctx.tarpitted_seconds <= 30
+
+
+def test_idle_eviction_per_throttle_with_different_intervals():
+    clock = Clock()
+    cache = ThrottleCache(10, clock)
+    cache.create("long", "5/100")
+    clock.now += 50
+    cache.create("short", "5/2")
+    clock.now += 2.5  # neither idle past its interval + 1 s yet
+    assert cache.add("short", 1) and cache.add("long", 1)
+    clock.now += 3.6  # short idle 3.6 s > 2 + 1: gone; long used 3.6 s ago: kept
+    assert not cache.over("short") and not cache.add("short", 1)
+    assert cache.add("long", 1) and len(cache) == 1
+    clock.now += 101.5
+    assert not cache.add("long", 1) and len(cache) == 0
+    cache.create("again", "1/1")  # a new throttle after everything expired is tracked again
+    clock.now += 2.5
+    assert not cache.add("again", 1) and len(cache) == 0

@@ -1,0 +1,200 @@
+"""Compile-time specialisation of a test's match: (match type, comparator, keys) -> closure.
+
+Called by the test builders (tests_std.py, ext_variables.py, ext_momentum_functions.py)
+when they are compiled. With constant keys (the common case) the keys are folded,
+parsed as numbers, turned into glob segments or PCRE2 patterns once, and the returned
+``check(rt, values) -> bool`` does no per-run dispatch on strings; keys that depend on
+variables fall back to the generic ``Matcher.match``. A successful :matches/:regex
+stores its captures as match variables, exactly like the generic path (the tests
+compare both). Never reads the message itself: the caller passes the values.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Callable
+
+from .errors import SieveRuntimeError
+from .matchers import (_ASCII_LOWER, _ONE, Matcher, _glob_segments, compile_regex,
+                       PCRE2_CONTEXT, PCRE2_MATCH, glob_segments_match, numeric_value, raw_code)
+from .runtime import Runtime
+
+Check = Callable[[Runtime, list[str]], bool]
+KeysFn = Callable[[Runtime], list[str]]
+RELATION_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+                "eq": operator.eq, "ne": operator.ne}
+
+
+def casefold_ascii(text: str) -> str:
+    """i;ascii-casemap folding: only A-Z change (``str.lower`` when the text is ASCII)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def _octet_key(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+ORDER_KEYS: dict[str, Callable[[str], object]] = {
+    "i;ascii-casemap": casefold_ascii, "i;octet": _octet_key, "i;ascii-numeric": numeric_value}
+
+
+def compile_match(matcher: Matcher, keys_fn: KeysFn, const_keys: list[str] | None) -> Check:
+    """``check(rt, values)``: whether any value matches any key (captures stored on a hit)."""
+    if const_keys is None:
+        return _generic(matcher, keys_fn)
+    mt, comp, keys = matcher.match_type, matcher.comparator, list(const_keys)
+    if mt == "matches":
+        return _glob_check(keys, comp)
+    if mt == "regex":
+        return _regex_check(keys, comp)
+    if mt == "count":
+        op, order = RELATION_OPS[matcher.relation], ORDER_KEYS[comp]
+        folded = tuple(order(k) for k in keys)
+
+        def count(rt: Runtime, values: list[str]) -> bool:
+            number = order(str(len(values)))
+            for key in folded:
+                if op(number, key):
+                    return True
+            return False
+        return count
+    if mt == "value":
+        op, order = RELATION_OPS[matcher.relation], ORDER_KEYS[comp]
+        folded = tuple(order(k) for k in keys)
+
+        def value(rt: Runtime, values: list[str]) -> bool:
+            for item in values:
+                left = order(item)
+                for key in folded:
+                    if op(left, key):
+                        return True
+            return False
+        return value
+    if mt == "contains":
+        fold = casefold_ascii if comp == "i;ascii-casemap" else _identity
+        needles = tuple(fold(k) for k in keys)
+
+        def contains(rt: Runtime, values: list[str]) -> bool:
+            for item in values:
+                haystack = fold(item)
+                for needle in needles:
+                    if needle in haystack:
+                        return True
+            return False
+        return contains
+    return _is_check(keys, comp)
+
+
+def _is_check(keys: list[str], comp: str) -> Check:
+    if comp == "i;ascii-numeric":
+        numbers = frozenset(numeric_value(k) for k in keys)
+
+        def is_numeric(rt: Runtime, values: list[str]) -> bool:
+            for item in values:
+                if numeric_value(item) in numbers:
+                    return True
+            return False
+        return is_numeric
+    if comp == "i;octet":
+        exact = frozenset(keys)
+
+        def is_octet(rt: Runtime, values: list[str]) -> bool:
+            for item in values:
+                if item in exact:
+                    return True
+            return False
+        return is_octet
+    folded = frozenset(casefold_ascii(k) for k in keys)
+
+    def is_casemap(rt: Runtime, values: list[str]) -> bool:
+        for item in values:
+            if (item.lower() if item.isascii() else item.translate(_ASCII_LOWER)) in folded:
+                return True
+        return False
+    return is_casemap
+
+
+def _glob_check(keys: list[str], comp: str) -> Check:
+    """Values outer, keys inner (the generic order, so the same captures win)."""
+    globs = tuple(compile_glob(k, comp) for k in keys)
+    fold = casefold_ascii if comp == "i;ascii-casemap" else _identity
+
+    def check(rt: Runtime, values: list[str]) -> bool:
+        for item in values:
+            text = fold(item)
+            for glob in globs:
+                captures = glob(text, item)
+                if captures is not None:
+                    rt.set_matches(captures)
+                    return True
+        return False
+    return check
+
+
+def compile_glob(pattern: str, comp: str) -> Callable[[str, str], "list[str] | None"]:
+    """A :matches key as ``glob(folded_value, value) -> captures | None``.
+
+    "literal" and "prefix*suffix" (no '?') get direct string tests; anything else
+    runs the segment scan of matchers.glob_segments_match on precomputed segments.
+    """
+    segments = _glob_segments(pattern, comp)
+    plain = all(_ONE not in seg for seg in segments)
+    if plain and len(segments) == 1:
+        literal = "".join(segments[0])
+        return lambda text, value: [value] if text == literal else None
+    if plain and len(segments) == 2:
+        prefix, suffix = "".join(segments[0]), "".join(segments[1])
+        fixed, start = len(prefix) + len(suffix), len(prefix)
+
+        def prefix_suffix(text: str, value: str) -> list[str] | None:
+            if len(text) >= fixed and text.startswith(prefix) and text.endswith(suffix):
+                return [value, value[start:len(value) - len(suffix)]]
+            return None
+        return prefix_suffix
+    return lambda text, value: glob_segments_match(segments, text, value)
+
+
+def _regex_check(keys: list[str], comp: str) -> Check:
+    """Patterns compiled once; a miss costs one direct PCRE2 call (matchers.raw_code)."""
+    compiled = []
+    for key in keys:
+        try:
+            pattern = compile_regex(key, comp)
+        except ValueError as exc:  # the compiler rejects these first; kept for safety
+            raise SieveRuntimeError(str(exc)) from None
+        compiled.append((key, raw_code(pattern), pattern.search))
+    patterns = tuple(compiled)
+    raw_match, context = PCRE2_MATCH, PCRE2_CONTEXT
+
+    def check(rt: Runtime, values: list[str]) -> bool:
+        for item in values:
+            for key, code, search in patterns:
+                try:
+                    if code is not None and not raw_match(code, item, len(item), 0, context, 0)[0]:
+                        continue
+                    found = search(item)
+                except Exception as exc:  # LibraryError: match/depth limit exceeded
+                    raise SieveRuntimeError(f"regex {key!r} exceeded its time budget: {exc}") from None
+                if found is not None:
+                    rt.set_matches([found.group(0)] + [g if g is not None else "" for g in found.groups()])
+                    return True
+        return False
+    return check
+
+
+def _generic(matcher: Matcher, keys_fn: KeysFn) -> Check:
+    capturing = matcher.captures_values
+    match = matcher.match
+
+    def check(rt: Runtime, values: list[str]) -> bool:
+        hit, captures = match(values, keys_fn(rt))
+        if hit and capturing:
+            rt.set_matches(captures)
+        return hit
+    return check
+
+
+__all__ = ["casefold_ascii", "compile_glob", "compile_match"]
