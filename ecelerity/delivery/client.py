@@ -30,6 +30,10 @@ NOT_CONNECTED, IDLE, MAIL, AFTER_MAIL, RCPT, AFTER_RCPT, DATA, AFTER_DATA = 0, 1
 BODY, CONFIRMATION, EHLO, AFTER_EHLO, BANNER, RSET = 8, 9, 10, 11, 12, 13
 STARTTLS, AFTER_STARTTLS, TLS_HANDSHAKE = 15, 16, 17
 
+# A reply larger than this is refused (451 4.5.0): RFC 5321 allows 512-byte lines and
+# real EHLO replies are a few hundred bytes; nothing legitimate comes near these.
+MAX_REPLY_BYTES = 64 * 1024
+MAX_REPLY_LINES = 256
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)")
 
 
@@ -334,9 +338,15 @@ class SmtpClient:
 
     def _read_reply(self, timeout: float, stage: int, *, missing: Reply | None = None,
                     lines_out: list[str] | None = None) -> Reply:
-        lines, code = [], 0
+        # One deadline for the whole reply: a peer trickling a byte at a time must not
+        # keep the connection (and its queue slot) forever; and a bound on its size.
+        deadline = time.monotonic() + timeout
+        lines, code, size = [], 0, 0
         while True:
-            line = self._read_line(timeout, stage, missing)
+            line = self._read_line(deadline, stage, missing)
+            size += len(line) + 2
+            if size > MAX_REPLY_BYTES or len(lines) >= MAX_REPLY_LINES:
+                raise SmtpFailure(internal(451, "4.5.0", f"reply from {self.ip} too long"), stage)
             if len(line) < 3 or not line[:3].isdigit():
                 raise SmtpFailure(internal(451, "4.5.0", f"bad reply from {self.ip}: {line[:80]!r}"),
                                   stage)
@@ -356,11 +366,14 @@ class SmtpClient:
             texts.append(text)
         return Reply(code, enhanced, " ".join(t for t in texts if t))
 
-    def _read_line(self, timeout: float, stage: int, missing: Reply | None) -> str:
+    def _read_line(self, deadline: float, stage: int, missing: Reply | None) -> str:
         if self.sock is None:
             raise SmtpFailure(closed_by_remote(), stage)
-        self.sock.settimeout(timeout)
         while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SmtpFailure(missing or timed_out(), stage)
+            self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError as exc:
@@ -370,8 +383,8 @@ class SmtpClient:
             if not chunk:
                 raise SmtpFailure(missing or closed_by_remote(), stage)
             self._buffer += chunk
-            if len(self._buffer) > 1 << 20:
-                raise SmtpFailure(internal(451, "4.5.0", "reply line too long"), stage)
+            if len(self._buffer) > MAX_REPLY_BYTES:
+                raise SmtpFailure(internal(451, "4.5.0", f"reply from {self.ip} too long"), stage)
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
