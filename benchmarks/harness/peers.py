@@ -25,6 +25,7 @@ from tests.helpers.inject import wait_for_smtp
 from . import postfix_conf, procstat
 
 REPO = Path(__file__).resolve().parents[2]
+CODE_ROOT = {"path": REPO}  # the ecelerity tree the peers run (__main__ --snapshot/--tree)
 
 
 def free_port() -> int:
@@ -35,7 +36,8 @@ def free_port() -> int:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE_ROOT["path"]), str(REPO),
+                                                      env.get("PYTHONPATH", "")]))
     return env
 
 
@@ -44,10 +46,13 @@ class Peer:
 
     name = "peer"
 
-    def __init__(self, workdir: Path, *, sessions: int = 20) -> None:
+    def __init__(self, workdir: Path, *, sessions: int = 20, sink_port: int | None = None,
+                 env_extra: dict[str, str] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.sessions = sessions
+        self.sink_port = sink_port          # None: accept only; else relay everything there
+        self.env_extra = dict(env_extra or {})  # e.g. LD_PRELOAD of the fsync-delay shim
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -92,13 +97,22 @@ class Peer:
 
 
 class EcelerityPeer(Peer):
+    """The real daemon. ``conf_extra`` is appended to the config and ``files`` written
+    beside it (policy scripts); with a sink_port everything goes to that gateway."""
+
     name = "ecelerity"
+
+    def __init__(self, workdir: Path, *, conf_extra: str = "", files: dict[str, str] | None = None,
+                 **kwargs) -> None:
+        super().__init__(workdir, **kwargs)
+        self.conf_extra = conf_extra
+        self.files = dict(files or {})
 
     CONF = """\
 Spoolbase = "var/spool"
 Pidfile = "var/run/ecelerity.pid"
 Force_Fsync = true
-Suspend_Delivery = true  # accept: reception only, every message stays in the spool
+{delivery}
 relay_domains = ( "example.com" )
 ESMTP_Listener {{
   Listen "127.0.0.1:{port}" {{ }}
@@ -110,10 +124,17 @@ Control_Listener {{ Listen "{control}" {{ File_Mode = 0600 }} }}
     def start(self) -> None:
         self._scratch = tempfile.mkdtemp(prefix="ecb-", dir="/tmp")  # short unix socket path
         conf = self.workdir / "ecelerity.conf"
-        conf.write_text(self.CONF.format(port=self.port, control=f"{self._scratch}/c.sock"))
+        if self.sink_port is None:  # accept: reception only, every message stays in the spool
+            delivery = "Suspend_Delivery = true"
+        else:
+            delivery = f'gateway = "127.0.0.1:{self.sink_port}"'
+        conf.write_text(self.CONF.format(port=self.port, control=f"{self._scratch}/c.sock",
+                                         delivery=delivery) + self.conf_extra)
+        for name, text in self.files.items():
+            (self.workdir / name).write_text(text)
         self._log = open(self.workdir / "daemon.out", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "ecelerity.daemon.main", "-c", str(conf),
-                                      "--foreground"], cwd=self.workdir, env=_env(),
+                                      "--foreground"], cwd=self.workdir, env=_env() | self.env_extra,
                                      stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         self._wait_ready()
@@ -163,11 +184,13 @@ class PostfixPeer(Peer):
 
     name = "postfix"
 
-    def __init__(self, workdir: Path, *, sessions: int = 20, sink_port: int = 9,
-                 extra: str = postfix_conf.ACCEPT_EXTRA) -> None:
-        super().__init__(workdir, sessions=sessions)
-        self.sink_port = sink_port
-        self.extra = extra
+    def __init__(self, workdir: Path, **kwargs) -> None:
+        super().__init__(workdir, **kwargs)
+        # accept (no sink): every message on hold; relay: to the sink, nothing held
+        self.extra = postfix_conf.ACCEPT_EXTRA if self.sink_port is None else ""
+        if "LD_PRELOAD" in self.env_extra:  # master only passes on what it is told to
+            self.extra += f"import_environment = {postfix_conf.IMPORT_ENVIRONMENT} " \
+                          f"LD_PRELOAD={self.env_extra['LD_PRELOAD']}\n"
         self.base: Path | None = None  # under /tmp, world-traversable (not the 0700 workdir)
         self.master_pid: int | None = None
 
@@ -181,7 +204,8 @@ class PostfixPeer(Peer):
 
     def _postfix(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["/usr/sbin/postfix", "-c", str(self.base / "etc"), *args],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ) | self.env_extra)
 
     def start(self) -> None:
         # the postfix user must reach the queue: pytest's and mkdtemp's dirs are 0700
@@ -191,7 +215,7 @@ class PostfixPeer(Peer):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(self.base / "data", "postfix")
         (self.base / "etc" / "main.cf").write_text(postfix_conf.main_cf(
-            str(self.base), sink_port=self.sink_port, sessions=self.sessions, extra=self.extra))
+            str(self.base), sink_port=self.sink_port or 9, sessions=self.sessions, extra=self.extra))
         (self.base / "etc" / "master.cf").write_text(postfix_conf.master_cf(self.port, sessions=self.sessions))
         result = self._postfix("start")
         if result.returncode != 0:
@@ -234,6 +258,7 @@ class PostfixPeer(Peer):
             self.base = None
 
     def received(self) -> int:
+        """Messages in the queue (accept: the hold queue; relay: what is left undelivered)."""
         queue = self.base / "queue"
         return sum(len(files) for sub in ("hold", "incoming", "active", "deferred")
                    for _root, _dirs, files in os.walk(queue / sub))

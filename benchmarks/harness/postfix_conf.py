@@ -63,6 +63,10 @@ smtputf8_enable = no
 # no delivery, like ecelerity without delivery and aiosmtpd writing files.
 ACCEPT_EXTRA = "smtpd_client_restrictions = check_client_access static:HOLD\n"
 
+# Postfix's default import_environment (3.7); the slowdisk scenario appends LD_PRELOAD=...
+IMPORT_ENVIRONMENT = ("MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C "
+                      "POSTLOG_SERVICE POSTLOG_HOSTNAME")
+
 
 def main_cf(base: str, *, sink_port: int, sessions: int, extra: str = "") -> str:
     return MAIN_CF.format(base=base, sink_port=sink_port, process_limit=max(100, sessions + 20),

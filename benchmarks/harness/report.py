@@ -14,10 +14,12 @@ import platform
 import time
 from pathlib import Path
 
+from . import report_tables
+
 
 def machine() -> dict:
     info = {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "kernel": platform.release()}
+            "kernel": platform.release(), "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next((line.split(":", 1)[1].strip() for line in f
@@ -32,8 +34,16 @@ def _size(n: int) -> str:
 
 
 def markdown(scenario: str, rows: list[dict], meta: dict) -> str:
-    out = [f"## `{scenario}` ({meta['when']}, {meta['machine'].get('cpu', '?')}, "
-           f"{meta['machine']['cpus']} CPUs, {'quick' if meta['quick'] else 'full'} run)", "",
+    head = [f"## `{scenario}` ({meta['when']}, {meta['machine'].get('cpu', '?')}, "
+            f"{meta['machine']['cpus']} CPUs, load average {meta['machine'].get('loadavg', '?')} "
+            f"at the end, {'quick' if meta['quick'] else 'full'} run"
+            f"{', ecelerity ' + meta['code'] if meta.get('code') else ''})", ""]
+    if scenario != "accept":
+        out = head + report_tables.tables(scenario, rows)
+        out += [f"Plots: {', '.join(Path(p).name for p in meta['plots'])}" if meta.get("plots")
+                else "No PNG plots: matplotlib is not installed."]
+        return "\n".join(out) + "\n"
+    out = head + [
            "| load | system | received | msg/s | CPU s/1000 msg (total) | CPU s/1000 by process | "
            "peak RSS sum (max) MB | p50 / p90 / p99 ms | lost |",
            "|---|---|---:|---:|---:|---|---:|---|---:|"]
@@ -49,7 +59,7 @@ def markdown(scenario: str, rows: list[dict], meta: dict) -> str:
                    f"{row['peak_rss_kb_sum'] / 1024:.1f} ({row['peak_rss_kb_max'] / 1024:.1f}) | "
                    f"{lat['p50']} / {lat['p90']} / {lat['p99']} | {row['lost']} |")
     ratios = ratio_rows(rows)
-    if ratios:
+    if ratios:  # accept only (other scenarios: report_tables)
         out += ["", "| load | ecelerity msg/s | peer | peer msg/s | ratio |", "|---|---:|---|---:|---:|"]
         out += [f"| {r['load']} | {r['ecelerity']} | {r['peer']} | {r['peer_msg_per_s']} | "
                 f"{r['ratio']} |" for r in ratios]
@@ -59,6 +69,22 @@ def markdown(scenario: str, rows: list[dict], meta: dict) -> str:
     if not meta.get("plots"):
         out.append("No PNG plots: matplotlib is not installed.")
     return "\n".join(out) + "\n"
+
+
+def _metric(row: dict, metric: str):
+    if metric in ("p99", "sink_p99"):
+        return (row.get("latency_ms" if metric == "p99" else "sink_latency_ms") or {}).get("p99")
+    return row.get(metric)
+
+
+PLOT_METRICS = {
+    "idle": (("rss_per_session_kb", "RSS per idle session (KB)"),),
+    "fanout": (("seconds_to_deliver_all", "seconds to deliver all recipients"),
+               ("connections", "connections used")),
+    "accept": (("msg_per_s", "messages/s"), ("p99", "p99 end-of-DATA -> 250 (ms)")),
+}
+RELAY_METRICS = (("msg_per_s", "messages/s (counted at the sink)"), ("p99", "p99 end-of-DATA -> 250 (ms)"),
+                 ("sink_p99", "p99 reception -> sink (ms)"))
 
 
 def ratio_rows(rows: list[dict]) -> list[dict]:
@@ -81,18 +107,18 @@ def plots(scenario: str, rows: list[dict], stem: Path) -> list[str]:
         import matplotlib  # noqa: F401
     except ImportError:
         return []
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written = []
     rows = [r for r in rows if "error" not in r]
-    for metric, label in (("msg_per_s", "messages/s"), ("p99", "p99 end-of-DATA -> 250 (ms)")):
+    for metric, label in PLOT_METRICS.get(scenario, RELAY_METRICS):
         fig, ax = plt.subplots(figsize=(8, 4))
         peers = sorted({r["peer"] for r in rows})
         loads = sorted({(r["size"], r["sessions"]) for r in rows})
         width = 0.8 / max(1, len(peers))
         for i, peer in enumerate(peers):
-            values = [next((r[metric] if metric in r else r["latency_ms"][metric]
-                            for r in rows if r["peer"] == peer and (r["size"], r["sessions"]) == load), 0)
+            values = [next((_metric(r, metric) for r in rows if r["peer"] == peer and (r["size"], r["sessions"]) == load), 0)
                       or 0 for load in loads]
             ax.bar([x + i * width for x in range(len(loads))], values, width, label=peer)
         ax.set_xticks([x + 0.4 - width / 2 for x in range(len(loads))],
@@ -107,15 +133,16 @@ def plots(scenario: str, rows: list[dict], stem: Path) -> list[str]:
     return written
 
 
-def write(scenario: str, rows: list[dict], results_dir: Path, *, quick: bool) -> dict[str, str]:
+def write(scenario: str, rows: list[dict], results_dir: Path, *, quick: bool,
+          code: str = "") -> dict[str, str]:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     stem = results_dir / f"{scenario}-{stamp}{'-quick' if quick else ''}"
-    meta = {"scenario": scenario, "when": stamp, "quick": quick, "machine": machine()}
+    meta = {"scenario": scenario, "when": stamp, "quick": quick, "machine": machine(), "code": code}
     meta["plots"] = plots(scenario, rows, stem)
     text = markdown(scenario, rows, meta)
     Path(f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows,
-                                                "ratios": ratio_rows(rows)}, indent=2) + "\n")
+                                                "ratios": ratio_rows(rows) if scenario in ("accept", "relay") else []}, indent=2) + "\n")
     Path(f"{stem}.md").write_text(text)
     (results_dir / f"latest-{scenario}{'-quick' if quick else ''}.md").write_text(text)
     return {"json": f"{stem}.json", "markdown": f"{stem}.md", "text": text}

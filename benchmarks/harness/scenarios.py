@@ -1,18 +1,19 @@
 """Benchmark scenarios: which loads, how each peer is driven, what is measured.
 
 Who calls it: benchmarks/__main__.py and the smoke test. For every load and every peer
-it starts the peer on a fresh work directory, drives ``smtp-source -d`` (Postfix's C load
-generator; -d keeps each session open for all its messages) plus a 2-session latency
-probe (tests/helpers/inject.py, end-of-DATA -> reply per message), then stops the
-peer and counts what the receiver holds. msg/s = messages counted at the receiver /
-wall time of the load. It must never report the sender's count as the result, and
-never leave a peer running (every peer is stopped in a finally).
+it starts the peer on a fresh work directory, drives the load, stops the peer and
+counts what the receiver holds. msg/s = messages counted at the receiver / wall time.
+It must never report the sender's count as the result, and never leave a peer running
+(every peer is stopped in a finally).
 
-Scenarios implemented: ``accept`` (reception with spooling and fsync, no delivery:
-ecelerity has no delivery in this build; aiosmtpd writes + fsyncs a file per message;
-Postfix puts every message on hold, so cleanup fsyncs it into the hold queue and the
-queue manager never touches it). ``relay``/``idle``/``policy``/``fanout``/``slowdisk``
-(issue 9) are not written yet.
+Scenarios: ``accept`` (here: reception with spooling and fsync, no delivery; aiosmtpd
+writes + fsyncs a file per message; Postfix puts every message on hold),
+``relay`` (relay.py: smtp-source -> MTA -> smtp-sink, counted at the sink, ecelerity
+and Postfix back to back), ``policy`` (relay through ecelerity plain / with a 50-rule
+Sieve++ script / with a 5-hook Lua policy: CPU per message of each engine),
+``slowdisk`` (relay with and without a ~2 ms fsync, slow_fsync.py), ``idle`` (idle.py:
+concurrent idle sessions, RSS per session) and ``fanout`` (fanout.py: one message to
+1,000 recipients over 50 domains).
 """
 from __future__ import annotations
 
@@ -46,7 +47,15 @@ class Load:
 FULL_LOADS = [Load(2048, 20, 10000), Load(2048, 100, 10000),
               Load(102400, 20, 2000), Load(102400, 100, 2000)]
 QUICK_LOADS = [Load(2048, 20, 300)]
-SCENARIOS = ("accept",)
+SCENARIOS = ("accept", "relay", "policy", "slowdisk", "idle", "fanout")
+# which peers each scenario can drive (intersected with --peers)
+SCENARIO_PEERS = {"accept": ("ecelerity", "aiosmtpd", "postfix"), "relay": ("ecelerity", "postfix"),
+                  "policy": ("ecelerity",), "slowdisk": ("ecelerity", "postfix"),
+                  "idle": ("ecelerity", "aiosmtpd"), "fanout": ("ecelerity", "postfix")}
+POLICY_LOADS = {True: [Load(2048, 20, 300)], False: [Load(2048, 20, 10000)]}
+SLOWDISK_LOADS = {True: [Load(2048, 20, 300)], False: [Load(2048, 20, 10000), Load(2048, 100, 10000)]}
+IDLE_SESSIONS = {True: 200, False: 10000}
+FANOUT = {True: (100, 10), False: (1000, 50)}
 
 
 def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -108,9 +117,15 @@ def run_one(peer: Peer, load: Load, progress: Callable[[str], None]) -> dict:
 
 
 def run_scenario(name: str, peers: list[str], loads: list[Load], workdir: Path,
-                 progress: Callable[[str], None] = lambda _: None) -> list[dict]:
+                 progress: Callable[[str], None] = lambda _: None, *, quick: bool = False,
+                 profile_dir: Path | None = None) -> list[dict]:
     if name not in SCENARIOS:
         raise ValueError(f"unknown or unwritten scenario {name!r} (have: {', '.join(SCENARIOS)})")
+    peers = [p for p in peers if p in SCENARIO_PEERS[name]]
+    if name != "accept":
+        from . import extra_scenarios
+        return extra_scenarios.run(name, peers, loads, workdir, progress, quick=quick,
+                                   profile_dir=profile_dir)
     rows = []
     for index, load in enumerate(loads):
         for peer_name in peers:

@@ -2,7 +2,8 @@
 
 Runs ``python -m benchmarks run accept --quick`` as a real process against the real
 daemon (and aiosmtpd when installed), then checks the JSON and Markdown it wrote: one
-row per peer, everything smtp-source sent counted at the receiver, nothing lost.
+row per peer, everything smtp-source sent counted at the receiver, nothing lost; and
+``run relay --quick`` for ecelerity alone, counted at the smtp-sink it relays to.
 """
 from __future__ import annotations
 
@@ -52,3 +53,23 @@ def test_quick_accept_run_writes_results(tmp_path):
         assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"] <= row["latency_ms"]["max"]
     markdown = (tmp_path / "latest-accept-quick.md").read_text()
     assert all(f"| {peer} |" in markdown for peer in peers)
+
+
+@pytest.mark.timeout(60)
+def test_quick_relay_run_counts_at_the_sink(tmp_path):
+    need_tool("smtp-source")
+    need_tool("smtp-sink")
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "run", "relay", "--quick",
+                             "--peers", "ecelerity", "--out", str(tmp_path)],
+                            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=55)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [json_path] = list(tmp_path.glob("relay-*-quick.json"))
+    [row] = json.loads(json_path.read_text())["rows"]
+    assert row["peer"] == "ecelerity" and "error" not in row, row
+    assert row["received_at"] == "sink" and row["lost"] == 0
+    # what reached the sink: everything smtp-source sent plus the probe's acknowledged messages
+    assert row["expected_at_sink"] == row["sent_by_smtp_source"] + row["probe_acked"]
+    assert 0 <= row["received"] - row["expected_at_sink"] <= 2  # + an unanswered probe message
+    assert row["sink_latency_ms"]["samples"] >= 1
+    assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"]
+    assert "| ecelerity |" in (tmp_path / "latest-relay-quick.md").read_text()

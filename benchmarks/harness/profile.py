@@ -1,0 +1,85 @@
+"""Sampling profiles of the ecelerity peer during a load (``--profile``), with py-spy.
+
+Who calls it: relay.py when the run asks for a profile. ``start(pid, path)`` attaches
+``py-spy record --nonblocking --format raw`` (collapsed stacks, loadable in speedscope
+or flamegraph.pl) to the running daemon; ``stop()`` ends it with SIGINT so py-spy writes
+the file; ``summarize(path)`` gives the functions with the largest inclusive and self
+share of the sampled (non-idle) time. It must never change the daemon (sampling from
+outside only) and must degrade to "no profile" when py-spy is missing.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]+)(?::\d+)?\)$")
+
+
+def py_spy() -> str | None:
+    here = Path(sys.executable).with_name("py-spy")
+    return str(here) if here.exists() else shutil.which("py-spy")
+
+
+def start(pid: int, path: Path, *, rate: int = 200) -> subprocess.Popen | None:
+    binary = py_spy()
+    if binary is None:
+        return None
+    return subprocess.Popen([binary, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
+                             "--format", "raw", "--output", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _name(frame: str) -> str:
+    match = _FRAME.match(frame.strip())
+    if not match:
+        return frame.strip()
+    file = match["file"]
+    for marker in ("/ecelerity/", "/modules/", "site-packages/", "/lib/python3"):
+        if marker in file:
+            file = file[file.index(marker) + 1:]
+            break
+    return f"{match['func']} ({file})"
+
+
+def summarize(path: Path, *, top: int = 25) -> dict:
+    """{"samples": N, "inclusive": [(name, share)], "self": [(name, share)]}, shares in %."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [_name(f) for f in stack.split(";")]
+        for name in set(frames):
+            inclusive[name] += n
+        own[frames[-1]] += n
+    share = (lambda c: [(name, round(100.0 * n / total, 1)) for name, n in c.most_common(top)]) \
+        if total else (lambda c: [])
+    return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
+
+
+def markdown(title: str, summary: dict) -> str:
+    lines = [f"### {title}", "", f"{summary['samples']} samples (non-idle).", "",
+             "| inclusive % | function (file) | | self % | function (file) |", "|---:|---|---|---:|---|"]
+    for (inc_name, inc), (own_name, own) in zip(summary["inclusive"], summary["self"], strict=False):
+        lines.append(f"| {inc} | {inc_name} | | {own} | {own_name} |")
+    return "\n".join(lines) + "\n"
