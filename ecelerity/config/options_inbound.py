@@ -40,6 +40,13 @@ OPTIONS = [
         "concurrent sessions on all listeners of this service (0 = unlimited)", implemented=True),
     opt("inbound_throttle_messages", RATE, None, PATHWAY,
         'rate limit on inbound messages ("N" or "N/S")', implemented=True),
+    opt("session_time_limit", SECONDS, 3600, INBOUND_GLOBAL,  # ours: Momentum has no equivalent
+        "seconds a whole SMTP session may last before 421 4.4.2 (0 = unlimited)", implemented=True),
+    opt("received_rdns", BOOLEAN, False, INBOUND_GLOBAL,  # ours: Momentum's Received: has no rDNS
+        "look up the client's reverse DNS name for our Received: header", implemented=True),
+    opt("received_rdns_timeout", SECONDS, 1, INBOUND_GLOBAL,  # ours
+        "longest wait (from connect) for that PTR answer; the address is used past it",
+        implemented=True),
     opt("max_request_size", SIZE, None, {"http_listener", "listen", "peer", "pathway", "pathway_group"},
         "largest HTTP request accepted"),
     # --- banner, headers, extensions ---
@@ -76,9 +83,9 @@ OPTIONS = [
     opt("rfc2822_lone_lf_in_body", EnumType(["ignore", "fix", "pedantic"]), "ignore", PATHWAY,
         "ignore, fix or reject bare LF in the body", implemented=True),
     opt("rfc2822_max_line_length", EnumType(["ignore", "pedantic", "fix"], allow_int=True),
-        "ignore", PATHWAY, "policy (or numeric limit) for lines over 998 characters"),
+        "ignore", PATHWAY, "policy (or numeric limit) for lines over 998 characters", implemented=True),
     opt("rfc2822_max_line_length_policy", EnumType(["none", "fix", "reject"]), "none", PATHWAY,
-        "what to do with lines longer than rfc2822_max_line_length"),
+        "what to do with lines longer than rfc2822_max_line_length", implemented=True),
     opt("rfc2822_trace_headers", BOOLEAN, True, PATHWAY, "add a Received: trace header", implemented=True),
     opt("default_charset", STRING, "us-ascii", PATHWAY, "charset assumed for unlabelled text"),
     opt("domain_for_unqualified_recipient_addresses", STRING, None, INBOUND_GLOBAL,
@@ -112,7 +119,7 @@ OPTIONS = [
     opt("enable_authentication", BOOLEAN, False, _AUTH,  # default: inferred
         "require/offer authentication on this listener", implemented=True),
     opt("enable_authorization", BOOLEAN, False, {"control_listener", "listen", "peer"},  # inferred
-        "check console commands against the Authorization roles"),
+        "check console commands against the Authorization roles", implemented=True),
     opt("always_allow", BOOLEAN, False, _AUTH, "authentication always succeeds (unless always_deny)", implemented=True),
     opt("always_deny", BOOLEAN, False, _AUTH, "authentication always fails", implemented=True),
     opt("authloginparameters", DICT, None,

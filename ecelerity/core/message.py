@@ -22,9 +22,22 @@ from ecelerity.core.headers import Headers
 from ecelerity.core.mime import Part
 from ecelerity.core.spool_commit import segment_name
 
-__all__ = ["DEFAULT_LARGE_MESSAGE_THRESHOLD", "Message"]
+__all__ = ["DEFAULT_LARGE_MESSAGE_THRESHOLD", "Message", "configure"]
 
 DEFAULT_LARGE_MESSAGE_THRESHOLD = 131072
+_large_threshold = DEFAULT_LARGE_MESSAGE_THRESHOLD
+
+
+def configure(cfg) -> None:
+    """Take ``large_message_threshold`` from a Config (daemon start and reload)."""
+    global _large_threshold
+    value = cfg.get("large_message_threshold")
+    _large_threshold = int(value) if value is not None else DEFAULT_LARGE_MESSAGE_THRESHOLD
+
+
+def large_message_threshold() -> int:
+    """The threshold in force: above it a spooled message is mapped, not read."""
+    return _large_threshold
 
 
 class Message:
@@ -51,13 +64,14 @@ class Message:
         self._replaced = False
 
     @classmethod
-    def from_spool(cls, spool, spooled, *,
-                   large_threshold: int = DEFAULT_LARGE_MESSAGE_THRESHOLD) -> Message:
+    def from_spool(cls, spool, spooled, *, large_threshold: int | None = None) -> Message:
         """The message of a spool.SpooledMessage: read when small, mapped when large.
 
-        large_threshold is the resolved ``large_message_threshold`` option. A mapped
-        message holds the segment mapping until ``close()``.
+        large_threshold defaults to the configured ``large_message_threshold``
+        (``configure``). A mapped message holds the segment mapping until ``close()``.
         """
+        if large_threshold is None:
+            large_threshold = _large_threshold
         if spooled.size <= large_threshold:
             return cls(spool.read_body(spooled))
         path = os.path.join(spool.segment_dir, segment_name(spooled.segment))

@@ -9,7 +9,9 @@ longer than about ``overlap`` may be cut at a window edge (documented limit).
 Every pattern is compiled through a PatternCache (``pcre_cache_size`` entries,
 ``pcre_cache_ttl`` seconds) with JIT and a PCRE match/heap limit prefixed, and each
 whole operation has a time budget: a catastrophic pattern raises PcreLimitError
-within it instead of stalling the hub. Called by the Sieve and Lua bindings; never
+within it, and the matcher yields to the hub every YIELD_AFTER seconds meanwhile,
+so other sessions are served while it runs (the daemon test proves it through a
+Lua policy on a 50 MB message). Called by the Sieve and Lua bindings; never
 does I/O beyond reading the message buffer.
 """
 
@@ -20,13 +22,14 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import gevent
 import pcre2
 
 from ecelerity.core.encodings import IncrementalTransferDecoder, charset_decoder
 
 __all__ = [
     "PatternCache", "PcreLimitError", "StreamMatch", "body_match", "body_replace",
-    "compile_pattern", "default_cache", "raw_match", "raw_replace", "stream_replace",
+    "compile_pattern", "configure", "default_cache", "raw_match", "raw_replace", "stream_replace",
     "stream_search", "text_match", "text_replace",
 ]
 
@@ -37,6 +40,7 @@ CONTEXT = 256  # bytes kept before a resumed search (lookbehind, \b, no false ^)
 MATCH_LIMIT = 1_000_000
 HEAP_LIMIT_KIB = 20_000
 DEFAULT_BUDGET_SECONDS = 2.0
+YIELD_AFTER = 0.01  # seconds of matching before the hub gets a turn (see _Budget)
 _LIMIT_ERRORS = {-46: "JIT stack limit reached", -47: "match limit exceeded", -52: "depth limit exceeded",
                  -63: "heap limit exceeded"}
 
@@ -80,6 +84,11 @@ class PatternCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def resize(self, size: int, ttl: float) -> None:
+        self.size, self.ttl = max(0, size), max(0.0, ttl)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
 
 def _compile_limited(pattern: bytes | str, flags: int) -> pcre2.Pattern:
     marker = "(*LIMIT_" if isinstance(pattern, str) else b"(*LIMIT_"
@@ -96,14 +105,37 @@ def _compile_limited(pattern: bytes | str, flags: int) -> pcre2.Pattern:
 default_cache = PatternCache()
 
 
+def configure(cfg) -> None:
+    """Size the shared cache from a Config's ``pcre_cache_size`` / ``pcre_cache_ttl``.
+
+    Called by the daemon at start and on every reload (smtp/server.py); entries over
+    the new size are dropped, oldest first, and the new TTL applies to every entry.
+    """
+    size, ttl = cfg.get("pcre_cache_size"), cfg.get("pcre_cache_ttl")
+    default_cache.resize(int(size if size is not None else 100), float(ttl if ttl is not None else 300))
+
+
 def compile_pattern(pattern: bytes | str, flags: int = 0) -> pcre2.Pattern:
     return default_cache.compile(pattern, flags)
 
 
 class _Budget:
+    """The time budget of one operation; also lets the hub run between window searches.
+
+    One pcre2 call is bounded by the match/heap limits (a few ms on one window), but
+    a whole 50 MB subject takes many calls: after YIELD_AFTER seconds of matching the
+    calling greenlet yields, so other sessions are served while a slow pattern crawls
+    through a big body. It sleeps 0.5 ms rather than 0: gevent.sleep(0) only runs
+    ready greenlets, timers and I/O starved (measured: 690 ms gaps). Measured with
+    a{1,60}\\d over 50 MB: the hub was blocked 2.0 s (the whole budget) without
+    yielding, at most ~25 ms with it.
+    """
+
     def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
+        now = time.monotonic()
+        self.deadline = now + seconds
         self.seconds = seconds
+        self._yield_at = now + YIELD_AFTER
 
     def run(self, call, *args):
         try:
@@ -113,8 +145,12 @@ class _Budget:
             if reason is None:
                 raise
             raise PcreLimitError(f"PCRE {reason}") from None
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.deadline:
             raise PcreLimitError(f"PCRE time budget of {self.seconds:g}s exceeded")
+        if now >= self._yield_at:
+            gevent.sleep(0.0005)
+            self._yield_at = time.monotonic() + YIELD_AFTER
         return result
 
 

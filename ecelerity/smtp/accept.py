@@ -2,8 +2,9 @@
 
 Called by Session.accept_message with the unstuffed message bytes. Steps, in order:
 
-1. size (``552 5.3.4``), long lines (rfc2822_max_line_length[_policy] = reject),
-   bare LF / bare CR (see below);
+1. size (``552 5.3.4``), long lines (settings.line_action "reject": ``550 5.6.0``),
+   bare LF / bare CR (see below), then long lines repaired when line_action is
+   "fix" (smtp/long_lines.py: quoted-printable / folding, content kept);
 2. the ``data`` phase (hooks see the message as received);
 3. missing headers (rfc2822_missing_headers), Message-ID / Date (rfc2822_* =
    ifneeded), the Received: trace header (rfc2822_trace_headers);
@@ -40,6 +41,7 @@ from ..core.envelope import Envelope
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..log.service import log_reception
 from . import replies
+from .long_lines import fix_long_lines, longest_line
 from .headers import SplitMessage, apply_edits, header_names, header_values, split_message
 from .received import add_identity_headers, protocol_name, received_header
 from .replies import Reply
@@ -154,7 +156,7 @@ class _Edit:
 
 
 def accept_message(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None = None,
-                   oversized: bool = False, long_line: bool = False) -> Reply:
+                   oversized: bool = False, long_line: bool | None = None) -> Reply:
     """Everything after the body is in; returns the reply to send (see module doc)."""
     reply = _accept(session, body_chunks, lone_lf_seen=lone_lf_seen, oversized=oversized,
                     long_line=long_line)
@@ -175,18 +177,24 @@ def _stats(session: "Session", update: Any) -> None:
 
 
 def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None,
-            oversized: bool, long_line: bool) -> Reply:
+            oversized: bool, long_line: bool | None) -> Reply:
     settings = session.settings
     data = body_chunks[0] if len(body_chunks) == 1 else b"".join(body_chunks)
     if oversized or (settings.max_message_size and len(data) > settings.max_message_size):
         return replies.SIZE_EXCEEDED
-    if long_line and settings.rfc2822_max_line_length and settings.rfc2822_max_line_length_policy == "reject":
+    limit = settings.line_limit
+    if long_line is None:  # BDAT: no DATA reader looked at the lines
+        long_line = bool(limit) and longest_line(data) > limit
+    if long_line and limit and settings.line_action == "reject":
         return replies.LONG_LINE
     if lone_lf_seen is None or lone_lf_seen:
         fixed = _fix_bare_line_ends(data, settings)
         if isinstance(fixed, Reply):
             return fixed
         data = fixed
+    if long_line and limit and settings.line_action == "fix":
+        data = fix_long_lines(data, limit)
+        session.vctx.mess["rfc2822_long_lines_fixed"] = "true"
     vctx = session.vctx
     message = InboundMessage(build_envelope(session), _new_message_id(session), split_message(data))
 
@@ -206,7 +214,8 @@ def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool 
     if settings.rfc2822_trace_headers:
         message.trace = received_header(helo=session.helo, peer_ip=session.peer_ip,
                                         hostname=settings.received_name,
-                                        protocol=_protocol(session), msgid=message.id)
+                                        protocol=_protocol(session), msgid=message.id,
+                                        rdns=session.client_name())
 
     code = session.run_phase("data_spool", message)
     if code is not None and code.code >= 400:

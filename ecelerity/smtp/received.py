@@ -7,8 +7,8 @@ Called by the SMTP session once a message body is in and its data hooks ran.
     <TAB>by <hostname> (ecelerity <version>) with ESMTP[S][A] id <msgid>;
     <TAB><RFC 5322 date>
 
-(no reverse-DNS lookup is done on the accept path, so the TCP-info slot holds the
-address). ``with`` is SMTP after HELO, ESMTP after EHLO, UTF8SMTP when the
+(the TCP-info slot holds the client's reverse DNS name when ``received_rdns`` is
+on and the PTR answer came in time -- smtp/rdns.py -- else the address). ``with`` is SMTP after HELO, ESMTP after EHLO, UTF8SMTP when the
 transaction used SMTPUTF8 (RFC 6531), plus S after STARTTLS and A after AUTH
 (RFC 3848). Message-ID and Date are added at the end of the header block when
 missing and the rfc2822_messageid_header / rfc2822_date_header option is

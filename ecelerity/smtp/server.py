@@ -5,7 +5,9 @@ The daemon (daemon/app.py) creates one SMTPService and calls ``start(app)``,
 ``app`` it uses ``app.config`` (the Config in force, read at each accept so a
 reload applies to new connections), ``app.spool`` (a core.spool.Spool; when the
 app has none, one is opened from ``spoolbase``/``force_fsync``) and, when present,
-``app.hooks`` (the policy/phases.HookRegistry modules register into).
+``app.hooks`` (the policy/phases.HookRegistry modules register into). At start and
+on reload it also applies the message-model options (``pcre_cache_size``/``_ttl`` to
+core/pcre_stream's shared cache, ``large_message_threshold`` to core/message).
 
 For every ``Listen`` of ``ESMTP_Listener`` (IPv4 ``ip:port`` or ``:port``, IPv6
 ``[addr]:port`` / ``[*]:port``, or a Unix socket path) one listening socket; each
@@ -31,6 +33,7 @@ from gevent.server import StreamServer
 from ..policy.phases import HookRegistry
 from . import replies
 from .limits import InboundThrottle, SessionLimiter
+from .rdns import ReverseDns
 from .session import Session, Shutdown
 from .settings import SessionSettings
 
@@ -55,6 +58,16 @@ def _cfg_get(cfg: Any, option: str, default: Any, **scope: Any) -> Any:
     return default if value is None else value
 
 
+def _configure_message_model(cfg: Any) -> None:
+    """pcre_cache_size/_ttl and large_message_threshold for the shared message model."""
+    from ..core import message, pcre_stream
+    try:
+        pcre_stream.configure(cfg)
+        message.configure(cfg)
+    except (KeyError, LookupError, TypeError, ValueError) as exc:
+        log.error("message model options not applied: %s", exc)
+
+
 class SMTPService:
     """See the module docstring."""
 
@@ -74,11 +87,14 @@ class SMTPService:
         self.sessions_refused = 0
         self.idgen: Any = None
         self.queue: Any = None  # the QueueManager that accepted messages are admitted to
+        self.rdns = ReverseDns(self._dns_resolver)  # received_rdns lookups (smtp/rdns.py)
+        self._own_resolver: Any = None
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, app: Any) -> None:
         self.app = app
         cfg = app.config
+        _configure_message_model(cfg)
         spool = getattr(app, "spool", None)
         self.spool = spool if spool is not None else self._open_spool(cfg)
         self.idgen = getattr(self.spool, "idgen", None)
@@ -103,6 +119,7 @@ class SMTPService:
     def reload(self, old_cfg: Any, new_cfg: Any) -> None:
         self.reconfiguring = True
         try:
+            _configure_message_model(new_cfg)
             wanted = {spec.name: spec for spec in new_cfg.listens(self.listener) if spec.enabled}
             for name in list(self.servers):
                 if name not in wanted:
@@ -115,6 +132,17 @@ class SMTPService:
                         log.error("reload: %s", exc)
         finally:
             self.reconfiguring = False
+
+    def _dns_resolver(self) -> Any:
+        """The delivery engine's DnsResolver when there is one (one cache), else our own."""
+        engine = getattr(getattr(self.app, "queue_manager", None), "engine", None)
+        shared = getattr(engine, "dns", None)
+        if shared is not None and hasattr(shared, "lookup"):
+            return shared
+        if self._own_resolver is None:
+            from ..delivery.dns import DnsResolver
+            self._own_resolver = DnsResolver.from_config(self.app.config, timeout=2.0, attempts=1)
+        return self._own_resolver
 
     # -- sockets ----------------------------------------------------------------------
     def bound_addresses(self) -> dict[str, Any]:
@@ -146,6 +174,8 @@ class SMTPService:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = gsocket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if getattr(cfg, "reuse_port", False):  # a worker of daemon/supervisor.py
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((host, spec.port or 0))

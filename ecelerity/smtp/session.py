@@ -133,7 +133,10 @@ class Session:
         self.last_reply: Reply | None = None
         self._out: list[bytes] = []
         self._splitter = LineSplitter(max_line=settings.max_line_length)
-        self._deadline = time.monotonic() + settings.session_time_limit
+        limit = settings.session_time_limit  # 0 = unlimited
+        self.connected_at = time.monotonic()
+        self._deadline = self.connected_at + limit if limit > 0 else float("inf")
+        self._rdns: Any = None  # smtp/rdns.PendingName when received_rdns is on
         self._closing = False
 
     # -- the main loop ---------------------------------------------------------------
@@ -154,7 +157,7 @@ class Session:
             log.exception("session %s from %s failed", self.conn_id, self.peer_ip)
             self.reply(421, "4.3.0", "local error, closing connection")
         finally:
-            self.state = "closed"
+            self.state = "closed"  # a PTR lookup still running finishes into the cache
             try:
                 self.flush()
             except ClientGone:
@@ -181,6 +184,9 @@ class Session:
         conn["peer_ip"] = self.peer_ip  # what ec_get_message_received_* and logs read
         conn["peer_port"] = str(self.peer_port)
         conn["local_addr"] = self.local_addr
+        rdns = getattr(self.service, "rdns", None)
+        if self.settings.received_rdns and rdns is not None and self._rdns is None:
+            self._rdns = rdns.start(self.peer_ip)  # runs while the client talks
         result = self.hooks.run("connect", self.vctx)
         if result.disconnect or result.rejected:
             self.close(result.reply)
@@ -214,6 +220,13 @@ class Session:
             self.close(Reply(421, "4.7.0", "too many errors, closing connection"))
         else:
             self.reply_with(reply)
+
+    def client_name(self) -> str | None:
+        """The client's reverse DNS name (received_rdns), waiting at most until
+        connect + received_rdns_timeout; None when off, absent or late."""
+        if self._rdns is None:
+            return None
+        return self._rdns.name(self.connected_at + self.settings.received_rdns_timeout)
 
     # -- output ----------------------------------------------------------------------
     def reply(self, code: int, enhanced: str | None, text: str) -> None:
@@ -306,7 +319,7 @@ class Session:
         """Read a DATA body up to <CRLF>.<CRLF>; pipelined bytes after it go back to read_line."""
         settings = self.settings
         reader = DataReader(max_size=settings.max_message_size, lone_lf="keep", lone_cr="keep",
-                            max_line=settings.rfc2822_max_line_length)
+                            max_line=settings.line_limit)
         chunk = self._splitter.take_buffer()
         while True:
             if chunk:
@@ -328,7 +341,7 @@ class Session:
             self.state = "greeted" if self.helo is not None else "connected"
 
     def accept_message(self, body_chunks: list[bytes], *, lone_lf_seen: bool | None = None,
-                       oversized: bool = False, long_line: bool = False) -> Reply:
+                       oversized: bool = False, long_line: bool | None = None) -> Reply:
         """Run the data phases, spool, send the final reply; the transaction ends either way."""
         try:
             reply = accept.accept_message(self, body_chunks, lone_lf_seen=lone_lf_seen,

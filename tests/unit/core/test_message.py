@@ -136,3 +136,28 @@ def test_message_from_spool(tmp_path, threshold):
                 message.close()
     finally:
         spool.close()
+
+
+def test_large_message_threshold_from_the_config_decides_read_or_mapped(tmp_path):
+    import mmap
+
+    from ecelerity.config.loader import load_config_text
+    from ecelerity.core import message as message_module
+    spool = Spool(str(tmp_path / "spool"), fsync=False)
+    raw = read(WELL_FORMED[0])
+    try:
+        envelope = Envelope(mail_from="a@example.com", recipients=[Recipient("b@example.net")])
+        spooled = spool.store(envelope, raw).messages[0]
+        for threshold, mapped in ((len(raw) - 1, True), (len(raw), False)):
+            message_module.configure(load_config_text(f"large_message_threshold = {threshold}\n"))
+            assert message_module.large_message_threshold() == threshold
+            message = Message.from_spool(spool, spooled)
+            try:
+                assert isinstance(message.source, mmap.mmap) is mapped
+                assert message.render() == raw
+            finally:
+                message.close()
+    finally:
+        message_module.configure(load_config_text(""))
+        spool.close()
+    assert message_module.large_message_threshold() == 131072

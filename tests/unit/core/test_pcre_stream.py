@@ -108,3 +108,19 @@ def test_cache_size_ttl_and_pattern_errors():
         cache.compile(b"(unclosed")
     with pytest.raises(ValueError, match="LIMIT"):
         cache.compile(b"(*LIMIT_MATCH=999999999)a")
+
+
+def test_default_cache_takes_size_and_ttl_from_the_config():
+    from ecelerity.config.loader import load_config_text
+    cache = pcre_stream.default_cache
+    try:
+        pcre_stream.configure(load_config_text("pcre_cache_size = 3\npcre_cache_ttl = 7\n"))
+        assert (cache.size, cache.ttl) == (3, 7.0)
+        for index in range(5):
+            pcre_stream.compile_pattern(f"configured{index}")
+        assert len(cache) == 3
+        pcre_stream.configure(load_config_text("pcre_cache_size = 1\n"))  # a reload shrinks it
+        assert len(cache) == 1 and cache.ttl == 300.0
+    finally:
+        pcre_stream.configure(load_config_text(""))
+    assert (cache.size, cache.ttl) == (100, 300.0)

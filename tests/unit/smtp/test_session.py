@@ -102,3 +102,22 @@ def test_fuzz_session_replies_or_closes_cleanly(spool, script, eol):
         match = REPLY_LINE.match(out, pos)
         assert match, out[pos:pos + 80]
         pos = match.end()
+
+
+def test_session_time_limit_ends_a_busy_session_and_zero_means_unlimited(spool):
+    server_sock, client_sock = gsocket.socketpair()
+    settings_ = SessionSettings(hostname="mx.test", session_time_limit=0.5)
+    worker = gevent.spawn(Session(server_sock, ("127.0.0.1", 1), settings=settings_, spool=spool).run)
+    out = b""
+    started = gevent.get_hub().loop.now()
+    with gevent.Timeout(5):
+        while not out.endswith(b"4.4.2 session time limit reached, closing connection\r\n"):
+            client_sock.sendall(b"NOOP\r\n")  # never idle: only the whole-session bound can end it
+            gevent.sleep(0.05)
+            out += client_sock.recv(65536)
+        worker.join()
+    assert 0.4 < gevent.get_hub().loop.now() - started < 2.0
+    assert out.count(b"250 2.0.0") >= 3
+    client_sock.close()
+    unlimited = Session(None, ("127.0.0.1", 1), settings=SessionSettings(session_time_limit=0), spool=spool)
+    assert unlimited._deadline == float("inf")
