@@ -111,13 +111,18 @@ class ScriptletInstance:
                 vctx.discard()
         return lua.DONE if outcome.done else lua.CONTINUE
 
-    def audit(self, kind: str, vctx: Any) -> None:
-        """Feed msys.audit.* (lib_series.py): connections, receptions, rejections by IP."""
+    def audit(self, kind: str, vctx: Any, token: Any = None) -> None:
+        """Feed msys.audit.* (policy/audit.py, shared with Sieve++): connections and
+        receptions once per session / message whichever module counts first."""
         import time
 
         from ecelerity.policy.lua.lib_series import store_of
-        store_of(self.runtime).record(kind, vctx.get("conn", "peer_ip") or "",
-                                      getattr(self.runtime, "clock", time.monotonic)())
+        now = getattr(self.runtime, "clock", time.monotonic)()
+        store = store_of(self.runtime)
+        if kind == "rejections":
+            store.record(kind, vctx.get("conn", "peer_ip") or "", now)
+        else:
+            store.record_once(kind, vctx, now, token)
 
     def audit_hooks(self) -> dict[str, Any]:
         """Hooks run last in their phase (after Lua): connect counts a connection,
@@ -128,7 +133,7 @@ class ScriptletInstance:
 
         def spooled(vctx: Any, *args: Any) -> int:
             if vctx.code is None or vctx.code.code < 400:  # Lua's rejections: in run()
-                self.audit("receptions", vctx)
+                self.audit("receptions", vctx, getattr(args[0], "id", None) if args else None)
             return 0
         return {"connect": connected, "data_spool": spooled}
 

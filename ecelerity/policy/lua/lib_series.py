@@ -1,6 +1,7 @@
 """msys.gauge_cache.*, msys.audit_series.* and msys.audit.*: counters with time windows.
 
-Installed by libraries.py. In-process, kept on the daemon app when there is one (so
+Installed by libraries.py. The counters are policy/audit.py's, shared with Sieve++ and kept
+on the daemon app when there is one (so
 a scriptlet reload keeps the counts), else on the runtime. Time comes from
 ``runtime.clock`` (time.monotonic by default; tests may set another).
   msys.gauge_cache.define(name [, ttl_seconds]) -> true; a cache of integer gauges by
@@ -25,82 +26,23 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-AUDIT_SERIES = ("#connections", "#receptions", "#rejections")
-AUDIT_WINDOW, AUDIT_WINDOWS = 60, 10
+from ..audit import Gauge, Series, SeriesStore, store_for
+
+__all__ = ["Gauge", "Series", "SeriesStore", "store_of"]
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-@dataclass
-class Gauge:
-    ttl: float
-    values: dict[str, tuple[int, float]] = field(default_factory=dict)  # key -> (value, touched)
-
-    def get(self, key: str, now: float) -> int:
-        found = self.values.get(key)
-        if found is None:
-            return 0
-        if self.ttl and now - found[1] > self.ttl:
-            del self.values[key]
-            return 0
-        return found[0]
-
-    def add(self, key: str, amount: int, now: float) -> int:
-        value = self.get(key, now) + amount
-        self.values[key] = (value, now)
-        return value
-
-
-@dataclass
-class Series:
-    window: float
-    windows: int
-    counts: dict[str, dict[int, int]] = field(default_factory=dict)  # key -> slot -> count
-
-    def _live(self, key: str, now: float) -> dict[int, int]:
-        current = int(now // self.window)
-        slots = self.counts.get(key, {})
-        for slot in [s for s in slots if s <= current - self.windows]:
-            del slots[slot]
-        return slots
-
-    def add(self, key: str, amount: int, now: float) -> int:
-        slots = self._live(key, now)
-        slot = int(now // self.window)
-        slots[slot] = slots.get(slot, 0) + amount
-        self.counts[key] = slots
-        return sum(slots.values())
-
-    def count(self, key: str, now: float, windows: int | None = None) -> int:
-        slots = self._live(key, now)
-        current = int(now // self.window)
-        last = self.windows if windows is None else max(1, min(int(windows), self.windows))
-        return sum(n for slot, n in slots.items() if slot > current - last)
-
-
-class SeriesStore:
-    """All gauges and series of one daemon (or one offline runtime)."""
-
-    def __init__(self) -> None:
-        self.gauges: dict[str, Gauge] = {}
-        self.series: dict[str, Series] = {name: Series(AUDIT_WINDOW, AUDIT_WINDOWS)
-                                          for name in AUDIT_SERIES}
-
-    def record(self, kind: str, peer_ip: str, now: float) -> None:
-        """Called by the scriptlet module: kind is connections | receptions | rejections."""
-        if peer_ip:
-            self.series[f"#{kind}"].add(peer_ip, 1, now)
-
-
 def store_of(runtime: Any) -> SeriesStore:
+    """The daemon's shared store (policy/audit.py), else one kept on the runtime."""
     app = getattr(runtime, "app", None)
-    owner = app.__dict__ if app is not None else runtime.__dict__
-    return owner.setdefault("lua_series", SeriesStore())
+    if app is not None:
+        return store_for(app)
+    return runtime.__dict__.setdefault("lua_series", SeriesStore())
 
 
 def _now(runtime: Any) -> float:
@@ -122,7 +64,7 @@ def _series(runtime: Any, name: Any) -> Series:
 
 
 def gauge_define(runtime: Any, name: Any, ttl: Any = 300) -> bool:
-    store_of(runtime).gauges.setdefault(_text(name), Gauge(max(0.0, float(ttl or 0))))
+    store_of(runtime).define_gauge(_text(name), float(ttl or 0))
     return True
 
 
@@ -144,9 +86,7 @@ def gauge_remove(runtime: Any, name: Any, key: Any) -> bool:
 
 
 def series_define(runtime: Any, name: Any, window: Any = 60, windows: Any = 10) -> bool:
-    if float(window) <= 0 or int(windows) < 1:
-        raise ValueError("window_seconds must be > 0 and windows >= 1")
-    store_of(runtime).series.setdefault(_text(name), Series(float(window), int(windows)))
+    store_of(runtime).define_series(_text(name), float(window), int(windows))
     return True
 
 
@@ -166,14 +106,8 @@ def series_remove(runtime: Any, name: Any, key: Any) -> bool:
 def _audit(kind: str) -> Any:
     def count(runtime: Any, block: Any, seconds: Any = None) -> int:
         series = store_of(runtime).series[f"#{kind}"]
-        network = ipaddress.ip_network(_text(block), strict=False)
-        windows = None if seconds is None else -(-int(seconds) // int(series.window))
-        now = _now(runtime)
-        total = 0
-        for ip in list(series.counts):
-            if ipaddress.ip_address(ip) in network:
-                total += series.count(ip, now, windows)
-        return total
+        return series.count_block(_text(block), _now(runtime),
+                                  None if seconds is None else float(seconds))
     count.__name__ = f"audit_{kind}"
     return count
 

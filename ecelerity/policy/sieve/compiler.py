@@ -1,6 +1,8 @@
 """Sieve compiler: ast.Script to a tree of Python closures, cached per script text.
 
-Called by engine.py (and the include extension, for included scripts). Checks
+Called by engine.py, cache.py (compile once per text) and the include extension.
+Which commands, tests and functions exist is registry.py's; if/elsif chains are
+shaped by control_flow.py. Checks
 ``require``, every command's and test's arguments against its Spec, match types,
 comparators and constant values (argument checking: compile_args.py), so that a
 compiled script can only fail at run time for data-dependent reasons. The closures
@@ -10,40 +12,18 @@ script and never reads a message.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import OrderedDict
 from typing import Callable
 
-from . import (actions, ext_body, ext_imap4flags, ext_include, ext_momentum_actions,
-               ext_momentum_functions, ext_momentum_throttle, ext_variables, tests_std)
 from .ast import Command, NumberArg, Script, StringArg, Test
 from .compile_args import parse_args
 from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError, SieveRuntimeError
 from .matchers import compile_regex
+from .control_flow import specialise_if
 from .parser import parse_script
+from .registry import COMMANDS, FUNCTIONS, KNOWN_EXTENSIONS, SIEVEPP_NAMES, TESTS
 from .runtime import Runtime
-from .spec import Spec
 from .strings import StrFn, compile_template, decode_encoded_characters, is_constant
-
-KNOWN_EXTENSIONS = frozenset({
-    "envelope", "fileinto", "reject", "ereject", "variables", "relational", "body", "regex",
-    "copy", "subaddress", "encoded-character", "imap4flags", "include",
-    "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
-})
-COMMANDS: dict[str, Spec] = {}
-TESTS: dict[str, Spec] = {}
-FUNCTIONS: dict[str, Spec] = {}   # Sieve++ functions: ``$x = name args;`` (also usable as commands)
-for _module in (actions, tests_std, ext_variables, ext_imap4flags, ext_body, ext_include,
-                ext_momentum_actions, ext_momentum_functions, ext_momentum_throttle):
-    COMMANDS.update(getattr(_module, "COMMANDS", {}))
-    TESTS.update(getattr(_module, "TESTS", {}))
-    FUNCTIONS.update(getattr(_module, "FUNCTIONS", {}))
-# Sieve++ scripts may ``require`` any Momentum function name (Momentum's own convention).
-SIEVEPP_NAMES = frozenset(set(FUNCTIONS) | (set(COMMANDS) - {"stop", "keep", "discard", "fileinto",
-                                                             "redirect", "reject", "ereject", "set",
-                                                             "addflag", "setflag", "removeflag",
-                                                             "include", "return", "global"}))
 
 Block = tuple[Callable[[Runtime], None], ...]
 
@@ -187,7 +167,7 @@ def compile_block(commands: list[Command], env: CompileEnv, top: bool = False) -
         if spec.extension:
             env.need(spec.extension, f"command '{name}'", command.loc)
         out.append(spec.build(parse_args(command, spec, env), env))
-    return tuple(_specialise_if(item) if isinstance(item, list) else item for item in out)
+    return tuple(specialise_if(item) if isinstance(item, list) else item for item in out)
 
 
 def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
@@ -232,47 +212,6 @@ def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
                 return
         rt.assign(target, value)
     return assign
-
-
-def _sequence(block: Block) -> Callable[[Runtime], None]:
-    """A block as one callable (no loop for the usual one-command block)."""
-    if len(block) == 1:
-        return block[0]
-
-    def run_block(rt: Runtime) -> None:
-        for command in block:
-            command(rt)
-    return run_block
-
-
-def _specialise_if(branches: list) -> Callable[[Runtime], None]:
-    """An if/elsif/else chain as one closure, specialised for the common shapes."""
-    if len(branches) == 1:
-        test, body = branches[0][0], _sequence(branches[0][1])
-        if test is None:
-            return body
-
-        def run_if(rt: Runtime) -> None:
-            if test(rt):
-                body(rt)
-        return run_if
-    if len(branches) == 2 and branches[1][0] is None:
-        test, body, other = branches[0][0], _sequence(branches[0][1]), _sequence(branches[1][1])
-
-        def run_if_else(rt: Runtime) -> None:
-            if test(rt):
-                body(rt)
-            else:
-                other(rt)
-        return run_if_else
-    chain = tuple((test, _sequence(block)) for test, block in branches)
-
-    def run_chain(rt: Runtime) -> None:
-        for test, body in chain:
-            if test is None or test(rt):
-                body(rt)
-                return
-    return run_chain
 
 
 def _require(command: Command, env: CompileEnv) -> None:
@@ -322,39 +261,13 @@ def compile_include(env: CompileEnv, name: str, location: str, loc: Loc) -> Comp
     except OSError as exc:
         raise FileNotFoundError(f"included script '{name}' not found ({exc.strerror})") from None
     chain = env.include_chain + (os.path.abspath(env.filename),)
+    from .cache import compile_cached
     return compile_cached(text, path, limits=env.limits, include_dirs=env.include_dirs, include_chain=chain)
 
 
-class ScriptCache:
-    """LRU of compiled scripts keyed by (source hash, file name, include dirs)."""
-
-    def __init__(self, size: int = 200):
-        self.size = size
-        self.entries: OrderedDict[tuple, CompiledScript] = OrderedDict()
-
-    def get(self, text: str, filename: str, **kwargs) -> CompiledScript:
-        dirs = kwargs.get("include_dirs") or {}
-        key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), filename,
-               tuple(sorted(dirs.items())), kwargs.get("include_chain", ()))
-        hit = self.entries.get(key)
-        if hit is not None:
-            self.entries.move_to_end(key)
-            return hit
-        compiled = compile_script(text, filename, **kwargs)
-        self.entries[key] = compiled
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return compiled
-
-    def flush(self) -> int:
-        count = len(self.entries)
-        self.entries.clear()
-        return count
-
-
-SCRIPT_CACHE = ScriptCache()
-
-
-def compile_cached(text: str, filename: str = "<script>", **kwargs) -> CompiledScript:
-    """compile_script through the process-wide cache (a changed text recompiles)."""
-    return SCRIPT_CACHE.get(text, filename, **kwargs)
+def __getattr__(name: str):
+    """SCRIPT_CACHE, ScriptCache and compile_cached moved to cache.py (older importers)."""
+    if name in ("SCRIPT_CACHE", "ScriptCache", "compile_cached"):
+        from . import cache
+        return getattr(cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

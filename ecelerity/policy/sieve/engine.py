@@ -48,4 +48,8 @@ def run_script(script: CompiledScript, message: MessageView,
     except RecursionError:
         return SieveResult("runtime", [{"action": "keep", "implicit": True}],
                            f"{script.name}: runtime error: evaluation too deep")
+    except Exception as exc:  # noqa: BLE001 - a bug in a function must not escape as a traceback
+        return SieveResult("runtime", [{"action": "keep", "implicit": True}],
+                           f"{script.name}: runtime error: internal error "
+                           f"({type(exc).__name__}: {exc})")
     return SieveResult(None, rt.normalised_actions())

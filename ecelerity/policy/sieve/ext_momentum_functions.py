@@ -217,7 +217,7 @@ def _include(args: Args, env) -> ValueFn:
     path_of = value_fn(env, args.positional[0])
 
     def ec_include(rt: Runtime) -> str:
-        from .compiler import compile_cached
+        from .cache import compile_cached
         host = host_of(rt, args)
         path = path_of(rt)
         if rt.include_depth >= rt.limits.max_include_depth:

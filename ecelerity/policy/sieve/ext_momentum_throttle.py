@@ -7,6 +7,11 @@ evicted and must be re-created (creating an existing one is a no-op). A throttle
 counts events in a fixed window of ``seconds``; ``check`` is "true" when the count
 is over quota. ``tarpit`` counts and, over quota, sleeps until the window ends
 (only the session greenlet sleeps). Never shared between processes.
+
+``ec_shared_throttle_create "name" "X/Y" [epsilon]``, ``_inc``, ``_check`` and
+``_tarpit`` (no ``_dec``, as in Momentum) have the same semantics over one cache
+per daemon shared by every sieve instance: there is no cluster here, so "shared"
+means node-wide, and epsilon (replication slack) is accepted and ignored.
 """
 from __future__ import annotations
 
@@ -128,64 +133,77 @@ def parse_rate(spec: str) -> tuple[int, float]:
     return limit, seconds
 
 
-def _cache(rt: Runtime, args: Args) -> ThrottleCache:
+def _cache(rt: Runtime, args: Args, attr: str = "throttles") -> ThrottleCache:
     host = host_of(rt, args)
-    if host.throttles is None:
-        host.throttles = ThrottleCache()
-    return host.throttles
+    cache = getattr(host, attr)
+    if cache is None:
+        cache = ThrottleCache()
+        setattr(host, attr, cache)
+    return cache
 
 
-def _create(args: Args, env):
-    name_of, rate_of = value_fn(env, args.positional[0]), value_fn(env, args.positional[1])
+def _create(attr: str):
+    def build(args: Args, env):
+        name_of, rate_of = value_fn(env, args.positional[0]), value_fn(env, args.positional[1])
 
-    def ec_throttle_create(rt: Runtime) -> str:
-        try:
-            _cache(rt, args).create(name_of(rt), rate_of(rt))
-        except ValueError as exc:
-            raise SieveRuntimeError(f"ec_throttle_create: {exc}", args.loc) from None
-        return "true"
-    return ec_throttle_create
+        def ec_throttle_create(rt: Runtime) -> str:
+            try:
+                _cache(rt, args, attr).create(name_of(rt), rate_of(rt))
+            except ValueError as exc:
+                raise SieveRuntimeError(f"{args.name}: {exc}", args.loc) from None
+            return "true"
+        return ec_throttle_create
+    return build
 
 
-def _adjust(delta: int):
+def _adjust(delta: int, attr: str = "throttles"):
     def build(args: Args, env):
         name_of = value_fn(env, args.positional[0])
 
         def adjust(rt: Runtime) -> str:
-            return "true" if _cache(rt, args).add(name_of(rt), delta) else "false"
+            return "true" if _cache(rt, args, attr).add(name_of(rt), delta) else "false"
         return adjust
     return build
 
 
-def _check(args: Args, env):
-    name_of = value_fn(env, args.positional[0])
+def _check(attr: str):
+    def build(args: Args, env):
+        name_of = value_fn(env, args.positional[0])
 
-    def ec_throttle_check(rt: Runtime) -> str:
-        return "true" if _cache(rt, args).over(name_of(rt)) else "false"
-    return ec_throttle_check
+        def ec_throttle_check(rt: Runtime) -> str:
+            return "true" if _cache(rt, args, attr).over(name_of(rt)) else "false"
+        return ec_throttle_check
+    return build
 
 
-def _tarpit(args: Args, env):
-    name_of = value_fn(env, args.positional[0])
+def _tarpit(attr: str):
+    def build(args: Args, env):
+        name_of = value_fn(env, args.positional[0])
 
-    def ec_throttle_tarpit(rt: Runtime) -> str:
-        cache, name = _cache(rt, args), name_of(rt)
-        if not cache.add(name, 1):
+        def ec_throttle_tarpit(rt: Runtime) -> str:
+            cache, name = _cache(rt, args, attr), name_of(rt)
+            if not cache.add(name, 1):
+                return "false"
+            wait = cache.wait_time(name)
+            if wait > 0:
+                host_of(rt, args).tarpit(wait)
+                return "true"
             return "false"
-        wait = cache.wait_time(name)
-        if wait > 0:
-            host_of(rt, args).tarpit(wait)
-            return "true"
-        return "false"
-    return ec_throttle_tarpit
+        return ec_throttle_tarpit
+    return build
 
 
+SHARED = "shared_throttles"
 FUNCTIONS = {
-    "ec_throttle_create": Spec(_create, positional=("value", "value")),
+    "ec_throttle_create": Spec(_create("throttles"), positional=("value", "value")),
     "ec_throttle_inc": Spec(_adjust(1), positional=("value",)),
     "ec_throttle_dec": Spec(_adjust(-1), positional=("value",)),
-    "ec_throttle_check": Spec(_check, positional=("value",)),
-    "ec_throttle_tarpit": Spec(_tarpit, positional=("value",)),
+    "ec_throttle_check": Spec(_check("throttles"), positional=("value",)),
+    "ec_throttle_tarpit": Spec(_tarpit("throttles"), positional=("value",)),
+    "ec_shared_throttle_create": Spec(_create(SHARED), positional=("value", "value", "tail_value")),
+    "ec_shared_throttle_inc": Spec(_adjust(1, SHARED), positional=("value",)),
+    "ec_shared_throttle_check": Spec(_check(SHARED), positional=("value",)),
+    "ec_shared_throttle_tarpit": Spec(_tarpit(SHARED), positional=("value",)),
 }
 
 

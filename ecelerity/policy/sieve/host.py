@@ -2,8 +2,9 @@
 
 Built by phase_runner.py for every script run in a validation phase (and by the
 offline tester with a fresh ValidationContext). The ext_momentum_* functions reach
-the vctx, the configuration, the counters and throttles only through it, so the
-engine itself stays free of daemon imports. A terminal Sieve++ action records its
+the vctx, the configuration, the counters and throttles, and (``app``) the spool,
+queue and DNS resolver only through it, so the engine itself stays free of daemon
+imports. A terminal Sieve++ action records its
 Outcome here; phase_runner.py turns it into the phase's SMTP reply. Never does I/O
 itself, except the tarpit sleep, which only sleeps the calling (session) greenlet.
 """
@@ -75,6 +76,12 @@ class PolicyHost:
     spool_base: str | None = None
     outcome: Outcome | None = None
     notes: list[str] = field(default_factory=list)  # what happened, for the offline tester
+    app: Any = None                           # the daemon app (spool, queue, DNS) or None offline
+    dns: Any = None                           # delivery.dns.DnsResolver (ec_dns_lookup)
+    audit: Any = None                         # policy.audit.SeriesStore (audit_*, ec_ip_*)
+    shared_throttles: Any = None              # ThrottleCache of ec_shared_throttle_* (node-local)
+    error_mode: str | None = None             # ec_error_mode: overrides runtime_error for the run
+    injected: list[tuple[str, list[str], bytes]] | None = None  # offline injections
 
     def terminal(self, outcome: Outcome) -> None:
         if self.outcome is None:
@@ -88,3 +95,27 @@ class PolicyHost:
             self.vctx.tarpit(seconds)
         else:
             self.vctx.tarpitted_seconds += max(0.0, float(seconds))
+
+    def inject(self, mail_from: str, recipients: list[str], data: bytes) -> str:
+        """Spool and queue a new message (generate_mail_raw, ec_forward, reject MDNs);
+        returns its batch id. Offline (no app) it is recorded in ``injected``."""
+        if not data.endswith(b"\n"):
+            data += b"\r\n"
+        spool = getattr(self.app, "spool", None)
+        if spool is None:
+            if self.injected is None:
+                self.injected = []
+            self.injected.append((mail_from, list(recipients), data))
+            self.notes.append(f"inject <{mail_from}> -> {', '.join(recipients)}")
+            return f"offline-{len(self.injected)}"
+        import time
+
+        from ...core.envelope import Envelope, Recipient
+        envelope = Envelope(mail_from=mail_from, recipients=[Recipient(r) for r in recipients],
+                            protocol="internal", peer_ip="127.0.0.1", received_at=time.time())
+        batch = spool.store(envelope, data)  # returns once durable; only this greenlet waits
+        queue = getattr(self.app, "queue_manager", None)
+        if queue is not None:
+            queue.admit(batch)
+        self.log(f"injected {batch.batch_id} from <{mail_from}> to {len(recipients)} recipient(s)")
+        return batch.batch_id

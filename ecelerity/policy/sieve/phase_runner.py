@@ -8,12 +8,24 @@ Terminal actions map to SMTP replies in that phase:
 ====================  ==========================================================
 ec_action N "x"       reply ``N x`` (enhanced code from the text, else N/100.0.0)
 ec_disconnect N "x"   reply ``N x``, then the session closes
-reject/ec_reject "x"  ``550 5.7.1 x``
+reject/ec_reject "x"  ``550 5.7.1 x`` before the message is in (connect..rcptto);
+                      in data, spool, each_rcpt and set_binding (reject_mode = mdn,
+                      the default, and a non-null sender) the client gets success
+                      and the sender a rejection notice (reject_notice.py); each_rcpt
+                      drops that recipient only. reject_mode = 550: always 550.
+redirect "a@b"        the recipient becomes a@b (rcptto, each_rcpt: this recipient;
+                      data, spool, set_binding: every recipient); with :copy or a
+                      keep the old recipients stay and a@b is added
 discard/ec_discard    the sender sees success; the message is marked discarded
                       (``vctx.discard()``: 250 to the client, nothing spooled)
 keep/ec_keep          accept; later hooks and phases still run
 runtime error         runtime_error = fail: ``451 4.3.0``; continue: ignored
+                      (``ec_error_mode`` changes it for the rest of the run)
 ====================  ==========================================================
+
+A phase that ends with a 4xx/5xx counts a rejection for the peer in the audit
+series (policy/audit.py). Scripts configured as files (cache.ScriptFile) are
+re-read once their ``cache_life`` has passed.
 
 In each_rcpt a refusal fails that recipient only (the session drops it). Never
 raises: a broken script is logged and becomes the runtime_error disposition.
@@ -25,6 +37,7 @@ from typing import Any
 
 from ..phases import CONTINUE, DONE
 from ..vctx import ValidationContext
+from .cache import ScriptFile
 from .compiler import CompiledScript
 from .engine import run_script
 from .errors import DEFAULT_LIMITS, Limits
@@ -45,8 +58,8 @@ class PhaseScripts:
     """The compiled phase1/phase2 scripts of one Momentum phase (either may be None)."""
 
     phase: str
-    phase1: CompiledScript | None = None
-    phase2: CompiledScript | None = None
+    phase1: CompiledScript | ScriptFile | None = None
+    phase2: CompiledScript | ScriptFile | None = None
 
 
 @dataclass
@@ -92,6 +105,8 @@ def run_phase(scripts: PhaseScripts, host: PolicyHost, view: MessageView, *,
     for label, script in (("phase1", scripts.phase1), ("phase2", scripts.phase2)):
         if script is None:
             continue
+        if script.__class__ is ScriptFile:
+            script = script.current()
         host.script_label = f"{scripts.phase}_{label}"
         run = run_script(script, view, limits, host)
         result.actions = run.actions
@@ -100,11 +115,12 @@ def run_phase(scripts: PhaseScripts, host: PolicyHost, view: MessageView, *,
             result.errors.append(text)
             host.log(text)
             host.counters.inc(f"{host.script_label}:runtime-error")
-            if runtime_error != "continue":
+            if (host.error_mode or runtime_error) != "continue":
                 result.outcome = Outcome("action", 451, "4.3.0 policy script error, try again later")
                 break
             host.outcome = None
             continue
+        apply_redirects(run.actions, host)
         outcome = host.outcome or _outcome_from_actions(run.actions)
         if outcome is not None:
             result.outcome = outcome
@@ -130,10 +146,61 @@ def _has_enhanced(text: str) -> bool:
     return len(head) == 3 and all(p.isdigit() for p in head) and head[0] in "245"
 
 
-def apply_to_vctx(result: PhaseOutcome, vctx: ValidationContext) -> int:
-    """Leave the decision on the vctx for the session; returns CONTINUE or DONE."""
-    if result.outcome is not None and result.outcome.kind == "discard":
+def apply_redirects(actions: list[dict], host: PolicyHost) -> None:
+    """Momentum's redirect changes the envelope recipient (see the module docstring)."""
+    targets = [a["address"] for a in actions if a["action"] == "redirect"]
+    if not targets or host.message is None and host.recipient is None:
+        return
+    from ...core.envelope import Recipient
+    keep = any(a["action"] in ("keep", "fileinto") for a in actions)
+    vctx, current = host.vctx, host.recipient
+    if current is not None:
+        extra = targets
+        if not keep:
+            current.address, extra = targets[0], targets[1:]
+        for address in extra:
+            vctx.add_recipient(Recipient(address))
+    else:
+        vctx.recipients = (list(vctx.recipients) if keep else []) + [Recipient(t) for t in targets]
+    host.notes.append(f"redirect -> {', '.join(targets)}")
+
+
+def send_reject_notice(result: PhaseOutcome, host: PolicyHost, *, hostname: str | None = None,
+                       mailer_daemon: str | None = None) -> bool:
+    """After the message is in, turn a reject into a notice to the sender; False if
+    there is nobody to notify (null sender) or the notice cannot be spooled."""
+    from .reject_notice import build_reject_notice
+    vctx, outcome = host.vctx, result.outcome
+    if not host.mail_from or host.message is None or outcome is None:
+        return False
+    refused = [host.recipient] if host.recipient is not None else list(vctx.recipients)
+    reason = (result.reply or (550, outcome.text))[1]
+    data = build_reject_notice(host.mail_from, [r.address for r in refused], reason,
+                               host.message.data(), hostname=hostname, mailer_daemon=mailer_daemon,
+                               message_id=host.message_id)
+    try:
+        host.inject("", [host.mail_from], data)
+    except Exception as exc:  # noqa: BLE001 - no notice: fall back to the 550
+        host.log(f"sieve: cannot spool the rejection notice for {host.message_id}: {exc}")
+        return False
+    if host.recipient is not None and len(vctx.recipients) > 1:
+        vctx.recipients = [r for r in vctx.recipients if r is not host.recipient]
+    else:
         vctx.discard()
+    return True
+
+
+def apply_to_vctx(result: PhaseOutcome, vctx: ValidationContext, host: PolicyHost | None = None,
+                  *, reject_mode: str = "550", hostname: str | None = None,
+                  mailer_daemon: str | None = None) -> int:
+    """Leave the decision on the vctx for the session; returns CONTINUE or DONE."""
+    outcome = result.outcome
+    if outcome is not None and outcome.kind == "discard":
+        vctx.discard()
+        return DONE
+    if (outcome is not None and outcome.kind == "reject" and reject_mode == "mdn"
+            and host is not None and host.phase in MESSAGE_PHASES
+            and send_reject_notice(result, host, hostname=hostname, mailer_daemon=mailer_daemon)):
         return DONE
     if result.reply is None:
         return CONTINUE
@@ -173,18 +240,29 @@ def _mailfrom_of(vctx: ValidationContext) -> str:
 
 def make_hook(ctx: Any, inst: Any, scripts: PhaseScripts):
     """The validation hook of one phase of a loaded sieve instance (modules/sieve.py)."""
+    import time
+
     phase = scripts.phase
     config = ctx.config
-    spool = getattr(ctx.app, "spool", None)
-    spool_base = getattr(spool, "base", None)
+    app = ctx.app
+    spool_base = getattr(getattr(app, "spool", None), "base", None)
+    hostname = mailer_daemon = None
+    try:
+        hostname, mailer_daemon = config.get("hostname"), config.get("mailerdaemon")
+    except (KeyError, AttributeError):
+        pass
 
     def sieve_hook(vctx: ValidationContext, *args: Any) -> int:
         host, message = host_for(vctx, phase, args, config=config, counters=inst.counters,
-                                 throttles=inst.throttles, log=ctx.log, spool_base=spool_base)
+                                 throttles=inst.throttles, log=ctx.log, spool_base=spool_base,
+                                 app=app, audit=inst.audit, shared_throttles=inst.shared_throttles)
         if message is not None:
             envelope = message.envelope
             host.peer_ip, host.peer_port = envelope.peer_ip or "", envelope.peer_port or 0
         view = build_view(phase, host, message)
         result = run_phase(scripts, host, view, runtime_error=inst.runtime_error)
-        return apply_to_vctx(result, vctx)
+        if result.reply is not None and result.reply[0] >= 400 and inst.audit is not None:
+            inst.audit.record("rejections", vctx.get("conn", "peer_ip") or "", time.monotonic())
+        return apply_to_vctx(result, vctx, host, reject_mode=inst.reject_mode, hostname=hostname,
+                             mailer_daemon=mailer_daemon)
     return sieve_hook
