@@ -72,7 +72,7 @@ def test_every_acknowledged_message_survives_sigkill(tmp_path):
     acked: dict[str, str] = {}
     removed: set[str] = set()
     removing: set[str] = set()
-    totals = {"rounds": 0, "acked": 0, "removed": 0, "loaded": 0, "quarantined": 0}
+    totals = {"rounds": 0, "acked": 0, "removed": 0, "loaded": 0, "quarantined": 0, "torn_lines": 0}
     for round_number in range(ROUNDS):
         child = subprocess.Popen([sys.executable, "-c", CHILD, spool_dir, str(round_number)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
@@ -85,7 +85,12 @@ def test_every_acknowledged_message_survives_sigkill(tmp_path):
         assert child.returncode == -signal.SIGKILL, errors.decode()[-2000:]
         lines = output.split(b"\n")[:-1]  # a torn last line was never fully sent
         for line in lines:
-            fields = line.decode().split()
+            fields = line.decode(errors="replace").split()
+            if len(fields) != (3 if fields[:1] == ["A"] else 2) or fields[0] not in "APR":
+                # seen once in a -n 2 run (an empty line): never trust a line that does not parse
+                print(f"torn output line: {line[:120]!r}")
+                totals["torn_lines"] += 1
+                continue
             if fields[0] == "A":
                 acked[fields[1]] = fields[2]
                 totals["acked"] += 1
