@@ -66,7 +66,7 @@ OPTIONS = [
     opt("max_resident_active_queue", COUNT, 250, SENDING,
         "active-queue messages held in memory before swapping out"),
     opt("max_resident_messages", COUNT, 32768, _BINDINGS,
-        "messages held in memory before swapping out"),
+        "messages held in memory before swapping out", implemented=True),
     opt("max_resident_transfails", COUNT, 100, GLOBAL,
         "transient-failure queue size before messages are swapped out"),
     # --- timeouts (seconds) ---
@@ -156,7 +156,7 @@ OPTIONS = [
     opt("prefer_ipv6_mxs", BOOLEAN, False, GLOBAL,
         "at one MX preference, try IPv6 addresses first"),
     opt("default_binding", EnumType(["normal", "suspended", "none"]), "normal", GLOBAL,
-        'how the implicit "default" binding is used'),
+        'how the implicit "default" binding is used', implemented=True),
     opt("migrate_connections_between_sibling_domains", BOOLEAN, True, GLOBAL,
         "reuse connections between domains that share MX hosts"),
     opt("response_transcode_pattern", STRING, None, SENDING,
@@ -169,9 +169,9 @@ OPTIONS = [
         "message-context keys not journaled in spool metadata"),
     # --- 8bit ---
     opt("send_8bitmime", EnumType(["no", "yes", "ifavailable"]), "no", SENDING,
-        "send BODY=8BITMIME to servers that advertise it"),
+        "send BODY=8BITMIME to servers that advertise it", implemented=True),
     opt("transform_8bitmime_content", EnumType(["no", "ifneeded", "strict", "strip"]), "ifneeded",
-        SENDING, "downconvert 8-bit content for servers without 8BITMIME"),
+        SENDING, "downconvert 8-bit content for servers without 8BITMIME", implemented=True),
     opt("xclient", EnumType(["no", "ifavailable", "required"]), "no", SENDING,
         "use the XCLIENT extension on outbound connections"),
 ]

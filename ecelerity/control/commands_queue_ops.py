@@ -141,6 +141,8 @@ def cmd_reroute_queue(ctx: CommandContext) -> CommandResult:
 
 
 def cmd_rebind(ctx: CommandContext) -> CommandResult:
+    """``rebind [binding <b>] [domain <d>] [to <b>]``: with ``to``, move the messages
+    there; without, re-run binding assignment on them (QueueAdmin.rebind)."""
     words = [w.lower() for w in ctx.args]
     selection: dict[str, str] = {}
     index = 0
@@ -149,18 +151,14 @@ def cmd_rebind(ctx: CommandContext) -> CommandResult:
         index += 2
     if index != len(words) or not ({"binding", "domain"} & selection.keys()):
         raise usage(ctx)
-    if "to" not in selection:
-        raise CommandError(501, "rebind: re-running binding assignment on queued mail is not "
-                                "available in this build; name the new binding with 'to <binding>'")
-    admin = queue_admin(ctx)
-    target = selection["to"]
-    domains = ([selection["domain"]] if "domain" in selection else
-               sorted({r.domain for r in admin.stats(binding=selection["binding"])}))
+    target = selection.get("to")
     try:
-        count = sum(admin.reroute_queue(d, target, from_binding=selection.get("binding"))
-                    for d in domains)
+        count = queue_admin(ctx).rebind(domain=selection.get("domain"),
+                                        binding=selection.get("binding"), to=target)
     except KeyError as exc:
         raise CommandError(404, f"rebind: {exc.args[0]}") from None
+    if target is None:
+        return _counted("rebound", count, "by binding assignment")
     return _counted("moved", count, f"to binding {target}")
 
 
@@ -194,6 +192,6 @@ def register_queue_op_commands(registry: CommandRegistry) -> None:
          "move messages from queues of one domain to queues of the other",
          "reroute queue [binding <binding>] <domain> <new domain>"),
         ("rebind", cmd_rebind, "rebind the messages in a binding or domain",
-         "rebind [binding <binding>] [domain <domain>] to <binding>"),
+         "rebind [binding <binding>] [domain <domain>] [to <binding>]"),
     ]:
         registry.register(name, handler, help_text, usage=usage_text, replace=True)

@@ -5,7 +5,12 @@ LHLO and no fallback with ``lmtp``),
 STARTTLS per ``tls`` (no / ifavailable / required, with ``tls_verify``/``tls_ca``),
 MAIL/RCPT (pipelined when the peer offers PIPELINING), DATA with dot-stuffing, RSET
 between transactions on a reused connection, QUIT. SIZE, 8BITMIME and DSN parameters
-are sent when the peer advertises them. Every wait has its option's timeout; every
+are sent when the peer advertises them: BODY=8BITMIME per ``send_8bitmime`` (``no``:
+only for mail received as BODY=8BITMIME, as RFC 6152 requires when relaying it;
+``ifavailable``: also for any message with 8-bit bytes; ``yes``: for every message);
+to a peer without 8BITMIME, 8-bit content is converted per
+``transform_8bitmime_content`` (downconvert.py; ``strict`` may fail the message with
+``554 5.6.3``). Stage codes, Reply and dot-stuffing live in replies.py. Every wait has its option's timeout; every
 failure is a SmtpFailure carrying the reply (or an ``[internal]`` reason) and the
 Momentum connection stage code (momentum-facts.md §2.2) it happened in. LMTP (RFC
 2033): after the body, one reply per accepted recipient, in RCPT order
@@ -16,7 +21,6 @@ engine passes a ClientSettings built from the resolver).
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -25,52 +29,12 @@ from gevent import ssl as gssl
 
 from ecelerity.core.envelope import Envelope, Recipient
 
-# connection stage codes (momentum-facts.md §2.2)
-NOT_CONNECTED, IDLE, MAIL, AFTER_MAIL, RCPT, AFTER_RCPT, DATA, AFTER_DATA = 0, 1, 2, 3, 4, 5, 6, 7
-BODY, CONFIRMATION, EHLO, AFTER_EHLO, BANNER, RSET = 8, 9, 10, 11, 12, 13
-STARTTLS, AFTER_STARTTLS, TLS_HANDSHAKE = 15, 16, 17
-
-# A reply larger than this is refused (451 4.5.0): RFC 5321 allows 512-byte lines and
-# real EHLO replies are a few hundred bytes; nothing legitimate comes near these.
-MAX_REPLY_BYTES = 64 * 1024
-MAX_REPLY_LINES = 256
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)")
-
-
-@dataclass
-class Reply:
-    """One SMTP reply; ``text`` is every line's text after the code and enhanced code."""
-
-    code: int
-    enhanced: str
-    text: str
-
-    def __str__(self) -> str:
-        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.code < 400
-
-
-class SmtpFailure(Exception):
-    """The connection or transaction failed; ``reply`` says why, ``stage`` where."""
-
-    def __init__(self, reply: Reply, stage: int) -> None:
-        super().__init__(f"{reply} (stage {stage})")
-        self.reply, self.stage = reply, stage
-
-
-def internal(code: int, enhanced: str, text: str) -> Reply:
-    return Reply(code, enhanced, f"[internal] {text}")
-
-
-def closed_by_remote() -> Reply:
-    return internal(451, "4.4.2", "connection closed by remote host")
-
-
-def timed_out() -> Reply:
-    return internal(450, "4.4.1", "Connection Timed Out")
+from .downconvert import ConversionFailed, downconvert
+from .replies import (  # noqa: F401 - re-exported: the engine, deferral.py and tests use them
+    AFTER_DATA, AFTER_EHLO, AFTER_MAIL, AFTER_RCPT, AFTER_STARTTLS, BANNER, BODY, CONFIRMATION,
+    DATA, EHLO, IDLE, MAIL, MAX_REPLY_BYTES, MAX_REPLY_LINES, NOT_CONNECTED, RCPT, RSET,
+    STARTTLS, TLS_HANDSHAKE, Reply, SmtpFailure, closed_by_remote, dot_stuff, internal,
+    parse_reply, timed_out)
 
 
 @dataclass
@@ -84,6 +48,7 @@ class ClientSettings:
     tls_ca: str | None = None
     tls_ifavailable_fallback: bool = True
     send_8bitmime: str = "no"
+    transform_8bitmime_content: str = "ifneeded"
     connect_timeout: float = 300
     ehlo_timeout: float = 300
     mailfrom_timeout: float = 300
@@ -222,6 +187,7 @@ class SmtpClient:
             if reply.code != 250:
                 raise SmtpFailure(reply, RSET)
         self.transactions += 1
+        body = self._body_for_peer(body)
         size_limit = self.extensions.get("SIZE", "")
         if size_limit.isdigit() and int(size_limit) and len(body) > int(size_limit):
             raise SmtpFailure(Reply(552, "5.3.4", f"message size {len(body)} exceeds the limit "
@@ -274,13 +240,25 @@ class SmtpClient:
         final = next((r for r in data_replies if r is not None), None)
         return Transaction(rcpt_replies, final, CONFIRMATION, sent, data_replies)
 
+    def _body_for_peer(self, body: bytes) -> bytes:
+        """The body as this peer may receive it (downconvert.py when it lacks 8BITMIME)."""
+        mode = self.settings.transform_8bitmime_content
+        if mode == "no" or "8BITMIME" in self.extensions or body.isascii():
+            return body
+        try:
+            return downconvert(body, mode)
+        except ConversionFailed as exc:
+            raise SmtpFailure(internal(554, "5.6.3", f"{exc}; {self.ip} does not accept 8BITMIME"),
+                              AFTER_EHLO) from exc
+
     def _mail_params(self, envelope: Envelope, body: bytes) -> str:
         params = ""
         if "SIZE" in self.extensions:
             params += f" SIZE={len(body)}"
-        wants_8bit = (envelope.body_type or "").upper() == "8BITMIME" or \
-            self.settings.send_8bitmime != "no"
-        if wants_8bit and "8BITMIME" in self.extensions:
+        send = self.settings.send_8bitmime
+        declared = (envelope.body_type or "").upper() == "8BITMIME"
+        if "8BITMIME" in self.extensions and (
+                declared or send == "yes" or (send == "ifavailable" and not body.isascii())):
             params += " BODY=8BITMIME"
         if "DSN" in self.extensions:
             if envelope.ret:
@@ -356,15 +334,7 @@ class SmtpClient:
                 break
         if lines_out is not None:
             lines_out.extend(lines)
-        enhanced = ""
-        texts = []
-        for text in lines:
-            match = _ENHANCED.match(text)
-            if match and str(code)[0] == match.group(1):
-                enhanced = enhanced or f"{match.group(1)}.{match.group(2)}.{match.group(3)}"
-                text = text[match.end():]
-            texts.append(text)
-        return Reply(code, enhanced, " ".join(t for t in texts if t))
+        return parse_reply(code, lines)
 
     def _read_line(self, deadline: float, stage: int, missing: Reply | None) -> str:
         if self.sock is None:
@@ -387,18 +357,3 @@ class SmtpClient:
                 raise SmtpFailure(internal(451, "4.5.0", f"reply from {self.ip} too long"), stage)
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8", "replace")
-
-
-_LINE_START_DOT = re.compile(rb"(?m)^\.")
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-
-
-def dot_stuff(body: bytes) -> bytes:
-    """The DATA payload: CRLF line ends, leading dots doubled, then ``.CRLF``."""
-    if body.count(b"\n") != body.count(b"\r\n"):   # two C scans beat a regex pass
-        body = _BARE_LF.sub(b"\r\n", body)
-    if body and not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    if body.startswith(b".") or b"\n." in body:
-        body = _LINE_START_DOT.sub(b"..", body)
-    return body + b".\r\n"

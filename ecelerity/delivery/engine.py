@@ -102,6 +102,24 @@ class DeliveryEngine:
     def close(self) -> None:
         self.pool.close_all()
 
+    def idle_connections(self, *, binding: str | None = None, domain: str | None = None) -> int:
+        """Idle pooled connections (all, of a binding, or of one binding's domain): the
+        queue counts them against ``server_max_outbound_connections``."""
+        return self.pool.idle_count(binding, domain)
+
+    def take_idle(self, count: int, *, binding: str | None = None,
+                  keep: tuple[str, str] | None = None) -> list[SmtpClient]:
+        """Take up to ``count`` of the longest-idle connections out of the pool (of
+        ``binding`` when given, never those of the (binding, domain) ``keep``); hand them
+        to ``retire`` from the greenlet that needs the room."""
+        return self.pool.take_oldest(count, binding=binding, keep=keep)
+
+    @staticmethod
+    def retire(clients: list[SmtpClient]) -> None:
+        """QUIT and close connections taken with ``take_idle``."""
+        for client in clients:
+            client.quit()
+
     # -- internals ---------------------------------------------------------------------------
 
     def _deliver(self, binding: str, domain: str, messages: list[SpooledMessage],
@@ -259,7 +277,8 @@ def client_settings(cfg: Any, binding: str | None, domain: str) -> ClientSetting
         ehlo_hostname=ehlo, bind_address=None if bind_address in (None, "", "*") else bind_address,
         tls=get("tls"), tls_verify=get("tls_verify"), tls_ca=get("tls_ca"),
         tls_ifavailable_fallback=get("tls_ifavailable_fallback"),
-        send_8bitmime=get("send_8bitmime"), connect_timeout=get("connect_timeout"),
+        send_8bitmime=get("send_8bitmime"),
+        transform_8bitmime_content=get("transform_8bitmime_content"), connect_timeout=get("connect_timeout"),
         ehlo_timeout=get("ehlo_timeout"), mailfrom_timeout=get("mailfrom_timeout"),
         rcptto_timeout=get("rcptto_timeout"), body_timeout=get("body_timeout"),
         rset_timeout=get("rset_timeout"))

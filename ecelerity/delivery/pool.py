@@ -10,10 +10,15 @@ allowed: ``max_outbound_connections`` holds at the receiver, not just in our boo
 Each parked connection gets a timer of ``idle_timeout`` seconds; when it fires the
 connection is sent QUIT and closed. Bounded: at most ``max_idle_per_key`` connections
 per key (extras get QUIT at once, in the caller's greenlet, so a connection is closed
-before the hand-off that used it ends). Never blocks the hub.
+before the hand-off that used it ends). ``take_oldest`` lets the queue make room
+under ``server_max_outbound_connections``, which counts idle connections too: it
+takes the longest-idle connections out of the pool (their idle timers cancelled) and
+hands them to the caller, who QUITs them (engine.retire) before opening a new one.
+Never blocks the hub.
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Hashable, Iterable
 
@@ -27,13 +32,14 @@ PoolKey = tuple[str, str, str, int]   # (binding, domain, ip, port)
 class IdlePool:
     def __init__(self, max_idle_per_key: int = 4) -> None:
         self.max_idle_per_key = max_idle_per_key
-        self._idle: dict[Hashable, list[tuple[SmtpClient, gevent.Greenlet]]] = defaultdict(list)
+        # key -> [(client, idle timer, parked at (monotonic))], most recently parked last
+        self._idle: dict[Hashable, list[tuple[SmtpClient, gevent.Greenlet, float]]] = defaultdict(list)
 
     def take(self, key: Hashable) -> SmtpClient | None:
         """An idle connection for ``key`` (most recently used first), or None."""
         parked = self._idle.get(key)
         while parked:
-            client, timer = parked.pop()
+            client, timer, _ = parked.pop()
             timer.kill(block=False)
             if client.connected:
                 if not parked:
@@ -57,7 +63,7 @@ class IdlePool:
                 if isinstance(key, tuple) and key[:2] == (binding, domain)]
         closed = 0
         for key in keys:
-            for client, timer in self._idle.pop(key, []):
+            for client, timer, _ in self._idle.pop(key, []):
                 timer.kill(block=False)
                 client.quit()
                 closed += 1
@@ -71,11 +77,11 @@ class IdlePool:
             client.quit()
             return
         timer = gevent.spawn_later(idle_timeout, self._expire, key, client)
-        parked.append((client, timer))
+        parked.append((client, timer, time.monotonic()))
 
     def _expire(self, key: Hashable, client: SmtpClient) -> None:
         parked = self._idle.get(key, [])
-        for index, (parked_client, _) in enumerate(parked):
+        for index, (parked_client, _, _) in enumerate(parked):
             if parked_client is client:
                 del parked[index]
                 break
@@ -83,12 +89,41 @@ class IdlePool:
             self._idle.pop(key, None)
         client.quit()
 
-    def idle_count(self) -> int:
-        return sum(len(parked) for parked in self._idle.values())
+    def idle_count(self, binding: str | None = None, domain: str | None = None) -> int:
+        """Idle connections, all or of one binding (and domain)."""
+        if binding is None and domain is None:
+            return sum(len(parked) for parked in self._idle.values())
+        return sum(len(parked) for key, parked in self._idle.items() if _matches(key, binding, domain))
+
+    def take_oldest(self, count: int, *, binding: str | None = None,
+                    keep: Hashable | None = None) -> list[SmtpClient]:
+        """Take up to ``count`` of the longest-idle connections (of ``binding`` when
+        given, never of the (binding, domain) ``keep``) out of the pool; the caller
+        closes them."""
+        candidates = [(parked_at, key, client) for key, parked in self._idle.items()
+                      if _matches(key, binding, None) and not (keep is not None and key[:2] == keep)
+                      for client, _, parked_at in parked]
+        candidates = sorted(candidates, key=lambda item: item[0])[:max(0, count)]
+        for _, key, client in candidates:
+            parked = self._idle.get(key, [])
+            for index, (parked_client, timer, _) in enumerate(parked):
+                if parked_client is client:
+                    timer.kill(block=False)
+                    del parked[index]
+                    break
+            if not parked:
+                self._idle.pop(key, None)
+        return [client for _, _, client in candidates]
 
     def close_all(self) -> None:
         for parked in self._idle.values():
-            for client, timer in parked:
+            for client, timer, _ in parked:
                 timer.kill(block=False)
                 client.close()
         self._idle.clear()
+
+
+def _matches(key: Hashable, binding: str | None, domain: str | None) -> bool:
+    if not isinstance(key, tuple):
+        return binding is None and domain is None
+    return (binding is None or key[0] == binding) and (domain is None or key[1] == domain)

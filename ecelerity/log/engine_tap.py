@@ -44,15 +44,26 @@ class EngineTap:
         self.engine = engine
         self._memo = memo
 
-    def deliver(self, binding: str, domain: str, messages: list[Any], **options: Any) -> list[Any]:
+    def deliver(self, binding: str, domain: str, messages: list[Any], *,
+                on_results: Any = None, **options: Any) -> list[Any]:
         before = {message.id: message.retries for message in messages}
-        results = self.engine.deliver(binding, domain, messages, **options) or []
-        if len(self._memo) > MAX_TAPPED:
-            self._memo.clear()
-        for result in results:
-            message_id = getattr(result, "message_id", None)
-            if message_id in before:
-                self._memo[message_id] = (result, before[message_id])
+
+        def remember(results: list[Any]) -> None:
+            if len(self._memo) > MAX_TAPPED:
+                self._memo.clear()
+            for result in results:
+                message_id = getattr(result, "message_id", None)
+                if message_id in before:
+                    self._memo[message_id] = (result, before[message_id])
+
+        def per_transaction(results: list[Any]) -> None:
+            remember(results)  # before the queue logs them from inside its callback
+            if on_results is not None:
+                on_results(results)
+
+        results = self.engine.deliver(binding, domain, messages, on_results=per_transaction,
+                                      **options) or []
+        remember(results)
         return results
 
     def __getattr__(self, name: str) -> Any:

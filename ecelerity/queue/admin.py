@@ -1,6 +1,6 @@
 """Queue administration: the plain Python API behind the console's queue commands.
 
-Who calls it: control/ command handlers (fail/flush/retry/reroute/suspend/resume,
+Who calls it: control/ command handlers (fail/flush/retry/reroute/rebind/suspend/resume,
 ``domain``, ``summary``-style statistics) and tests. Each operation acts on the
 QueueManager's queues through its primitives and finishes before returning (spool
 writes included), so the console can report what was done. Messages being delivered
@@ -94,23 +94,32 @@ class QueueAdmin:
     def reroute_queue(self, domain: str, to_binding: str, *,
                       from_binding: str | None = None) -> int:
         """Move queued messages of ``domain`` to ``to_binding`` (durably), keeping their state."""
+        return self.rebind(domain=domain, binding=from_binding, to=to_binding)
+
+    def rebind(self, *, domain: str | None = None, binding: str | None = None,
+               to: str | None = None) -> int:
+        """Move the queued (not in-flight) messages of a domain and/or binding to ``to``,
+        or, without ``to``, re-run binding assignment (bindings.py) on them with the
+        current configuration and suspensions: the binding the policy named, else a
+        member of its binding_group (a message already on a usable member stays), else
+        ``default``. The new binding is written to the
+        spool (``spool.update(binding=...)``), so a restart keeps it; active messages
+        stay active, delayed ones keep their due time. Returns how many moved; KeyError
+        for an unknown ``to``. The policy scripts themselves are not re-run: their
+        recorded decision (envelope binding / binding_group) is re-resolved."""
         manager = self.manager
-        if not manager.config.has_binding(to_binding):
-            raise KeyError(f"unknown binding '{to_binding}'")
-        entries = [e for e in self._queued(domain=domain, binding=from_binding)
-                   if e.key[0] != to_binding]
-        target = manager.queue_for(to_binding, domain)
-        for entry in entries:
-            state = entry.state
-            due_at = manager.queue_for(*entry.key).delayed.due_of(entry.message.id)
-            manager.detach(entry)
-            manager.spool.update(entry.message, binding=to_binding)
-            if state == DELAYED and due_at is not None:
-                manager.to_delayed(entry, target, due_at)
-            else:
-                manager.to_active(entry, target)
+        if to is not None and not manager.config.has_binding(to):
+            raise KeyError(f"unknown binding '{to}'")
+        moved = 0
+        for entry in self._queued(domain=domain, binding=binding):
+            target_binding = to if to is not None else manager.assign_binding(
+                entry.message, current=entry.key[0])
+            if target_binding == entry.key[0]:
+                continue
+            self._move(entry, target_binding)
+            moved += 1
         manager.wake()
-        return len(entries)
+        return moved
 
     def suspend(self, *, binding: str | None = None, domain: str | None = None) -> None:
         """Hold delivery for a binding, a domain (all bindings) or one binding's domain."""
@@ -182,6 +191,21 @@ class QueueAdmin:
     def _fail(self, entry: QueuedMessage, *, quiet: bool) -> None:
         self.manager.detach(entry)
         self.manager.fail(entry, None, ADMIN_FAIL_REASON, bounce=not quiet)
+
+    def _move(self, entry: QueuedMessage, to_binding: str) -> None:
+        manager = self.manager
+        state = entry.state
+        due_at = manager.queue_for(*entry.key).delayed.due_of(entry.message.id)
+        manager.detach(entry)
+        try:
+            manager.spool.update(entry.message, binding=to_binding)
+        finally:   # refused by the spool: the message stays where it was
+            target = manager.queue_for(to_binding if entry.message.binding == to_binding
+                                       else entry.key[0], entry.key[1])
+            if state == DELAYED and due_at is not None:
+                manager.to_delayed(entry, target, due_at)
+            else:
+                manager.to_active(entry, target)
 
     def _retry_now(self, entry: QueuedMessage) -> None:
         manager = self.manager

@@ -1,40 +1,48 @@
-"""QueueManager: owns every outbound queue, hands messages to delivery, applies results.
+"""QueueManager: owns every outbound queue, assigns bindings, hands messages to delivery.
 
 Who calls it: queue/service.py builds one per daemon (``start``/``stop``, ``config``
 swapped on reload); the SMTP side calls ``admit(stored_batch)`` after a successful
 spool store; queue/admin.py drives the console operations through the primitives at
 the bottom. It never reads message bodies except to hand one to the DSN builder,
 never speaks SMTP (the DeliveryEngine does), and never sleeps on the wall clock (the
-injected Clock decides, so tests control time).
+injected Clock decides, so tests control time). Results are applied by
+ResultsMixin (queue/results.py).
 
-Per (binding, domain) a DomainQueue (active + delayed). One scheduler greenlet
-(``_pump``) repeatedly: fails messages whose expiry passed (whatever queue they sit
-in: active, delayed, or a suspended queue), moves due delayed messages to their active
-queue, and starts delivery greenlets for every ready queue within
-``max_outbound_connections`` (per binding+domain), ``server_max_outbound_connections``
-(per binding, and server-wide) and the ``outbound_throttle_messages`` /
-``outbound_throttle_connections`` windows (one per defining scope). A queue at its
-limits is skipped, never waited on, so one slow domain cannot block another.
+Per (binding, routing domain) a DomainQueue (active + delayed). The binding comes from
+bindings.py (the policy's binding, else a member of its binding_group, else
+``default``; ``default_binding`` decides whether the default one delivers); the
+routing domain is the message context's ``routing_domain`` (Lua
+``msg:routing_domain``) or the recipient's domain: its queue, options, routes and MX
+are used, while RCPT TO keeps the recipient. One scheduler greenlet (``_pump``)
+repeatedly: fails messages whose expiry passed (whatever queue they sit in), moves
+due delayed messages to their active queue, and starts delivery greenlets for every
+ready queue within ``max_outbound_connections`` (per binding+domain),
+``server_max_outbound_connections`` (per binding and server-wide, counting the
+engine's idle pooled connections too: idle ones of other queues are closed, oldest
+first, to make room) and the ``outbound_throttle_*`` windows. A queue at its limits
+is skipped, never waited on, so one slow domain cannot block another. A hand-off is
+one connection's worth: up to ``max_deliveries_per_connection`` messages, or
+``max_recipients_per_batch`` when that is 0 (unlimited).
 
-A hand-off is one connection's worth: up to ``max_deliveries_per_connection``
-messages, or ``max_recipients_per_batch`` when that is 0 (unlimited). Results:
-delivered -> ``spool.remove``; transient -> retry.py decides: ``spool.update``
-(retries, next attempt, last error) and the delayed queue, or failure; permanent or
-failed -> a DSN when one is due (``build_dsn``, stored and admitted like any message),
-then ``spool.remove``. A transient failure that crossed a delay-notice threshold
-also queues a delay DSN (delay_notices.py, ``generate_delay_dsn``). After each
-hand-off deferral.py decides whether the domain is unreachable
-(``mx_failures_to_delay`` / ``connect_timeout_to_delay``): then its active queue is
-swept to the delayed queue and nothing is dispatched to it until the deferral ends.
-
-Memory: the queues hold message IDs; the SpooledMessage metadata they refer to is the
-spool's own in-memory index, and bodies are never held here (the spool reads them for
-delivery), so ``max_resident_*`` have nothing to swap out yet.
+Memory (``max_resident_messages`` / ``max_resident_active_queue``): the queues hold
+message IDs; each queued message costs one QueuedMessage (slotted) plus its IDs in a
+queue and a timer, ~0.42 KB, and the spool's own index entry (core/spool_records
+SpooledMessage with its envelope), ~1.2 KB for a one-recipient message (measured with
+tracemalloc over 100k messages; recipients of one batch share an envelope). Bodies are
+never resident: the engine reads one body per transaction. So 1 million queued
+messages hold ~1.65 GB, and the default 32768 about 50 MB. Swapping metadata out
+would have to happen in the spool's index (core/spool.py keeps every SpooledMessage),
+not here, so the queue enforces the bound that matters: the number of messages held.
+Above ``max_resident_messages`` (global or per binding) the manager says so once per
+crossing in the log with the count and the estimated memory, and
+``over_resident_limit()`` turns true (the SMTP side can tempfail new mail with
+``451 4.3.1`` while it is). ``max_resident_active_queue`` (how many active-queue
+messages keep their body in memory, in Momentum) has no work to do here: an active
+queue is a deque of IDs, and no body is resident outside a running transaction.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import gevent
@@ -43,32 +51,19 @@ import gevent.pool
 
 from ecelerity._speedups.timerq import TimerQueue
 
-from . import deferral
+from . import connection_budget, deferral
+from .bindings import DEFAULT_BINDING, BindingChooser, default_binding_mode
 from .clock import Clock, SystemClock
-from .delay_notices import delay_dsn_due
-from .domain_queue import DEFAULT_BINDING, DomainQueue
-from .retry import MAX_TIME_REASON, NOT_ATTEMPTED_REASON, RetryDecision, RetryPolicy, after_transient
+from .domain_queue import DomainQueue
+from .entry import (ACTIVE, DELAYED, FINISHING, IN_FLIGHT, NO_RESULT, Observer, QueuedMessage,
+                    Reason, reason_text, routing_domain)
+from .results import ResultsMixin
+from .retry import MAX_TIME_REASON, NOT_ATTEMPTED_REASON, RetryPolicy
 from .throttle import ThrottleBook
 
-ACTIVE, DELAYED, IN_FLIGHT, FINISHING = "active", "delayed", "in_flight", "finishing"
-NO_RESULT = (451, "4.3.0", "[internal] delivery returned no result for this message")
-Reason = tuple[int, str, str]
-Observer = Callable[[str, Any, str], None]   # (outcome, message, "code enhanced text")
-
-
-@dataclass(eq=False)
-class QueuedMessage:
-    """The manager's record of one message: where it is and when it expires."""
-
-    message: Any                 # core.spool_records.SpooledMessage
-    key: tuple[str, str]
-    expires_at: float
-    state: str = ACTIVE
-    last_chance: bool = False    # already expired when loaded: one attempt, then fail
-
-
-def reason_text(reason: Reason) -> str:
-    return f"{reason[0]} {reason[1]} {reason[2]}"
+__all__ = ["ACTIVE", "DELAYED", "FINISHING", "IN_FLIGHT", "NO_RESULT", "QueueManager",
+           "QueuedMessage", "Reason", "reason_text"]
+BYTES_PER_QUEUED_MESSAGE = 1660   # measured, see the module docstring
 
 
 def _default_dsn_builder() -> Callable[..., Any] | None:
@@ -79,18 +74,20 @@ def _default_dsn_builder() -> Callable[..., Any] | None:
     return build_dsn
 
 
-class QueueManager:
+class QueueManager(ResultsMixin):
     """See the module docstring."""
 
     def __init__(self, config: Any, spool: Any, engine: Any, *, clock: Clock | None = None,
                  dsn_builder: Callable[..., Any] | None | str = "default",
-                 log: Callable[[str], None] | None = None) -> None:
-        self.config = config
+                 log: Callable[[str], None] | None = None,
+                 chooser: BindingChooser | None = None) -> None:
+        self._config = config
         self.spool = spool
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self.dsn_builder = _default_dsn_builder() if dsn_builder == "default" else dsn_builder
         self.log = log or (lambda text: None)
+        self.chooser = chooser or BindingChooser()
         self.observers: list[Observer] = []
         self.suspended_bindings: set[str] = set()
         self.suspended_domains: set[str] = set()
@@ -101,10 +98,22 @@ class QueueManager:
         self._ready: dict[tuple[str, str], None] = {}
         self._in_flight_total = 0
         self._in_flight_by_binding: Counter[str] = Counter()
+        self._held_by_binding: Counter[str] = Counter()
+        self._over_resident: set[str] = set()   # "" (global) or binding names over the limit
         self._throttles = ThrottleBook()
         self._wake = gevent.event.Event()
         self._workers = gevent.pool.Group()
         self._pump_greenlet: gevent.Greenlet | None = None
+
+    @property
+    def config(self) -> Any:
+        return self._config
+
+    @config.setter
+    def config(self, new_config: Any) -> None:
+        """A reload: new options; bind addresses are re-checked for group picks."""
+        self._config = new_config
+        self.chooser.forget_plumbing()
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -133,12 +142,11 @@ class QueueManager:
         for message in messages:
             if message.removed or message.id in self._entries:
                 continue
-            binding = message.binding or message.envelope.binding or DEFAULT_BINDING
-            queue = self.queue_for(binding, message.domain)
-            policy = RetryPolicy.from_config(self.config, binding=self.config_binding(binding),
-                                             domain=message.domain)
+            queue = self.queue_for(self.assign_binding(message), routing_domain(message))
+            policy = RetryPolicy.from_config(self.config, binding=self.config_binding(queue.binding),
+                                             domain=queue.domain)
             entry = QueuedMessage(message, queue.key, policy.expires_at(message.created))
-            self._entries[message.id] = entry
+            self._hold(entry)
             if entry.expires_at <= now:
                 if policy.never_attempt_expired:
                     self.detach(entry)
@@ -155,7 +163,19 @@ class QueueManager:
                 self.to_delayed(entry, queue, message.next_attempt)
             else:
                 self.to_active(entry, queue)
+        self._check_resident()
         self.wake()
+
+    def assign_binding(self, message: Any, *, current: str | None = None) -> str:
+        """The binding ``message`` leaves from (bindings.py). A binding stored on the
+        message (``spool.update(binding=...)``: reroute, rebind) is kept while the
+        configuration has it; with ``current`` (rebind) the assignment is re-run, and
+        ``current`` kept when it is still a usable pick of the message's group."""
+        if current is None and message.binding and self.config.has_binding(message.binding):
+            return message.binding
+        return self.chooser.choose(self.config, binding=message.envelope.binding,
+                                   group=message.envelope.binding_group,
+                                   suspended=self.binding_suspended, current=current)
 
     def queue_for(self, binding: str, domain: str) -> DomainQueue:
         key = (binding, domain.lower())
@@ -163,6 +183,37 @@ class QueueManager:
         if queue is None:
             queue = self._queues[key] = DomainQueue(binding, key[1])
         return queue
+
+    # -- residency (see the module docstring) ---------------------------------------------
+    def _hold(self, entry: QueuedMessage) -> None:
+        self._entries[entry.message.id] = entry
+        self._held_by_binding[entry.key[0]] += 1
+
+    def over_resident_limit(self, binding: str | None = None) -> bool:
+        """True while more messages are held than ``max_resident_messages`` allows
+        (server-wide, or for ``binding``)."""
+        return "" in self._over_resident or (binding is not None and binding in self._over_resident)
+
+    def _check_resident(self) -> None:
+        server_limit = self.config.get("max_resident_messages")
+        self._note_resident("", len(self._entries), server_limit)
+        for binding, count in self._held_by_binding.items():
+            limit = self.config.get("max_resident_messages", binding=self.config_binding(binding))
+            if limit != server_limit or binding in self._over_resident:   # set for the binding
+                self._note_resident(binding, count, limit)
+
+    def _note_resident(self, scope: str, held: int, limit: int) -> None:
+        if limit and held > limit:
+            if scope not in self._over_resident:
+                self._over_resident.add(scope)
+                where = f"binding {scope}" if scope else "the server"
+                self.log(f"queue: {held} messages held for {where}, above max_resident_messages "
+                         f"= {limit}: about {held * BYTES_PER_QUEUED_MESSAGE / 2**20:.1f} MB of "
+                         "queue metadata in memory (bodies stay on disk)")
+        elif scope in self._over_resident and held <= limit * 0.9:
+            self._over_resident.discard(scope)
+            self.log(f"queue: {held} messages held for {f'binding {scope}' if scope else 'the server'}, "
+                     f"back under max_resident_messages = {limit}")
 
     # -- the scheduler ------------------------------------------------------------------
     def _pump(self) -> None:
@@ -198,6 +249,8 @@ class QueueManager:
             if not self._dispatch(queue, now) and queue.throttled_until > now:
                 if next_throttle is None or queue.throttled_until < next_throttle:
                     next_throttle = queue.throttled_until
+        if self._over_resident:
+            self._check_resident()
         candidates = [t for t in (next_throttle, _peek_due(self._expiry),
                                   _peek_due(self._delayed_index)) if t is not None]
         return min(candidates, default=None)
@@ -215,9 +268,16 @@ class QueueManager:
         server_limit = cfg.get("server_max_outbound_connections")
         handoff = (cfg.get("max_deliveries_per_connection", binding=binding, domain=domain)
                    or cfg.get("max_recipients_per_batch", binding=binding, domain=domain))
+        started = 0
         while queue.active:
             if (queue.in_flight >= limit or self._in_flight_by_binding[queue.binding] >= binding_limit
                     or self._in_flight_total >= server_limit):
+                return False
+            retire = connection_budget.make_room(
+                self.engine, queue.binding, domain, started=started,
+                total=(self._in_flight_total, server_limit),
+                per_binding=(self._in_flight_by_binding[queue.binding], binding_limit))
+            if retire is None:
                 return False
             connections = self._throttles.window(cfg, "outbound_throttle_connections",
                                                  binding=binding, domain=domain)
@@ -237,156 +297,32 @@ class QueueManager:
                 messages.take(now, len(batch))
             for entry in batch:
                 entry.state = IN_FLIGHT
+            started += 1
             queue.in_flight += 1
             self._in_flight_total += 1
             self._in_flight_by_binding[queue.binding] += 1
-            self._workers.spawn(self._deliver, queue, batch)
+            self._workers.spawn(self._deliver, queue, batch, retire)
         return True
 
     def is_suspended(self, queue: DomainQueue) -> bool:
-        return (queue.suspended or queue.binding in self.suspended_bindings
-                or queue.domain in self.suspended_domains
+        return (queue.suspended or queue.domain in self.suspended_domains
+                or self.binding_suspended(queue.binding)
                 or bool(self.config.get("suspend_delivery", binding=self.config_binding(queue.binding),
                                         domain=queue.domain)))
+
+    def binding_suspended(self, binding: str) -> bool:
+        """Held by an administrator, by ``suspend_delivery`` at binding level, or (the
+        default binding) by ``default_binding = suspended | none``."""
+        if binding in self.suspended_bindings:
+            return True
+        if binding == DEFAULT_BINDING and default_binding_mode(self.config) != "normal":
+            return True
+        return bool(self.config.get("suspend_delivery", binding=self.config_binding(binding)))
 
     def config_binding(self, binding: str) -> str:
         """The binding whose options apply: ``default`` for one the configuration lacks
         (a message spooled under a binding that a reload or restart removed)."""
         return binding if self.config.has_binding(binding) else DEFAULT_BINDING
-
-    # -- results ------------------------------------------------------------------------
-    def _deliver(self, queue: DomainQueue, batch: list[QueuedMessage]) -> None:
-        results: dict[str, Any] = {}
-        messages = {entry.message.id: entry.message for entry in batch}
-
-        def remove_delivered(transaction_results: list[Any]) -> None:
-            """Durable removal right after the remote's 250, one record per transaction
-            (shrinks the crash-duplicate window); _apply then finds them removed."""
-            done = [messages[r.message_id] for r in transaction_results
-                    if r.outcome == "delivered" and r.message_id in messages]
-            if done:
-                try:
-                    self.spool.remove_many(done)
-                except Exception as exc:  # noqa: BLE001 - _apply retries the removal
-                    self.log(f"queue: removing {len(done)} delivered messages failed: {exc}")
-
-        try:
-            for result in self.engine.deliver(queue.binding, queue.domain, list(messages.values()),
-                                               on_results=remove_delivered) or []:
-                results[result.message_id] = result
-        except Exception as exc:  # noqa: BLE001 - a failed hand-off is a transient failure
-            self.log(f"queue: delivery to {queue.domain} via {queue.binding} failed: "
-                     f"{type(exc).__name__}: {exc}")
-        finally:
-            queue.in_flight -= 1
-            self._in_flight_total -= 1
-            self._in_flight_by_binding[queue.binding] -= 1
-            self.wake()
-        self._note_reachability(queue, [results.get(entry.message.id) for entry in batch])
-        for entry in batch:
-            try:
-                self._apply(queue, entry, results.get(entry.message.id))
-            except Exception as exc:  # noqa: BLE001 - one message must not strand the others
-                self.log(f"queue: applying the result for {entry.message.id} failed: "
-                         f"{type(exc).__name__}: {exc}")
-                if entry.state == IN_FLIGHT and entry.message.id in self._entries:
-                    # e.g. the spool refused the retry-state update: retry later anyway
-                    policy = RetryPolicy.from_config(
-                        self.config, binding=self.config_binding(queue.binding), domain=queue.domain)
-                    self.to_delayed(entry, self.queue_for(*entry.key),
-                                    self.clock.now() + policy.retry_interval)
-        self.wake()
-
-    def _note_reachability(self, queue: DomainQueue, results: list[Any]) -> None:
-        """Domain-level deferral (deferral.py): sweep a domain no host of which answers."""
-        cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
-        if deferral.note_handoff(
-                queue, results, now=self.clock.now(),
-                mx_failures_to_delay=cfg.get("mx_failures_to_delay", binding=binding, domain=domain),
-                connect_timeout_to_delay=cfg.get("connect_timeout_to_delay", binding=binding,
-                                                 domain=domain),
-                retry_interval=cfg.get("retry_interval", binding=binding, domain=domain)):
-            swept = self.sweep_to_delayed(queue, queue.deferred_until)
-            self.log(f"queue: {domain} via {queue.binding} unreachable "
-                     f"({queue.unreachable_streak} hand-offs in a row): delivery deferred "
-                     f"{queue.deferred_until - self.clock.now():.0f}s, {swept} messages swept "
-                     "to the delayed queue")
-
-    def _apply(self, queue: DomainQueue, entry: QueuedMessage, result: Any) -> None:
-        message = entry.message
-        if result is None:
-            outcome, reason = "transient", NO_RESULT
-        else:
-            outcome, reason = result.outcome, (result.code, result.enhanced, result.text)
-        if outcome == "delivered":
-            queue.delivered += 1
-            self._forget(entry)
-            self.spool.remove(message)
-            self._notify("delivered", message, reason)
-            return
-        queue.last_error = reason_text(reason)
-        if outcome != "transient":
-            queue.permanent_failures += 1
-            self._forget(entry)
-            self.fail(entry, result, reason)
-            return
-        queue.transient_failures += 1
-        failures = message.retries + 1
-        now = self.clock.now()
-        policy = RetryPolicy.from_config(self.config, binding=self.config_binding(queue.binding),
-                                         domain=queue.domain)
-        decision = after_transient(policy, failures=failures, created=message.created, now=now)
-        if decision.retry and (entry.last_chance or now >= entry.expires_at):
-            decision = RetryDecision(False, reason=MAX_TIME_REASON)
-        if not decision.retry:
-            self._forget(entry)
-            self.fail(entry, result, decision.reason or MAX_TIME_REASON)
-            return
-        notice_due = self._delay_notice_due(queue, message, policy, now)
-        self.spool.update(message, retries=failures, next_attempt=decision.next_attempt,
-                          last_error=reason_text(reason))
-        self._notify("transient", message, reason_text(reason))
-        if notice_due:
-            self.send_dsn(message, result, reason, action="delayed")
-        if entry.state == IN_FLIGHT and message.id in self._entries:
-            self.to_delayed(entry, self.queue_for(*entry.key), decision.next_attempt)
-
-    def fail(self, entry: QueuedMessage, result: Any, reason: Reason, *,
-              bounce: bool = True) -> None:
-        """End a message: a DSN when one is due, then remove it from the spool."""
-        message = entry.message
-        entry.state = FINISHING
-        self._forget(entry)
-        binding, domain = self.config_binding(entry.key[0]), entry.key[1]
-        if bounce and self.config.get("generate_bounces", binding=binding, domain=domain):
-            self.send_dsn(message, result, reason, action="failed")
-        self.spool.remove(message)
-        self._notify("failed", message, reason_text(reason))
-
-    def _delay_notice_due(self, queue: DomainQueue, message: Any, policy: RetryPolicy,
-                          now: float) -> bool:
-        cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
-        if self.dsn_builder is None or not message.envelope.mail_from or not cfg.get(
-                "generate_delay_dsn", binding=binding, domain=domain):
-            return False
-        return delay_dsn_due(
-            created=message.created, retries=message.retries, next_attempt=message.next_attempt,
-            now=now, policy=policy,
-            first=cfg.get("delay_dsn_retry_interval", binding=binding, domain=domain),
-            cap=cfg.get("delay_dsn_max_retry_interval", binding=binding, domain=domain))
-
-    def send_dsn(self, message: Any, result: Any, reason: Reason, *, action: str) -> None:
-        """Build the DSN (``failed`` or ``delayed``) for ``message`` and queue it; a DSN
-        problem is logged, never raised (it must not keep or lose the message)."""
-        if self.dsn_builder is None:
-            return
-        try:
-            dsn = self.dsn_builder(message, result, reason=reason_text(reason), cfg=self.config,
-                                   body=self.spool.read_body(message), action=action)
-            if dsn is not None:
-                self.admit(self.spool.store(*dsn))
-        except Exception as exc:  # noqa: BLE001 - see the docstring
-            self.log(f"queue: no {action} DSN for {message.id}: {type(exc).__name__}: {exc}")
 
     def _expire(self, message_id: str) -> None:
         entry = self._entries.get(message_id)
@@ -395,10 +331,6 @@ class QueueManager:
         self.detach(entry)
         self._workers.spawn(self.fail, entry, None, MAX_TIME_REASON)
 
-    def _notify(self, outcome: str, message: Any, detail: Any) -> None:
-        text = reason_text(detail) if isinstance(detail, tuple) else str(detail)
-        for observer in list(self.observers):
-            observer(outcome, message, text)
 
     # -- primitives (admin.py and the above) ----------------------------------------------
     def entry(self, message_id: str) -> QueuedMessage | None:
@@ -407,15 +339,22 @@ class QueueManager:
     def queues(self) -> list[DomainQueue]:
         return list(self._queues.values())
 
+    def _rekey(self, entry: QueuedMessage, queue: DomainQueue) -> None:
+        if entry.key != queue.key:
+            if entry.key[0] != queue.binding and self._entries.get(entry.message.id) is entry:
+                self._held_by_binding[entry.key[0]] -= 1
+                self._held_by_binding[queue.binding] += 1
+            entry.key = queue.key
+
     def to_active(self, entry: QueuedMessage, queue: DomainQueue, *, front: bool = False) -> None:
+        self._rekey(entry, queue)
         entry.state = ACTIVE
-        entry.key = queue.key
         queue.active.append(entry.message.id, front=front)
         self._ready[queue.key] = None
 
     def to_delayed(self, entry: QueuedMessage, queue: DomainQueue, due_at: float) -> None:
+        self._rekey(entry, queue)
         entry.state = DELAYED
-        entry.key = queue.key
         queue.delayed.add(entry.message.id, due_at)
         self.index_delayed(queue)
 
@@ -449,6 +388,7 @@ class QueueManager:
     def _forget(self, entry: QueuedMessage) -> None:
         if self._entries.get(entry.message.id) is entry:
             del self._entries[entry.message.id]
+            self._held_by_binding[entry.key[0]] -= 1
         self._expiry.remove(entry.message.id)
 
 

@@ -14,8 +14,8 @@ messages of the same connection the sink had already acknowledged before the rem
 The first test checks the measurement (every delivered message has one D record, not
 earlier than the sink's 250) and records the figures; the second states what the
 window should be -- a message's removal durable before the connection's next message
-is acknowledged -- and is a strict xfail while queue/manager.py applies a hand-off's
-results only after the whole hand-off (up to max_recipients_per_batch = 100 messages).
+is acknowledged (queue/results.py removes and logs each transaction's delivered
+messages as soon as the remote answered, not after the whole hand-off).
 """
 from __future__ import annotations
 
@@ -127,9 +127,6 @@ def test_removal_latency_after_the_remote_250(window, figures):
             acknowledged_but_not_removed_mean=round(statistics.mean(exposure.values()), 1))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="queue/manager.py QueueManager._deliver applies results (and "
-                   "spool.remove) only after engine.deliver returned the whole hand-off: up to "
-                   "max_recipients_per_batch (100) messages acknowledged remotely but not removed")
 def test_removal_is_durable_before_the_next_message_is_acknowledged(window):
     removed, answered = window
     exposure = overtaken(removed, answered)

@@ -95,8 +95,21 @@ def test_rebind_moves_between_bindings(app):
     assert data(app, "rebind binding default domain one.test to b1")["messages"] == 1
     assert {(m.recipient.address, m.binding) for m in queued(app)} == {("a@one.test", "b1"),
                                                                         ("b@two.test", None)}
-    assert run(app, "rebind domain two.test").status == 501
     assert run(app, "rebind domain two.test to nosuch").status == 404
+
+
+def test_rebind_without_to_reruns_binding_assignment(app):
+    queue_mail(app, ["a@one.test", "b@two.test"], binding="b1")
+    queue_mail(app, ["c@one.test"])
+    assert data(app, "rebind binding default to b1")["messages"] == 1
+    # the policy's choice (b1 for a and b, none for c) is re-resolved: c goes back
+    reply = ok(run(app, "rebind domain one.test"))
+    assert reply == ["1 message(s) rebound by binding assignment"]
+    assert {(m.recipient.address, m.binding) for m in queued(app)} == {
+        ("a@one.test", "b1"), ("b@two.test", "b1"), ("c@one.test", "default")}
+    assert {(e.message.recipient.address, e.key[0]) for e in app.queue_admin.messages()} == {
+        ("a@one.test", "b1"), ("b@two.test", "b1"), ("c@one.test", "default")}
+    assert data(app, "rebind binding b1")["messages"] == 0
 
 
 def test_domain_shows_config_block_route_and_counts(app):
