@@ -40,6 +40,7 @@ from .. import stats
 from ..core.envelope import Envelope
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..log.service import log_reception
+from ..queue.bindings import reception_refusal
 from . import replies
 from .long_lines import fix_long_lines, longest_line
 from .headers import SplitMessage, apply_edits, header_names, header_values, split_message
@@ -233,6 +234,12 @@ def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool 
     code = session.run_phase("set_binding", message)
     if code is not None and code.code >= 400:
         return code
+    # default_binding = none: mail that no policy bound to a real binding is refused (451)
+    cfg = session.settings.source_config
+    refusal = cfg is not None and reception_refusal(cfg, binding=vctx.binding,
+                                                    group=vctx.binding_group)
+    if refusal:
+        return Reply(*refusal)
     if vctx.discarded:
         # Policy discarded it (Sieve discard, Lua msg:discard): success, nothing spooled.
         log.info("message %s from %s discarded by policy", message.id, session.peer_ip)
