@@ -10,6 +10,7 @@ from __future__ import annotations
 from .options_common import DEBUG_FLAGS, GLOBAL, SECURITY, opt
 from .types import (
     BOOLEAN,
+    IntegerType,
     COUNT,
     OCTAL_MODE,
     PATH,
@@ -19,6 +20,27 @@ from .types import (
     STRING,
     STRING_LIST,
 )
+
+class WorkerCountType(IntegerType):
+    """``worker_processes``: a whole number from 1 to 64, or ``auto`` (one per CPU, read
+    when the daemon starts; the parsed value is the string "auto")."""
+
+    name = "worker_count"
+
+    def __init__(self) -> None:
+        super().__init__(min_value=1, max_value=64)
+        self.doc = "auto, or an integer from 1 to 64"
+
+    def parse(self, value):  # noqa: ANN001 - a config tree Value
+        from .tree import Scalar
+
+        if isinstance(value, Scalar) and value.text.strip().lower() == "auto":
+            return "auto"
+        return super().parse(value)
+
+    def render(self, py_value) -> str:  # noqa: ANN001
+        return "auto" if py_value == "auto" else str(int(py_value))
+
 
 OPTIONS = [
     # --- configuration system ---
@@ -33,6 +55,11 @@ OPTIONS = [
     opt("spool_mode", OCTAL_MODE, 0o640, GLOBAL, "mode of new spool files", dynamic=False, implemented=True),
     opt("force_fsync", BOOLEAN, False, GLOBAL, "fsync a message before acknowledging it", implemented=True),
     opt("pidfile", PATH, "/var/run/ecelerity.pid", GLOBAL, "PID file path", dynamic=False, implemented=True),
+    # --- processes (daemon/supervisor.py) ---
+    opt("worker_processes", WorkerCountType(), 1, GLOBAL,
+        "symmetric worker processes under one supervisor (1 = a single process; auto = one "
+        "per CPU); limits and throttles are shared so configured values hold machine-wide",
+        dynamic=False, implemented=True),
     opt("masterdb_file", PATH, "/var/log/ecelerity/ecdb", GLOBAL,
         "statistics permastore path", dynamic=False),
     opt("license", PATH, "/opt/msys/ecelerity/etc", GLOBAL,
@@ -64,8 +91,8 @@ OPTIONS = [
     opt("initial_hash_buckets", COUNT, 32, GLOBAL, "initial hash table size"),
     opt("match_cache_size", COUNT, 16384, GLOBAL, "entries of the scope-match cache"),
     opt("match_cache_life", SECONDS, 0, GLOBAL, "lifetime of scope-match cache entries (0 = forever)"),
-    opt("pcre_cache_size", COUNT, 100, GLOBAL, "compiled-regex cache size"),
-    opt("pcre_cache_ttl", SECONDS, 300, GLOBAL, "compiled-regex cache TTL"),
+    opt("pcre_cache_size", COUNT, 100, GLOBAL, "compiled-regex cache size", implemented=True),
+    opt("pcre_cache_ttl", SECONDS, 300, GLOBAL, "compiled-regex cache TTL", implemented=True),
     opt("siv_throttle_cache_size", COUNT, 1000, GLOBAL, "maximum number of named throttles", implemented=True),
     opt("server_max_file_descriptors", COUNT, 3000000, GLOBAL, "file descriptor limit to request"),
     opt("max_timed_events_per_iter", COUNT, 1024, GLOBAL, "timed events run per scheduler pass"),

@@ -6,10 +6,22 @@ Spool of this process; it holds an exclusive lock on its directory) and
 quarantined). Options: ``spoolbase``, ``force_fsync`` and ``spool_mode`` (all
 non-dynamic: a reload that changes them is logged and takes effect at restart).
 Never touches spool files itself; everything goes through core.spool.Spool.
+
+Worker processes (daemon/supervisor.py): ``app.config`` is then a daemon/shares
+ConfigView whose ``spoolbase`` is this worker's partition ``<spoolbase>/w<index>``.
+Before spool-in, the worker adopts the messages of partitions no live worker owns:
+``w<k>`` for k >= N goes to worker ``k % N``, and a spool written by a single-process
+daemon (``<spoolbase>/segments``) to worker 0. Each adopted batch is written to the
+worker's own journal first (same message IDs, retry state kept) and only then ended
+in the orphan, so a crash in between duplicates, never loses. A partition still
+locked by a live process is left alone (logged) and tried again at the next start.
 """
 from __future__ import annotations
 
+import os
+import re
 import time
+from dataclasses import replace
 from typing import Any
 
 from .spool import Spool, SpoolError
@@ -35,6 +47,10 @@ class SpoolService:
         except SpoolError as exc:
             raise StartupError(f"cannot open spool '{base}': {exc}") from exc
         started = time.monotonic()
+        count = int(getattr(cfg, "count", 1) or 1)
+        if count > 1 and hasattr(cfg, "config"):
+            adopt_orphans(self.spool, str(cfg.config.get("spoolbase")), int(cfg.index), count,
+                          lambda text: app.log("spool", text))
         report = self.spool.load_all()
         took = time.monotonic() - started
         app.log("spool", f"spool_in: {report.count} messages from '{base}' in {took:.3f}s"
@@ -54,3 +70,63 @@ class SpoolService:
         for name in NON_DYNAMIC:
             if old_cfg.get(name) != new_cfg.get(name) and self.app is not None:
                 self.app.log("spool", f"option '{name}' changed; it takes effect at restart")
+
+
+_PARTITION = re.compile(r"^w(\d+)$")
+
+
+def orphan_partitions(base: str, index: int, count: int) -> list[str]:
+    """Spool directories worker ``index`` of ``count`` must adopt (see the docstring)."""
+    found = []
+    if index == 0 and os.path.isdir(os.path.join(base, "segments")):
+        found.append(base)
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return found
+    for name in names:
+        match = _PARTITION.match(name)
+        if match and int(match.group(1)) >= count and int(match.group(1)) % count == index:
+            found.append(os.path.join(base, name))
+    return found
+
+
+def adopt_orphans(spool: Spool, base: str, index: int, count: int, log: Any) -> int:
+    """Move every live message of this worker's orphan partitions into ``spool``."""
+    moved = 0
+    for path in orphan_partitions(base, index, count):
+        try:
+            orphan = Spool(path, fsync=spool.fsync, mode=spool.mode)
+        except SpoolError as exc:
+            log(f"spool_in: partition '{path}' not adopted now: {exc}")
+            continue
+        try:
+            report = orphan.load_all()
+            batches: dict[str, list[Any]] = {}
+            for message in report.messages:
+                batches.setdefault(message.batch_id, []).append(message)
+            for batch_id, messages in batches.items():
+                adopt_batch(spool, orphan, batch_id, messages)
+                moved += len(messages)
+            orphan.collect_garbage()
+        finally:
+            orphan.close()
+        log(f"spool_in: adopted {sum(len(b) for b in batches.values())} messages "
+            f"from partition '{path}'")
+    return moved
+
+
+def adopt_batch(spool: Spool, orphan: Spool, batch_id: str, messages: list[Any]) -> None:
+    """One batch into ``spool`` (durable), then ended in ``orphan``.
+
+    Uses the journal the way Spool.compact does; a public ``Spool.adopt`` would be the
+    better home (asked of the spool's owner).
+    """
+    from .spool_records import batch_meta
+
+    body = orphan.read_body(messages[0])
+    copies = [replace(m, segment=-1, data_offset=0, removed=False) for m in messages]
+    segment, data_offset = spool._journal.append(
+        b"B", batch_meta(batch_id, copies[0].envelope, copies, relocated=True), body)
+    spool._track(copies, segment, data_offset)
+    orphan.remove_many(messages)

@@ -23,6 +23,12 @@ The paniclog is the ``paniclog`` setting of the first ``ec_logger`` module stanz
 that has one, else ``<spoolbase>/../log/paniclog.ec`` (``var/spool`` ->
 ``var/log/paniclog.ec``).
 
+Worker processes: with ``worker_processes`` above 1 the detached process becomes the
+supervisor (daemon/supervisor.py) instead of running the App itself; it starts the
+workers as ``ecelerity -c FILE --foreground --worker I/N --worker-dir DIR --report-fd FD``
+(options hidden from --help: only the supervisor uses them), which run the App through
+daemon/workers.py.
+
 Never prints a traceback: an unexpected error is one line on stderr, the traceback
 goes to the paniclog.
 """
@@ -64,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pidfile", metavar="PATH", help="override the pidfile option")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
     parser.add_argument("--version", action="version", version=f"ecelerity {ecelerity.__version__}")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # I/N: run as worker I of N
+    parser.add_argument("--worker-dir", help=argparse.SUPPRESS)  # the workers' sockets and leases
+    parser.add_argument("--report-fd", type=int, help=argparse.SUPPRESS)  # start-up status pipe
     return parser
 
 
@@ -240,17 +249,45 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"{warning}\n")
         sys.stderr.write(f"ecelerity: configuration '{args.config}' is valid\n")
         return EXIT_OK
+    if args.worker:
+        return _run_worker(cfg, args)
+    from .workers import worker_count
+
     try:
         paths = runtime_paths(cfg, args.pidfile)
         prepare_spool(paths.spool)
+        count = worker_count(cfg)
     except StartupError as exc:
         sys.stderr.write(f"ecelerity: {exc}\n")
         return exc.exit_code
     reporter = StartupReporter() if args.foreground else daemonize()
     try:
+        if count > 1:
+            from .supervisor import run_supervisor
+
+            return run_supervisor(cfg, args.config, paths, reporter, count)
         return run(cfg, args.config, paths, reporter)
     except Exception as exc:  # noqa: BLE001 - never a bare traceback to the operator
         return reporter.fail(EXIT_STARTUP_FAILED, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _run_worker(cfg: Any, args: argparse.Namespace) -> int:
+    """``--worker I/N``: one worker of a supervisor (daemon/workers.py)."""
+    from .workers import WorkerIdentity, parse_worker_arg, run_worker
+
+    reporter = StartupReporter(args.report_fd)
+    try:
+        index, count = parse_worker_arg(args.worker)
+        if not args.worker_dir:
+            raise ValueError("--worker needs --worker-dir")
+    except ValueError as exc:
+        return reporter.fail(EXIT_BAD_CONFIG, f"bad worker arguments: {exc}")
+    paths = runtime_paths(cfg, None)
+    try:
+        return run_worker(cfg, args.config, WorkerIdentity(index, count, args.worker_dir),
+                          paths.paniclog, paths.paniclog_mode, reporter)
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback
+        return reporter.fail(EXIT_STARTUP_FAILED, f"worker internal error: {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,357 @@
+"""The supervisor: growth past one core with N symmetric worker processes.
+
+Who calls it: daemon/main.py, when ``worker_processes`` is more than 1 (``auto``: one
+per CPU), after the configuration loaded, the process detached and before anything
+else. With ``worker_processes = 1`` (the default) none of this runs: one process does
+everything, exactly as before.
+
+Design:
+
+- Processes. The supervisor holds the pidfile (it names the supervisor), writes the
+  paniclog, and starts N workers with fork+exec of ``ecelerity --worker I/N`` (a fresh
+  interpreter: no gevent hub, threadpool or open spool inherited across a fork). Each
+  worker runs the whole App (daemon/workers.py) and reports its start-up through a pipe;
+  the daemon is ready when every worker is, and fails start-up (exit 1, the worker's
+  reason) when one cannot start. A worker that dies is started again with the same
+  index after a backoff (0.5 s doubling up to 30 s while it keeps dying within 10 s of
+  its start); five restarts within 60 s are reported in the paniclog as a crash loop.
+  Workers die with the supervisor (PR_SET_PDEATHSIG).
+- Signals. SIGTERM/SIGINT: stop the control channel, SIGTERM every worker, wait for
+  them (SIGKILL after the stop timeout), remove the pidfile, exit 0. SIGHUP: reload the
+  supervisor's configuration (control listeners) and forward SIGHUP to every worker,
+  which reloads its own. SIGUSR1: reopen the paniclog and forward.
+- Inbound. Every worker listens on the same TCP addresses with SO_REUSEPORT; the kernel
+  spreads connections over them. A unix-socket ESMTP Listen is served by worker 0 only.
+  A Listen on port 0 is not supported with workers (each would get its own port).
+- Spool. Worker I owns the partition ``<spoolbase>/w<I>``; a restarted worker reads its
+  partition back and delivers what it holds. When N shrinks, partitions of workers that
+  no longer exist (and a spool written by a single-process daemon) are adopted at start
+  by the worker ``k % N`` (core/spool_service.py).
+- Limits machine-wide (daemon/shares.py). Each worker reads the configuration through a
+  ConfigView: a limit V (max_outbound_connections, server_max_outbound_connections,
+  outbound_throttle_*, inbound_throttle_messages, listener/service/peer_sessions) is
+  dealt in whole units round-robin from a hash of its scope, so the shares add up to V
+  exactly. Connection limits and outbound throttles smaller than N are held whole by one
+  worker at a time through flock leases (daemon/leases.py). The cost of static shares:
+  a worker may wait for its share while another has spare units (a domain limited to
+  3 connections gets 2 + 1). Inbound limits smaller than N cannot be split; a warning
+  says so at start.
+- Control. The supervisor listens on the configured Control_Listener sockets (with
+  their authentication and authorization); each worker on its private socket
+  ``<run dir>/w<I>.sock`` (``<pidfile dir>/workers``, or a directory under /tmp when
+  that path is too long for a unix socket). Commands are forwarded to every worker and
+  the answers merged (control/aggregate.py); ``pid``, ``shutdown``, ``workers`` and
+  ``worker I <command>`` are the supervisor's own, ``config reload`` reloads all.
+
+Never touches the spool or SMTP itself; never blocks its hub.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.event
+import gevent.os
+import gevent.subprocess
+
+import ecelerity
+from ecelerity.config.errors import ConfigError
+from ecelerity.log.paniclog import PanicLog
+
+from .pidfile import PidFile, PidFileError
+from .service import StartupError
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+BACKOFF_FIRST, BACKOFF_MAX, STABLE_AFTER = 0.5, 30.0, 10.0
+CRASH_LOOP_RESTARTS, CRASH_LOOP_WINDOW = 5, 60.0
+MAX_UNIX_PATH = 100
+
+
+@dataclass
+class WorkerSlot:
+    index: int
+    proc: Any = None
+    started_at: float = 0.0
+    backoff: float = BACKOFF_FIRST
+    restarts: int = 0
+    recent: deque = field(default_factory=lambda: deque(maxlen=CRASH_LOOP_RESTARTS))
+    state: str = "starting"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+
+def choose_run_dir(pidfile: str) -> tuple[str, bool]:
+    """Where worker sockets and leases live; (path, made under /tmp and to be removed)."""
+    preferred = os.path.join(os.path.dirname(os.path.abspath(pidfile)), "workers")
+    if len(os.path.join(preferred, "w99.sock")) <= MAX_UNIX_PATH:
+        os.makedirs(preferred, mode=0o700, exist_ok=True)
+        return preferred, False
+    return tempfile.mkdtemp(prefix="ecelerity-w-", dir="/tmp"), True
+
+
+class Supervisor:
+    """See the module docstring."""
+
+    def __init__(self, cfg: Any, *, config_path: str, count: int, pidfile: str,
+                 paniclog: PanicLog) -> None:
+        from ecelerity.control.aggregate import Aggregator
+
+        self.config = cfg
+        self.config_path = config_path
+        self.count = count
+        self.paniclog = paniclog
+        self.run_dir, self._temp_run_dir = choose_run_dir(pidfile)
+        self.slots = [WorkerSlot(i) for i in range(count)]
+        self.commands = Aggregator(self)
+        self.started_at = time.time()
+        self.reloads = 0
+        self._stopping = False
+        self._shutdown = gevent.event.Event()
+        self._control: Any = None
+        self._watchers: list[gevent.Greenlet] = []
+
+    # -- what the control service and the aggregator use ------------------------------------
+    def log(self, module: str, text: str) -> None:
+        self.paniclog.write(module, text)
+
+    def log_exception(self, module: str, what: str, exc: BaseException) -> None:
+        self.log(module, f"{what}: {type(exc).__name__}: {exc}")
+        for line in traceback.format_exception(type(exc), exc, exc.__traceback__):
+            self.log(module, line.rstrip("\n"))
+
+    def worker_socket(self, index: int) -> str:
+        return os.path.join(self.run_dir, f"w{index}.sock")
+
+    def request_shutdown(self, reason: str = "") -> None:
+        if not self._shutdown.is_set():
+            self.log("ecelerity", f"shutdown requested{': ' + reason if reason else ''}")
+            self._shutdown.set()
+
+    def reload(self, reason: str = "") -> tuple[bool, list[str]]:
+        """Reload the supervisor's own configuration (its control listeners)."""
+        from ecelerity.config.loader import load_config
+
+        try:
+            new_cfg = load_config(self.config_path)
+        except ConfigError as exc:
+            errors = [str(p) for p in exc.problems] or [str(exc)]
+            for line in errors:
+                self.log("config", f"reload failed: {line}")
+            return False, errors
+        except Exception as exc:  # noqa: BLE001 - a reload never kills the supervisor
+            self.log_exception("config", "reload failed", exc)
+            return False, [f"{type(exc).__name__}: {exc}"]
+        from .workers import worker_count
+
+        if worker_count(new_cfg) != self.count:
+            self.log("config", f"worker_processes changed to {worker_count(new_cfg)}; "
+                               f"it takes effect at restart ({self.count} workers run)")
+        old_cfg, self.config = self.config, new_cfg
+        self.reloads += 1
+        if self._control is not None:
+            self._control.reload(old_cfg, new_cfg)
+        self.log("config", f"supervisor reload ok{' (' + reason + ')' if reason else ''}")
+        return True, []
+
+    def reopen_logs(self) -> None:
+        self.paniclog.reopen()
+
+    def signal_workers(self, signum: int) -> None:
+        for slot in self.slots:
+            if slot.proc is not None and slot.proc.poll() is None:
+                try:
+                    os.kill(slot.proc.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    # -- workers ---------------------------------------------------------------------------
+    def _command(self, index: int, report_fd: int) -> list[str]:
+        return [sys.executable, "-m", "ecelerity.daemon.main", "-c", self.config_path,
+                "--foreground", "--worker", f"{index}/{self.count}", "--worker-dir", self.run_dir,
+                "--report-fd", str(report_fd)]
+
+    def spawn(self, slot: WorkerSlot) -> tuple[int, str]:
+        """Start the worker of ``slot`` and wait for its start-up report: (code, message)."""
+        read_fd, write_fd = os.pipe()
+        try:
+            slot.proc = gevent.subprocess.Popen(self._command(slot.index, write_fd),
+                                                pass_fds=(write_fd,), stdin=gevent.subprocess.DEVNULL)
+        finally:
+            os.close(write_fd)
+        slot.started_at = time.monotonic()
+        slot.state = "starting"
+        chunks: list[bytes] = []
+        try:
+            gevent.os.make_nonblocking(read_fd)
+            with gevent.Timeout(START_TIMEOUT):
+                while chunk := gevent.os.nb_read(read_fd, 4096):
+                    chunks.append(chunk)
+        except gevent.Timeout:
+            chunks = [b"1 no start-up report within %d s" % START_TIMEOUT]
+            slot.proc.kill()
+        finally:
+            os.close(read_fd)
+        code_text, _, message = b"".join(chunks).decode("utf-8", "replace").strip().partition(" ")
+        if not code_text.isdigit():
+            return 1, f"worker {slot.index} exited during start-up (see the paniclog)"
+        if code_text == "0":
+            slot.state = "running"
+        return int(code_text), message
+
+    def _watch(self, slot: WorkerSlot) -> None:
+        """Wait for the worker to exit; start it again unless the daemon is stopping."""
+        while True:
+            status = slot.proc.wait()
+            if self._stopping:
+                slot.state = "stopped"
+                return
+            lived = time.monotonic() - slot.started_at
+            slot.state = "restarting"
+            how = f"killed by signal {-status}" if status < 0 else f"exited with status {status}"
+            slot.backoff = BACKOFF_FIRST if lived >= STABLE_AFTER else min(BACKOFF_MAX, slot.backoff * 2)
+            now = time.monotonic()
+            slot.recent.append(now)
+            if len(slot.recent) == CRASH_LOOP_RESTARTS and now - slot.recent[0] <= CRASH_LOOP_WINDOW:
+                self.log("ecelerity", f"worker {slot.index} is in a crash loop: {CRASH_LOOP_RESTARTS} "
+                                      f"restarts in {now - slot.recent[0]:.0f}s")
+            self.log("ecelerity", f"worker {slot.index} (pid {slot.pid}) {how} after {lived:.1f}s; "
+                                  f"restarting in {slot.backoff:.1f}s")
+            gevent.sleep(slot.backoff)
+            if self._stopping:
+                return
+            slot.restarts += 1
+            code, message = self.spawn(slot)
+            if code != 0:
+                self.log("ecelerity", f"worker {slot.index} restart failed: {message}")
+            else:
+                self.log("ecelerity", f"worker {slot.index} restarted (pid {slot.pid})")
+
+    def start(self) -> None:
+        """Start every worker, then the control channel; StartupError when one fails."""
+        from ecelerity.control.server import ControlService
+
+        from .shares import small_inbound_limits
+
+        for text in small_inbound_limits(self.config, self.count):
+            self.log("config", f"{text} is below worker_processes = {self.count}: each worker "
+                               f"allows at least 1, so the machine-wide limit may be exceeded")
+        results = gevent.joinall([gevent.spawn(self.spawn, slot) for slot in self.slots])
+        failures = [g.value for g in results if g.value is None or g.value[0] != 0]
+        if failures:
+            self.stop_workers()
+            code, message = failures[0] if failures[0] is not None else (1, "worker failed")
+            raise StartupError(message, exit_code=code or 1)
+        self._watchers = [gevent.spawn(self._watch, slot) for slot in self.slots]
+        control = ControlService()
+        try:
+            control.start(self)
+        except StartupError:
+            self.stop_workers()
+            raise
+        self._control = control
+
+    def stop_workers(self, timeout: float = STOP_TIMEOUT) -> None:
+        self._stopping = True
+        self.signal_workers(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for slot in self.slots:
+            if slot.proc is None:
+                continue
+            try:
+                slot.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except gevent.subprocess.TimeoutExpired:
+                self.log("ecelerity", f"worker {slot.index} ignored SIGTERM; killing it")
+                slot.proc.kill()
+                slot.proc.wait()
+            slot.state = "stopped"
+
+    def run(self) -> None:
+        """Serve until a shutdown is requested, then stop everything."""
+        self._shutdown.wait()
+        if self._control is not None:
+            self._control.stop(time.monotonic() + 2.0)
+            self._control = None
+        self.stop_workers()
+        gevent.killall(self._watchers, timeout=1.0)
+        if self._temp_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def install_signals(self) -> list[Any]:
+        def on_terminate(signum: int) -> None:
+            self.request_shutdown(signal.Signals(signum).name)
+
+        def on_hangup() -> None:
+            self.log("ecelerity", "SIGHUP received: reloading configuration in every process")
+            self.reload("SIGHUP")
+            self.signal_workers(signal.SIGHUP)
+
+        def on_usr1() -> None:
+            self.reopen_logs()
+            self.signal_workers(signal.SIGUSR1)
+
+        return [gevent.signal_handler(signal.SIGTERM, on_terminate, signal.SIGTERM),
+                gevent.signal_handler(signal.SIGINT, on_terminate, signal.SIGINT),
+                gevent.signal_handler(signal.SIGHUP, on_hangup),
+                gevent.signal_handler(signal.SIGUSR1, on_usr1)]
+
+
+def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count: int) -> int:
+    """main.py's ``run`` for a multi-process daemon; returns the exit status."""
+    from .main import EXIT_OK, EXIT_STARTUP_FAILED
+
+    pidfile = PidFile(paths.pidfile)
+    try:
+        pidfile.acquire()
+    except PidFileError as exc:
+        return reporter.fail(EXIT_STARTUP_FAILED, str(exc))
+    paniclog = PanicLog(paths.paniclog, mode=paths.paniclog_mode)
+    paniclog.open()
+    paniclog.write("ecelerity", f"starting ecelerity {ecelerity.__version__} supervisor (pid "
+                               f"{os.getpid()}, {count} workers, config {config_path})")
+    for warning in getattr(cfg, "warnings", []):
+        paniclog.write("config", str(warning))
+    supervisor = Supervisor(cfg, config_path=config_path, count=count, pidfile=paths.pidfile,
+                            paniclog=paniclog)
+    handles: list[Any] = []
+    try:
+        handles = supervisor.install_signals()
+        supervisor.start()
+    except StartupError as exc:
+        for handle in handles:
+            handle.cancel()
+        paniclog.write("ecelerity", f"start-up failed: {exc}")
+        paniclog.close()
+        pidfile.release()
+        return reporter.fail(exc.exit_code, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, details in the paniclog
+        supervisor.stop_workers(2.0)
+        paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
+        paniclog.close()
+        pidfile.release()
+        return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc}")
+    paniclog.start_flusher()
+    paniclog.write("ecelerity", f"started {count} workers: "
+                               + ", ".join(f"w{s.index}={s.pid}" for s in supervisor.slots))
+    reporter.ready(f"version {ecelerity.__version__} running (supervisor pid {os.getpid()}, "
+                   f"{count} workers); paniclog {paths.paniclog}")
+    try:
+        supervisor.run()
+    finally:
+        for handle in handles:
+            handle.cancel()
+        paniclog.write("ecelerity", "stopped")
+        paniclog.close()
+        pidfile.release()
+    return EXIT_OK
