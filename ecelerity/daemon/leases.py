@@ -21,7 +21,7 @@ Life of a lease (``LeaseBook``):
   while this worker waits for a lease (the manager does not poll limits by itself).
 
 Never blocks: every flock is non-blocking. Reads the queue manager's queues
-(``_queues``, ``in_flight``) read-only; never changes them.
+(``in_flight(binding, domain)``) read-only; never changes them.
 """
 from __future__ import annotations
 
@@ -152,12 +152,8 @@ class LeaseBook:
             manager.wake()
 
     def _busy(self, manager: Any, lease: Lease) -> bool:
-        queues = getattr(manager, "_queues", None) or {}
-        for binding, domain in lease.queues:
-            queue = queues.get((binding or "default", domain))
-            if queue is not None and queue.in_flight > 0:
-                return True
-        return False
+        return any(manager.in_flight(binding or "default", domain) > 0
+                   for binding, domain in lease.queues)
 
     def _hold_after(self, key: tuple, lease: Lease) -> float:
         cfg = self._config()

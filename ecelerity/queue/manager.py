@@ -184,6 +184,11 @@ class QueueManager(ResultsMixin):
             queue = self._queues[key] = DomainQueue(binding, key[1])
         return queue
 
+    def in_flight(self, binding: str, domain: str) -> int:
+        """Hand-offs under way for (binding, domain); 0 for a queue never seen."""
+        queue = self._queues.get((binding, domain.lower()))
+        return queue.in_flight if queue is not None else 0
+
     # -- residency (see the module docstring) ---------------------------------------------
     def _hold(self, entry: QueuedMessage) -> None:
         self._entries[entry.message.id] = entry

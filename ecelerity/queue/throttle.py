@@ -46,6 +46,8 @@ class RateWindow:
         self._expire(now)
         if len(self._events) < self.count:
             return now
+        if self.count <= 0:  # a zero rate never frees a slot within this window
+            return now + self.seconds
         return self._events[len(self._events) - self.count] + self.seconds
 
 

@@ -87,7 +87,8 @@ def test_small_limits_go_through_one_lease_holder(tmp_path):
 def test_a_lease_is_given_back_once_its_scope_is_quiet(tmp_path):
     now = [100.0]
     queue = SimpleNamespace(in_flight=1)
-    manager = SimpleNamespace(_queues={("default", "a.test"): queue}, wake=lambda: None)
+    in_flight = {("default", "a.test"): queue}
+    manager = SimpleNamespace(in_flight=lambda b, d: in_flight[(b, d)].in_flight, wake=lambda: None)
     cfg = config("idle_timeout = 3\n")
     book = LeaseBook(str(tmp_path), manager=lambda: manager, config=lambda: cfg, clock=lambda: now[0])
     other = LeaseBook(str(tmp_path), manager=lambda: None, config=lambda: cfg)

@@ -46,3 +46,10 @@ def test_book_shares_a_window_per_defining_scope():
     assert a is b and own is not a
     assert (a.count, a.seconds, own.count) == (5, 10, 1)
     assert book.window(cfg, "outbound_throttle_connections", binding=None, domain="a.test") is None
+
+
+def test_a_zero_rate_window_frees_nothing_within_its_window():
+    from ecelerity.queue.throttle import RateWindow
+
+    window = RateWindow(0, 60)
+    assert window.next_free(100.0) == 160.0
