@@ -152,7 +152,9 @@ OPTIONS = [
     opt("auth_require_tls", BOOLEAN, True, INBOUND,
         "offer and accept SMTP AUTH only after STARTTLS (else 538 5.7.11)", implemented=True),
     opt("auth_failure_delay", SECONDS, 1, INBOUND,
-        "tarpit after a failed AUTH: this many seconds, doubling per failure (max 8)", implemented=True),
+        "tarpit after a failed AUTH: this many seconds, doubling per failure (max 8); failures "
+        "count per client IP (IPv6 /64) for 10 min, 5 lock it out with 421; 0 turns both off",
+        implemented=True),
     opt("xclient_hosts", CIDR_LIST, None, INBOUND_GLOBAL, "client CIDRs allowed to use XCLIENT",
         implemented=True),
     opt("peer_sessions", COUNT, 0, INBOUND,

@@ -6,6 +6,10 @@ transfer encoding and the byte range of its body in the shared source buffer (by
 or an mmap of the spool segment); children of a multipart are found only when first
 asked for. Mutations (headers, body, add/insert/unlink parts) mark the part dirty;
 ``render()`` copies untouched parts verbatim and re-renders only the dirty ones.
+Reading never counts as a mutation: building children (``children``, ``walk()``,
+``text()``) leaves a part clean, so an unmodified tree renders byte-identical, and
+a re-rendered multipart keeps the layout it was parsed with (preamble, delimiter
+lines, the close delimiter or its absence, the epilogue).
 
 Malformed input never raises: a missing boundary, a missing close delimiter, a
 cut-short header block, an unknown encoding or nesting deeper than MAX_DEPTH is
@@ -56,14 +60,12 @@ class Part:
         self._eol_before = b""
         self._delimiter = b""
         self._preamble = b""
-        self._tail = b""
+        self._tail: bytes | None = None  # None: no parsed layout, render() writes a close delimiter
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Part:
-        """A standalone part (headers + body) to insert into a tree."""
-        part = cls(raw)
-        part._structure_changed = True
-        return part
+        """A standalone part (headers + body) to insert into a tree; renders as ``raw`` until changed."""
+        return cls(raw)
 
     # -- type information -------------------------------------------------------
     @property
@@ -277,7 +279,10 @@ class Part:
             if not before and (index or self._preamble):
                 before = eol
             pieces += [before, child._delimiter if own else b"--" + boundary + eol, child.render()]
-        pieces.append(self._tail if self._tail else eol + b"--" + boundary + b"--" + eol)
+        if self._tail is None:  # built, not parsed: close it
+            pieces.append(eol + b"--" + boundary + b"--" + eol)
+        else:  # parsed: the input's own ending, even a missing close delimiter
+            pieces.append(self._tail)
         return b"".join(pieces)
 
 

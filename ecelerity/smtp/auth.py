@@ -17,10 +17,18 @@ only after STARTTLS, else ``538 5.7.11``), ``always_allow`` / ``always_deny``
 Replies: ``235 2.7.0`` success, ``535 5.7.8`` bad credentials, ``538 5.7.11``
 encryption required, ``503 5.5.1`` AUTH twice / during a transaction / before
 EHLO, ``504 5.5.4`` unknown mechanism, ``501 5.5.2`` bad base64, ``501 5.0.0`` the
-client cancelled with ``*``, ``454 4.7.0`` backend failure. Each failure is
-tarpitted: delay = base * 2^(n-1) seconds for the n-th failure of the connection
-(capped at 8 s); after MAX_FAILURES the connection is closed with ``421 4.7.0``.
-Counts are in ``STATS``. An authenticated session may relay (policy/relay.py).
+client cancelled with ``*``, ``454 4.7.0`` backend failure.
+
+Brute force: each failure is tarpitted, delay = base * 2^(n-1) seconds (capped at
+8 s), where n = max(failures on this connection, recent failures of the peer).
+The peer's failures (its IPv4 address, or its IPv6 /64) are kept per SMTPService in
+a PeerFailures table: at most PEER_TABLE_SIZE peers (least recently failing
+dropped first), each forgotten PEER_WINDOW seconds after its last failure, never
+reset by a success. Once n reaches MAX_FAILURES the connection is closed with
+``421 4.7.0``, and while the peer stays at MAX_FAILURES its next AUTH gets that
+421 at once, so reconnecting buys nothing. ``auth_failure_delay = 0`` turns the
+tarpit off, the per-peer accounting with it (only the per-connection cut stays).
+The table is per process. Counts are in ``STATS``. An authenticated session may relay (policy/relay.py).
 Every verdict, and a timeout inside the exchange, is an acctlog record
 (``log_smtp_auth``, log/service.py: the only logging hook here); the session's own
 exits (timeouts, a client gone, shutdown) pass through to the session loop.
@@ -31,11 +39,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import logging
 import os
 import time
-from collections import Counter
-from typing import TYPE_CHECKING, Any
+import weakref
+from collections import Counter, OrderedDict
+from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
 
@@ -65,7 +75,9 @@ TOO_MANY = Reply(421, "4.7.0", "Too many authentication failures, closing connec
 MAX_FAILURES = 5
 MAX_DELAY = 8.0
 DEFAULT_FAILURE_DELAY = 1.0
-STATS: Counter[str] = Counter()  # attempts, successes, failures, cancelled, errors, mech:<NAME>
+PEER_TABLE_SIZE = 65536  # peers whose recent failures are remembered
+PEER_WINDOW = 600.0  # seconds a peer's failures are remembered after its last one
+STATS: Counter[str] = Counter()  # attempts, successes, failures, cancelled, errors, locked_out, mech:<NAME>
 
 _backends: list[Any] = [auth_backends.ConfigUsersBackend()]
 
@@ -84,6 +96,73 @@ def register_backend(backend: Any, *, first: bool = False) -> None:
 def unregister_backend(backend: Any) -> None:
     if backend in _backends:
         _backends.remove(backend)
+
+
+# -- failures per peer ---------------------------------------------------------------------
+def peer_key(ip: str) -> str:
+    """What a peer's failures are counted under: its IPv4 address, or its IPv6 /64."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+
+
+class PeerFailures:
+    """Recent AUTH failures per peer key: LRU-bounded, each entry expiring ``window``
+    seconds after its last failure. ``clock`` is injectable (tests)."""
+
+    def __init__(self, capacity: int = PEER_TABLE_SIZE, window: float = PEER_WINDOW,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.window = window
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key -> (count, last)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def count(self, key: str) -> int:
+        """Failures of ``key`` still inside the window (0 once expired)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return 0
+        if self.clock() - entry[1] >= self.window:
+            del self._entries[key]
+            return 0
+        return entry[0]
+
+    def record(self, key: str) -> int:
+        """One more failure of ``key``; returns its count, this one included."""
+        failures = self.count(key) + 1
+        self._entries[key] = (failures, self.clock())
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return failures
+
+
+_peer_tables: "weakref.WeakKeyDictionary[Any, PeerFailures]" = weakref.WeakKeyDictionary()
+
+
+def peer_failures(session: "Session") -> PeerFailures | None:
+    """The session's service's table (made on first use); None without a service or tarpit."""
+    service = session.service
+    if service is None or _failure_delay(session.settings) <= 0:
+        return None
+    table = _peer_tables.get(service)
+    if table is None:
+        table = _peer_tables[service] = PeerFailures()
+    return table
+
+
+def _failure_delay(settings: Any) -> float:
+    base = getattr(settings, "auth_failure_delay", None)
+    return DEFAULT_FAILURE_DELAY if base is None else max(0.0, float(base))
 
 
 class _Cancelled(Exception):
@@ -232,6 +311,12 @@ def do_auth(session: "Session", arg: str) -> None:
     if refusal is not None:
         session.reply_with(refusal)
         return
+    table = peer_failures(session)
+    if table is not None and table.count(peer_key(session.peer_ip)) >= MAX_FAILURES:
+        STATS["locked_out"] += 1
+        log.info("AUTH from %s refused: %d recent failures", session.peer_ip, MAX_FAILURES)
+        session.close(TOO_MANY)
+        return
     STATS["attempts"] += 1
     STATS[f"mech:{mech}"] += 1
     from .session import ClientGone, IdleTimeout, SessionTimeout, Shutdown
@@ -283,11 +368,13 @@ def _decide(session: "Session", mech: str, user: str, verdict: bool | None) -> N
     conn["auth_status"] = "fail"
     failures = int(conn.get("auth_failures", "0") or 0) + 1
     conn["auth_failures"] = str(failures)
+    table = peer_failures(session)
+    from_peer = table.record(peer_key(session.peer_ip)) if table is not None else 0
     log_smtp_auth(session, user, False)
-    log.info("AUTH %s user=%s from %s: fail (%d on this connection)", mech, user, session.peer_ip, failures)
-    base = getattr(settings, "auth_failure_delay", None)
-    base = DEFAULT_FAILURE_DELAY if base is None else max(0.0, float(base))
-    delay = min(MAX_DELAY, base * 2 ** (failures - 1))
+    log.info("AUTH %s user=%s from %s: fail (%d on this connection, %d recent from the peer)",
+             mech, user, session.peer_ip, failures, from_peer)
+    failures = max(failures, from_peer)
+    delay = min(MAX_DELAY, _failure_delay(settings) * 2 ** min(failures - 1, 16))
     if delay > 0:
         session.flush()
         gevent.sleep(delay)

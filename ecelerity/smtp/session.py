@@ -10,6 +10,11 @@ builds the final reply. It never reads configuration (only ``self.settings``),
 never blocks the hub (socket I/O is gevent's; the spool's store() blocks only this
 greenlet) and never sends a traceback to a client.
 
+Timeouts: ``idle_time`` bounds each command line, each DATA body line and each
+PROGRESS_OCTETS of a BDAT chunk from the moment reading it has to wait (not each
+recv(): a client trickling a byte at a time is cut like a silent one, 421 4.4.2);
+``session_time_limit`` bounds the whole session.
+
 States: ``connected`` -> ``greeted`` (after HELO/EHLO) -> ``mail`` (after MAIL) ->
 ``rcpt`` (at least one RCPT accepted) -> back to ``greeted`` after DATA or RSET;
 ``closed`` at the end.
@@ -55,6 +60,7 @@ log = logging.getLogger("ecelerity.smtp")
 
 MAX_BAD_COMMANDS = 20  # then 421: a client that only sends garbage is not an SMTP client
 RECV_SIZE = 65536
+PROGRESS_OCTETS = 1000  # BDAT: octets that earn another idle_time (RFC 5321's text line bound)
 
 VerbHandler = Callable[["Session", str], None]
 CapabilityProvider = Callable[["Session"], list[str]]
@@ -258,16 +264,27 @@ class Session:
         return self._closing
 
     # -- input -----------------------------------------------------------------------
-    def _recv(self, timeout: float | None = None) -> bytes:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
+    def _line_deadline(self, timeout: float | None = None) -> float:
+        """When the line (or piece) being read must be complete: idle_time (or timeout) from now."""
+        return time.monotonic() + (self.settings.idle_time if timeout is None else timeout)
+
+    def _recv(self, line_deadline: float) -> bytes:
+        """One recv() waiting at most until min(line deadline, session deadline).
+
+        The deadline belongs to the line, not to the recv(): a client trickling one
+        byte at a time still has to finish its line within idle_time."""
+        now = time.monotonic()
+        session_left = self._deadline - now
+        if session_left <= 0:
             raise SessionTimeout()
-        wait = min(timeout if timeout is not None else self.settings.idle_time, left)
+        line_left = line_deadline - now
+        if line_left <= 0:
+            raise IdleTimeout()
         try:
-            self.sock.settimeout(wait)
+            self.sock.settimeout(min(line_left, session_left))
             data = self.sock.recv(RECV_SIZE)
         except (socket.timeout, TimeoutError):
-            if wait >= left:
+            if session_left <= line_left:
                 raise SessionTimeout() from None
             raise IdleTimeout() from None
         except OSError:
@@ -277,7 +294,10 @@ class Session:
         return data
 
     def read_line(self, timeout: float | None = None) -> bytes:
-        """The next command line (terminator removed); flushes replies before waiting."""
+        """The next command line (terminator removed); flushes replies before waiting.
+
+        The line must be complete within idle_time (or ``timeout``) of the first wait for it."""
+        deadline = 0.0  # set when this line first has to wait for input
         while True:
             try:
                 line = self._splitter.next_line()
@@ -289,14 +309,23 @@ class Session:
             if line is not None:
                 return line
             self.flush()
-            self._splitter.feed(self._recv(timeout))
+            if not deadline:
+                deadline = self._line_deadline(timeout)
+            self._splitter.feed(self._recv(deadline))
 
     def read_exact(self, count: int, timeout: float | None = None) -> bytes:
-        """Exactly ``count`` raw bytes (BDAT); what follows stays buffered for read_line."""
+        """Exactly ``count`` raw bytes (BDAT); what follows stays buffered for read_line.
+
+        Raw octets have no lines: each PROGRESS_OCTETS received (a text line's worth)
+        earn another idle_time (or ``timeout``), so a trickle is cut like a slow line."""
         buf = bytearray(self._splitter.take_buffer())
+        deadline = 0.0
+        renewed_at = len(buf)
         while len(buf) < count:
             self.flush()
-            buf += self._recv(timeout)
+            if not deadline or len(buf) - renewed_at >= PROGRESS_OCTETS:
+                deadline, renewed_at = self._line_deadline(timeout), len(buf)
+            buf += self._recv(deadline)
         if len(buf) > count:
             self._splitter.feed(bytes(buf[count:]))
         return bytes(buf[:count])
@@ -321,6 +350,7 @@ class Session:
         reader = DataReader(max_size=settings.max_message_size, lone_lf="keep", lone_cr="keep",
                             max_line=settings.line_limit)
         chunk = self._splitter.take_buffer()
+        deadline = 0.0  # each body line within idle_time: renewed whenever a line ends
         while True:
             if chunk:
                 end = reader.feed(chunk)
@@ -328,7 +358,11 @@ class Session:
                     if end < len(chunk):
                         self._splitter.feed(chunk[end:])
                     break
-            chunk = self._recv()
+                if b"\n" in chunk:
+                    deadline = 0.0
+            if not deadline:
+                deadline = self._line_deadline()
+            chunk = self._recv(deadline)
         return [reader.take()], reader
 
     # -- transaction -----------------------------------------------------------------

@@ -5,12 +5,15 @@ One real daemon per fault relays one message for ``r@a.test``; a real dnsmasq po
 timeouts keep each case to a few seconds; retry_interval is long so exactly one
 attempt happens inside the test. After the fault fired we wait until the daemon holds
 no more sockets than before the message (a leaked connection would keep one open),
-then stop it and read the spool: the message must still be queued (every fault here
-is transient) with retries >= 1 and a last_error naming what went wrong; no DSN.
+and until the daemon's live greenlets (``ec_console threads --json``) are back within
+GREENLET_SLACK of the count before the message (a greenlet stuck on the dead peer would
+stay), then stop it and read the spool: the message must still be queued (every fault
+here is transient) with retries >= 1 and a last_error naming what went wrong; no DSN.
 When the mainlog is written, its line for the attempt must be a T (transient) line.
 """
 from __future__ import annotations
 
+import json
 import smtplib
 
 import pytest
@@ -34,6 +37,17 @@ CASES = {
     "cert_mismatch": ('tls = "required"\ntls_verify = "host"\n', {"tls": True}, ("4.",)),
     "421_mid_session": ("", {}, ("421", "4.3.2")),
 }
+
+
+GREENLET_SLACK = 2  # measured: 8 before and 8 after in every case; a stuck session would add 1-3
+
+
+def live_greenlets(daemon) -> int:
+    """The daemon's live greenlet count, through the real ec_console."""
+    result = daemon.console("threads --json")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    [row] = [r for r in json.loads(result.stdout) if r["pool"] == "greenlets"]
+    return row["threads"]
 
 
 BODY = (b"From: s@b.test\r\nTo: r@a.test\r\nSubject: fault\r\nMessage-ID: <f@b.test>\r\n"
@@ -75,6 +89,7 @@ def test_fault_ends_transient_without_leaks(fault, tmp_path, figures):
         daemon = start_daemon(config, tmp_path / "daemon")
         with daemon:
             baseline = socket_fds(daemon.pid)
+            greenlets_before = live_greenlets(daemon)
             queue_id = inject(smtp_port)
             wait_for(lambda: peer.faults_injected >= 1, 15, f"the {fault} fault to fire",
                      daemon.diagnostics)
@@ -85,6 +100,11 @@ def test_fault_ends_transient_without_leaks(fault, tmp_path, figures):
                      lambda: f"now {socket_fds(daemon.pid)} sockets, peer active {peer._active}\n"
                              + daemon.diagnostics())
             leaked = socket_fds(daemon.pid) - baseline
+            greenlets_after: list[int] = []
+            wait_for(lambda: greenlets_after.append(live_greenlets(daemon))
+                     or greenlets_after[-1] <= greenlets_before + GREENLET_SLACK, 8,
+                     f"the daemon's greenlets to settle (before the message: {greenlets_before})",
+                     lambda: f"now {greenlets_after[-1:]} greenlets\n" + daemon.diagnostics())
             assert daemon.stop() == 0, daemon.diagnostics()
         state = spool_state(tmp_path / "daemon" / "var" / "spool")
         [queued] = [m for m in state["messages"] if m["rcpt"] == "r@a.test"]
@@ -98,4 +118,5 @@ def test_fault_ends_transient_without_leaks(fault, tmp_path, figures):
         for line in mainlog:
             assert "@D@" not in line and "@P@" not in line, (fault, line)
     figures("network_faults", fault=fault, outcome="transient", last_error=queued["last_error"],
-            connections=peer.connections, leaked_sockets=leaked, mainlog_lines=len(mainlog))
+            connections=peer.connections, leaked_sockets=leaked, mainlog_lines=len(mainlog),
+            greenlets_before=greenlets_before, greenlets_after=greenlets_after[-1])

@@ -3,8 +3,12 @@ process figures, connection counts, modules, spool_in, unlink stats, and dig / d
 refresh domain through the real resolver talking to a real dnsmasq."""
 from __future__ import annotations
 
+import gc
 import json
 import os
+
+import gevent
+import gevent.event
 
 import pytest
 
@@ -35,6 +39,28 @@ def test_process_figures(app):
     assert any(row["pool"] == "os threads" and row["threads"] >= 1 for row in data(app, "threads"))
     assert data(app, "count") == {"inbound": 0, "outbound": 0}
     assert ok(run(app, "show outbound")) == ["Outbound connections: 0"]
+
+
+def test_threads_counts_live_greenlets_and_the_threadpool(app):
+    def greenlets():
+        [row] = [r for r in data(app, "threads") if r["pool"] == "greenlets"]
+        return row["threads"]
+
+    before = greenlets()
+    release = gevent.event.Event()
+    parked = [gevent.spawn(release.wait) for _ in range(40)]
+    gevent.sleep(0)
+    during = greenlets()
+    release.set()
+    gevent.joinall(parked)
+    del parked
+    gc.collect()
+    after = greenlets()
+    assert during - before >= 40 and during - before <= 45, (before, during)
+    assert after <= before + 5, (before, after)
+    [pool] = [r for r in data(app, "threads") if r["pool"] == "gevent threadpool"]
+    assert pool["max"] >= 1 and pool["queued"] >= 0 and pool["threads"] >= 0
+    assert any(line.startswith("greenlets: ") and line.endswith(" live") for line in ok(run(app, "threads")))
 
 
 def test_spool_in_and_unlink_stats(app):

@@ -137,3 +137,49 @@ def test_random_input_never_raises_and_round_trips(raw):
         _ = part.content_type, part.params, part.filename
     message.defects()
     assert message.render() == raw
+
+
+MIME_PIECES = st.sampled_from([
+    b"Content-Type: multipart/mixed; boundary=x\r\n", b"Content-Type: message/rfc822\r\n",
+    b"Content-Type: multipart/digest; boundary=x\r\n", b"\r\n", b"\n", b"--x\r\n", b"--x--\r\n",
+    b"--x", b"--x--", b"preamble\r\n", b"a: b\r\n", b"body", b"Content-Type: text/plain\r\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.lists(MIME_PIECES, max_size=25).map(b"".join))
+def test_walking_a_standalone_part_leaves_it_byte_identical(raw):
+    """Regression: building children (walk, children, text) is not a modification."""
+    part = Part.from_bytes(raw)
+    for sub in part.walk():
+        assert isinstance(sub.children, list)
+        sub.text()
+    assert part.render() == raw
+    assert part.raw_body() == raw[part.body_start:part.body_end]
+
+
+def test_walked_malformed_corpus_renders_byte_identical_as_standalone_parts():
+    for path in sorted(glob.glob(os.path.join(CORPUS, "*.eml"))):
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        part = Part.from_bytes(raw)
+        assert len(list(part.walk())) >= 1
+        assert part.render() == raw, path
+
+
+def test_header_edit_keeps_a_multipart_body_without_close_delimiter_as_is():
+    raw = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+    part = Part.from_bytes(raw)
+    assert [p.content_type for p in part.walk()] == ["multipart/mixed", "text/plain"]
+    assert any("close delimiter" in d for d in part.defects)
+    part.headers.append("X-Scanned", "yes")
+    out = part.render()
+    assert out.endswith(raw[part.body_start:])  # no close delimiter invented
+    assert b"X-Scanned: yes\r\n" in out and b"--x--" not in out
+
+
+def test_built_multipart_still_gets_a_close_delimiter():
+    container = Part.from_bytes(b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b--\r\n')
+    container.add_last_child(Part.from_bytes(b"Content-Type: text/plain\r\n\r\nnew"))
+    out = container.render()
+    assert out.endswith(b"--b\r\nContent-Type: text/plain\r\n\r\nnew\r\n--b--\r\n"), out
+    assert [p.body() for p in Part.from_bytes(out).children] == [b"new"]

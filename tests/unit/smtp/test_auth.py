@@ -10,6 +10,7 @@ import smtplib
 import ssl
 import time
 
+import gevent
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
@@ -245,3 +246,101 @@ def test_registered_backend_and_always_deny(pki, tmp_path):
             client.close()
     finally:
         auth.unregister_backend(backend)
+
+
+# -- failures per peer, across connections ------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_peer_failures_count_expire_and_stay_bounded():
+    clock = Clock()
+    table = auth.PeerFailures(capacity=3, window=60, clock=clock)
+    assert [table.record("a") for _ in range(3)] == [1, 2, 3] and table.count("b") == 0
+    clock.now += 59
+    assert table.record("a") == 4  # the window runs from the last failure
+    clock.now += 59.5
+    assert table.count("a") == 4
+    clock.now += 0.5
+    assert table.count("a") == 0 and len(table) == 0
+    for key in ("a", "b", "c"):
+        table.record(key)
+    table.record("a")  # a is now the most recent: b goes first
+    table.record("d")
+    assert len(table) == 3 and table.count("b") == 0 and table.count("a") == 2
+    assert table.count("c") == 1 and table.count("d") == 1
+
+
+def test_peer_key_groups_an_ipv6_64_and_unmaps_ipv4():
+    assert auth.peer_key("192.0.2.7") == "192.0.2.7"
+    assert auth.peer_key("2001:db8:1:2:aaaa::1") == auth.peer_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert auth.peer_key("2001:db8:1:3::1") != auth.peer_key("2001:db8:1:2::1")
+    assert auth.peer_key("::ffff:192.0.2.7") == "192.0.2.7" and auth.peer_key("not-an-ip") == "not-an-ip"
+
+
+def read_until_closed(sock) -> bytes:
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:  # closed with our pipelined commands unread
+        pass
+    return received
+
+
+def auth_session(service, users, peer_ip: str, wrong: int, *, delay: float = 0.02) -> tuple[list[int], float]:
+    """One connection, over a socketpair, making ``wrong`` AUTH PLAIN attempts with bad
+    passwords (pipelined); returns the reply codes after EHLO and the seconds it took."""
+    from gevent import socket as gsocket
+
+    from ecelerity.smtp.session import Session
+
+    settings = SessionSettings(hostname="mx.test")
+    settings.enable_authentication, settings.auth_require_tls = True, False
+    settings.auth_users, settings.auth_failure_delay = users, delay
+    server_sock, client_sock = gsocket.socketpair()
+    session = Session(server_sock, (peer_ip, 4000), settings=settings, spool=None, service=service)
+    worker = gevent.spawn(session.run)
+    started = time.monotonic()
+    script = b"EHLO c.test\r\n" + b"".join(
+        b"AUTH PLAIN " + b64(b"\0alice\0wrong-%d" % n).encode() + b"\r\n" for n in range(wrong))
+    client_sock.sendall(script + b"QUIT\r\n")
+    with gevent.Timeout(10):
+        out = read_until_closed(client_sock)
+        worker.join()
+    client_sock.close()
+    codes = [int(line[:3]) for line in out.split(b"\r\n") if line[3:4] == b" "]
+    return codes[2:], time.monotonic() - started  # after the banner and EHLO
+
+
+def test_failures_are_counted_per_peer_across_connections(users):
+    from ecelerity.smtp.server import SMTPService
+
+    service, clock = SMTPService(), Clock()
+    auth._peer_tables[service] = auth.PeerFailures(clock=clock)
+    codes, elapsed = auth_session(service, users, "192.0.2.1", 2)
+    assert codes == [535, 535, 221] and elapsed >= 0.02 + 0.04
+    codes, elapsed = auth_session(service, users, "192.0.2.1", 1)  # 3rd failure of the peer
+    assert codes == [535, 221] and elapsed >= 0.02 * 4, elapsed
+    codes, _ = auth_session(service, users, "192.0.2.1", 3)  # 4th, then 5th: cut
+    assert codes == [535, 421]
+    codes, elapsed = auth_session(service, users, "192.0.2.1", 1)  # locked out: 421 at once
+    assert codes == [421] and elapsed < 0.2
+    assert auth_session(service, users, "192.0.2.2", 1)[0] == [535, 221]  # another peer: its own count
+    assert auth_session(SMTPService(), users, "192.0.2.1", 1)[0] == [535, 221]  # another service
+    clock.now += auth.PEER_WINDOW
+    codes, elapsed = auth_session(service, users, "192.0.2.1", 1)  # forgotten after the window
+    assert codes == [535, 221] and elapsed < 0.02 * 4
+
+
+def test_no_tarpit_means_no_per_peer_accounting(users):
+    from ecelerity.smtp.server import SMTPService
+
+    service = SMTPService()
+    for _ in range(2):
+        assert auth_session(service, users, "192.0.2.1", 5, delay=0)[0] == [535] * 4 + [421]
+    assert service not in auth._peer_tables

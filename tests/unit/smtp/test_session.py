@@ -121,3 +121,83 @@ def test_session_time_limit_ends_a_busy_session_and_zero_means_unlimited(spool):
     client_sock.close()
     unlimited = Session(None, ("127.0.0.1", 1), settings=SessionSettings(session_time_limit=0), spool=spool)
     assert unlimited._deadline == float("inf")
+
+
+# -- idle_time per line, not per recv() (trickling slowloris) ---------------------------------
+IDLE = 0.6
+PREFIX = b"EHLO c.test\r\nMAIL FROM:<a@b.org>\r\nRCPT TO:<x@example.com>\r\n"
+
+
+def read_all(sock) -> bytes:
+    """Everything until EOF; a reset (the server closed with our bytes unread) ends it too."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def trickle(spool, opening: bytes, pieces: list[bytes], interval: float, **overrides) -> tuple[bytes, float]:
+    """Send opening, then one piece per interval until the session closes (or pieces run out);
+    returns (everything the server sent, seconds from the first piece to the close)."""
+    server_sock, client_sock = gsocket.socketpair()
+    settings_ = SessionSettings(hostname="mx.test", relay_domains=("example.com",), idle_time=IDLE,
+                                **overrides)
+    worker = gevent.spawn(Session(server_sock, ("127.0.0.1", 4242), settings=settings_, spool=spool).run)
+    client_sock.sendall(opening)
+    started = gevent.get_hub().loop.now()
+    reader = gevent.spawn(read_all, client_sock)
+    with gevent.Timeout(10):
+        for piece in pieces:
+            if reader.ready():
+                break
+            try:
+                client_sock.sendall(piece)
+            except OSError:
+                break
+            gevent.sleep(interval)
+        client_sock.shutdown(gsocket.SHUT_WR)
+        out = reader.get()
+        elapsed = gevent.get_hub().loop.now() - started
+        worker.join()
+    client_sock.close()
+    return out, elapsed
+
+
+def test_a_command_line_trickled_byte_by_byte_is_cut_at_idle_time(spool):
+    out, elapsed = trickle(spool, b"EHLO c.test\r\n", [b"N"] * 40, 0.1)  # each recv() waits 0.1 s
+    assert out.endswith(b"421 4.4.2 idle timeout, closing connection\r\n"), out[-200:]
+    assert IDLE - 0.05 < elapsed < IDLE + 0.5, elapsed
+
+
+def test_slow_complete_lines_each_get_their_own_idle_time(spool):
+    out, elapsed = trickle(spool, b"EHLO c.test\r\n", [b"NO", b"OP\r\n"] * 3 + [b"QUIT\r\n"], 0.22)
+    assert out.count(b"250 2.0.0") >= 3 and out.endswith(b"221 2.3.0 mx.test closing connection\r\n")
+    assert elapsed > 2 * IDLE  # the session outlived idle_time: no line took that long
+
+
+def test_a_data_line_trickled_byte_by_byte_is_cut_at_idle_time(spool):
+    out, elapsed = trickle(spool, PREFIX + b"DATA\r\nSubject: x\r\n\r\n", [b"y"] * 40, 0.1)
+    assert b"354 " in out and out.endswith(b"421 4.4.2 idle timeout, closing connection\r\n"), out[-200:]
+    assert IDLE - 0.05 < elapsed < IDLE + 0.5, elapsed
+
+
+def test_a_slow_body_of_complete_lines_is_accepted(spool):
+    before = len(spool)
+    out, elapsed = trickle(spool, PREFIX + b"DATA\r\n", [b"From: a@b.org\r\n", b"\r\n", b"one\r\n", b"two\r\n",
+                                                          b"three\r\n", b".\r\n", b"QUIT\r\n"], 0.2)
+    assert b"250 2.0.0 OK " in out and out.endswith(b"221 2.3.0 mx.test closing connection\r\n"), out
+    assert elapsed > 2 * IDLE and len(spool) == before + 1
+
+
+def test_a_bdat_chunk_trickled_is_cut_and_a_steady_one_is_not(spool):
+    out, elapsed = trickle(spool, PREFIX + b"BDAT 5000 LAST\r\n", [b"z" * 10] * 40, 0.1)
+    assert out.endswith(b"421 4.4.2 idle timeout, closing connection\r\n"), out[-200:]
+    assert IDLE - 0.05 < elapsed < IDLE + 0.5, elapsed
+    body = b"From: a@b.org\r\n\r\n" + b"b" * 2983  # 3000 octets at 1000 octets per 0.3 s
+    out, elapsed = trickle(spool, PREFIX + b"BDAT 3000 LAST\r\n",
+                           [body[i:i + 500] for i in range(0, 3000, 500)] + [b"QUIT\r\n"], 0.15)
+    assert b"250 2.0.0 OK " in out and out.endswith(b"221 2.3.0 mx.test closing connection\r\n"), out
+    assert elapsed > IDLE
