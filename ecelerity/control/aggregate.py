@@ -9,7 +9,9 @@ Rules:
   state, restarts), ``worker I <command>`` (one worker's own answer), ``config reload``
   (the supervisor, then every worker; fails when one fails), ``reopen logs``;
 - the same in every worker, asked of worker 0: ``version``, ``help``, ``paniclog``
-  (one shared file), ``config eval/get/locate/...`` (one configuration);
+  (one shared file), ``config eval/get/locate/...`` (one configuration); ``spool import``
+  and ``spool import_poll`` (worker 0 imports, into its spool partition: asked of
+  every worker, each would copy the same mail);
 - ``MERGED`` commands (summary, mailq, binding summary, domain, showqueue, message
   details, the flush/fail/retry operations...) are asked of every worker in their
   ``--json`` form and merged by ``merge``: numbers add up (``uptime`` and
@@ -37,7 +39,8 @@ from .protocol import MAX_LINE, ProtocolError, Reply, check_greeting, read_reply
 ASK_TIMEOUT = 30.0
 MAX_KEYS = frozenset({"uptime", "since_reset"})
 ONE_WORKER = ("version", "help", "paniclog", "config eval", "config get", "config locate",
-              "config show", "config list", "config dump")
+              "config show", "config list", "config dump",
+              "spool import", "spool import_poll")  # one importer, or every worker copies the mail
 
 
 def ask(path: str, line: str, timeout: float = ASK_TIMEOUT) -> Reply:

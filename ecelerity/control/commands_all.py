@@ -18,6 +18,9 @@ from .commands_domain import register_domain_commands
 from .commands_queue import register_queue_view_commands
 from .commands_queue_ops import register_queue_op_commands
 from .commands_system import register_system_commands
+from .commands_tls import register_tls_commands
+from .commands_trace import register_trace_commands
+from .spool_import import register_spool_import_commands
 from .registry import CommandRegistry
 
 
@@ -32,6 +35,9 @@ def register_console_commands(registry: CommandRegistry) -> None:
     register_system_commands(registry)
     register_authz_commands(registry)
     register_counter_commands(registry)
+    register_tls_commands(registry)
+    register_trace_commands(registry)
+    register_spool_import_commands(registry)
 
 
 def attach_stats(app: Any) -> Any:

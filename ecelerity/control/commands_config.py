@@ -5,7 +5,8 @@ Who calls it: the command registry (``register_config_commands``). ``config set
 validates the whole tree with the same validator as a file load (so a bad value is
 refused with the validator's message) and swaps the new Config in as a reload does:
 services get ``reload(old, new)``, the old Config stays in force when anything fails.
-Changes live until the next reload from disk unless ``config writeback`` writes them
+While ``config begin`` has a transaction open (config_transaction.py) set/unset are
+staged there and ``config commit`` applies them in one swap. Changes live until the next reload from disk unless ``config writeback`` writes them
 to Local_Changes_File (read last at every load). ``write config`` prints the running
 configuration. Never edits the main configuration file.
 """
@@ -26,6 +27,7 @@ from ecelerity.config.validate import validate
 
 from .commands_core import _explain, parse_scope_path, path_string, render_value
 from .commands_util import unavailable, usage
+from .config_transaction import open_transaction, register_config_transaction_commands, stage
 from .registry import CommandContext, CommandError, CommandRegistry, CommandResult
 
 CONSOLE_FILE = "<console>"
@@ -114,7 +116,7 @@ def swap_config(app: Any, new_cfg: Any, reason: str) -> None:
         app.log("config", f"configuration changed ({reason})")
 
 
-def _changes(app: Any) -> list[tuple[Path, list[str], str, Value | None]]:
+def changes_in_force(app: Any) -> list[tuple[Path, list[str], str, Value | None]]:
     """Console changes made to the Config in force (forgotten when a reload replaced it)."""
     record = getattr(app, "console_changes", None)
     if record is None or record[0] is not app.config:
@@ -165,16 +167,21 @@ def _change(ctx: CommandContext, value_words: list[str] | None) -> CommandResult
     path, spellings, option, words = _split(ctx, with_value=value_words is not None)
     value = _value_from_words(words) if value_words is not None else None
     app = ctx.app
+    where = path_string(path) or "global"
+    shown = raw_text(value) if value is not None else None
+    text = (f"{option} = {shown} in {where}" if value is not None else f"{option} unset in {where}")
+    data = {"option": option, "scope": where, "value": shown, "action": ctx.command.name,
+            "staged": False}
+    if open_transaction(app) is not None:
+        stage(app, (path, spellings, option, value))
+        data["staged"] = True
+        return CommandResult(data, lambda d: f"{text} (staged: 'config commit' applies it)")
     root = copy.deepcopy(app.config.root)
     apply_change(root, path, spellings, option, value)
     new_cfg = build_config(app.config, root)
-    changes = _changes(app) + [(path, spellings, option, value)]
+    before = changes_in_force(app)
     swap_config(app, new_cfg, f"console: {ctx.command.name} {' '.join(ctx.args)}")
-    app.console_changes = (new_cfg, changes)
-    where = path_string(path) or "global"
-    shown = raw_text(value) if value is not None else None
-    data = {"option": option, "scope": where, "value": shown, "action": ctx.command.name}
-    text = (f"{option} = {shown} in {where}" if value is not None else f"{option} unset in {where}")
+    app.console_changes = (new_cfg, before + [(path, spellings, option, value)])
     return CommandResult(data, lambda d: text)
 
 
@@ -244,7 +251,7 @@ def _is_set(app: Any) -> bool:
 
 
 def cmd_config_writeback(ctx: CommandContext) -> CommandResult:
-    changes = _changes(ctx.app)
+    changes = changes_in_force(ctx.app)
     target = local_changes_file(ctx.app)
     if not os.path.isdir(os.path.dirname(target)):
         raise unavailable(ctx, f"Local_Changes_File directory of '{target}' does not exist")
@@ -284,3 +291,4 @@ def register_config_commands(registry: CommandRegistry) -> None:
         ("write config", cmd_write_config, "display current running configuration", "write config"),
     ]:
         registry.register(name, handler, help_text, usage=usage_text, replace=True)
+    register_config_transaction_commands(registry)

@@ -22,6 +22,7 @@ engine passes a ClientSettings built from the resolver).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from gevent import socket as gsocket
@@ -35,6 +36,9 @@ from .replies import (  # noqa: F401 - re-exported: the engine, deferral.py and 
     DATA, EHLO, IDLE, MAIL, MAX_REPLY_BYTES, MAX_REPLY_LINES, NOT_CONNECTED, RCPT, RSET,
     STARTTLS, TLS_HANDSHAKE, Reply, SmtpFailure, closed_by_remote, dot_stuff, internal,
     parse_reply, timed_out)
+
+# STARTTLS handshakes of this process ("ok" / "failed"): the console's ``tls`` reads them
+TLS_HANDSHAKES: Counter[str] = Counter()
 
 
 @dataclass
@@ -156,8 +160,10 @@ class SmtpClient:
             self.sock = self._tls_context().wrap_socket(
                 self.sock, server_hostname=self.server_name or None)
         except (OSError, ValueError) as exc:
+            TLS_HANDSHAKES["failed"] += 1
             raise SmtpFailure(internal(451, "4.7.5", f"TLS handshake with {self.ip} failed: {exc}"),
                               TLS_HANDSHAKE) from exc
+        TLS_HANDSHAKES["ok"] += 1
         self.tls_active = True
         self._buffer = b""
         self._hello()

@@ -55,6 +55,7 @@ from .address import Mailbox
 from .commands import (MailParams, parse_command)
 from .replies import Reply
 from .settings import SessionSettings
+from .trace import tracer_for
 
 log = logging.getLogger("ecelerity.smtp")
 
@@ -144,6 +145,7 @@ class Session:
         self._deadline = self.connected_at + limit if limit > 0 else float("inf")
         self._rdns: Any = None  # smtp/rdns.PendingName when received_rdns is on
         self._closing = False
+        self.trace = tracer_for(self)  # 'trace smtp' (smtp/trace.py): None unless traced
 
     # -- the main loop ---------------------------------------------------------------
     def run(self) -> None:
@@ -172,6 +174,8 @@ class Session:
                 self.sock.close()
             except OSError:
                 pass
+            if self.trace is not None:
+                self.trace.close()
 
     def greet(self) -> bool:
         """Implicit TLS (use_ssl), the connect phase, then the banner; False ends the session."""
@@ -249,6 +253,8 @@ class Session:
             return
         data = b"".join(self._out)
         self._out.clear()
+        if self.trace is not None:
+            self.trace.sent(data)
         try:
             self.sock.sendall(data)
         except OSError:
@@ -291,6 +297,8 @@ class Session:
             raise ClientGone() from None
         if not data:
             raise ClientGone()
+        if self.trace is not None:
+            self.trace.received(data)
         return data
 
     def read_line(self, timeout: float | None = None) -> bytes:

@@ -215,6 +215,7 @@ def handshake(session: "Session", ctx: ssl.SSLContext) -> bool:
         tls_sock = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
     except (ssl.SSLError, OSError) as exc:
         log.info("TLS setup for %s failed: %s", session.peer_ip, exc)
+        _count(session, "failed")
         session.close()
         return False
     session.replace_socket(tls_sock)
@@ -225,10 +226,34 @@ def handshake(session: "Session", ctx: ssl.SSLContext) -> bool:
         log.info("TLS handshake with %s:%s failed: %s", session.peer_ip, session.peer_port,
                  getattr(exc, "reason", None) or exc)
         session.vctx.conn["tls_failed"] = "true"
+        _count(session, "failed")
         session.close()
         return False
     _record(session, tls_sock)
+    _count(session, "ok")
     return True
+
+
+def _count(session: "Session", outcome: str) -> None:
+    """``tls_inbound_ok`` / ``tls_inbound_failed`` in the App's stats (the console's ``tls``)."""
+    app = getattr(getattr(session, "service", None), "app", None)
+    if app is not None:
+        from .. import stats
+        stats.for_app(app).record(f"tls_inbound_{outcome}")
+
+
+def cache_info() -> dict[str, int]:
+    """The server context cache: contexts held, its bound, contexts built since start."""
+    with _cache_lock:
+        return {"size": len(_cache), "max": CACHE_SIZE, "built": contexts_built}
+
+
+def clear_cache() -> int:
+    """Forget every cached server context (the next session rebuilds); returns how many."""
+    with _cache_lock:
+        count = len(_cache)
+        _cache.clear()
+    return count
 
 
 def _record(session: "Session", tls_sock: Any) -> None:

@@ -70,7 +70,7 @@ def test_config_eval_json_says_where_the_value_comes_from(app):
     ("config eval Nowhere x opt", 400, "unknown scope 'Nowhere'"),
     ("config get Binding", 400, "usage"),
     ("config get Domain nowhere.example max_outbound_connections", 404, "no scope"),
-    ("config begin", 501, "'config begin' is not implemented yet"),
+    ("config replay", 501, "'config replay' is not implemented yet"),
 ])
 def test_config_refusals(app, line, status, text):
     reply = run(app, line)
