@@ -64,7 +64,7 @@ OPTIONS = [
         "statistics permastore path", dynamic=False),
     opt("license", PATH, "/opt/msys/ecelerity/etc", GLOBAL,
         "license location (accepted for compatibility; no license is needed)", dynamic=False),
-    opt("trace_smtp_mode", OCTAL_MODE, 0o640, GLOBAL, "mode of SMTP trace files", dynamic=False),
+    opt("trace_smtp_mode", OCTAL_MODE, 0o640, GLOBAL, "mode of SMTP trace files", dynamic=False, implemented=True),
     opt("_unsafe_spool", BOOLEAN, False, GLOBAL, "allow dangerous spool semantics"),
     opt("unlink_on_spool_in_failure", BOOLEAN, True, GLOBAL,
         "remove malformed spool files at spool-in (else quarantine)"),
@@ -114,10 +114,10 @@ OPTIONS = [
         "identical debug messages logged per period (0 = no limit)"),
     opt("debug_throttle_period_secs", SECONDS, 1, GLOBAL, "debug message throttling period"),
     # --- Security { } ---
-    opt("user", STRING, "ecuser", SECURITY, "user to run as after start-up", dynamic=False),
-    opt("group", STRING, "ecuser", SECURITY, "group to run as after start-up", dynamic=False),
+    opt("user", STRING, "ecuser", SECURITY, "user to run as after start-up", dynamic=False, implemented=True),
+    opt("group", STRING, "ecuser", SECURITY, "group to run as after start-up", dynamic=False, implemented=True),
     opt("supplemental_groups", STRING_LIST, None, SECURITY,
-        "supplemental groups after start-up", dynamic=False),
+        "supplemental groups after start-up", dynamic=False, implemented=True),
     opt("chroot", PATH, None, SECURITY, "chroot directory", dynamic=False),
     opt("capabilities", STRING_LIST, None, SECURITY, "root capabilities to retain", dynamic=False),
     # --- Debug_Flags { } : subsystems logged at each paniclog level ---

@@ -42,6 +42,7 @@ import fcntl
 import os
 import time
 from collections import Counter
+from dataclasses import replace
 
 import gevent
 
@@ -132,6 +133,25 @@ class Spool:
         self._track(messages, segment, data_offset)
         self._after_write()
         return StoredBatch(batch_id=batch_id, messages=messages, size=len(data))
+
+    def adopt(self, batch_id: str, messages: list[SpooledMessage],
+              body: bytes) -> list[SpooledMessage]:
+        """Durably take over ``messages`` of batch ``batch_id`` from another spool.
+
+        Same message IDs, envelope and retry state; ``body`` is the batch's bytes. Returns
+        the copies now living here (the caller ends the originals in their own spool
+        afterwards: a crash in between duplicates, never loses). A message whose ID
+        already lives here (an adoption repeated after such a crash) is skipped.
+        """
+        copies = [replace(m, segment=-1, data_offset=0, removed=False)
+                  for m in messages if m.id not in self._messages]
+        if not copies:
+            return []
+        segment, data_offset = self._journal.append(
+            b"B", batch_meta(batch_id, copies[0].envelope, copies, relocated=True), body)
+        self._track(copies, segment, data_offset)
+        self._after_write()
+        return copies
 
     def remove(self, message: SpooledMessage) -> None:
         """Durably end a message; its segment goes once nothing older or in it lives."""

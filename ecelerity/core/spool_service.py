@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import replace
 from typing import Any
 
 from .spool import Spool, SpoolError
@@ -117,16 +116,6 @@ def adopt_orphans(spool: Spool, base: str, index: int, count: int, log: Any) -> 
 
 
 def adopt_batch(spool: Spool, orphan: Spool, batch_id: str, messages: list[Any]) -> None:
-    """One batch into ``spool`` (durable), then ended in ``orphan``.
-
-    Uses the journal the way Spool.compact does; a public ``Spool.adopt`` would be the
-    better home (asked of the spool's owner).
-    """
-    from .spool_records import batch_meta
-
-    body = orphan.read_body(messages[0])
-    copies = [replace(m, segment=-1, data_offset=0, removed=False) for m in messages]
-    segment, data_offset = spool._journal.append(
-        b"B", batch_meta(batch_id, copies[0].envelope, copies, relocated=True), body)
-    spool._track(copies, segment, data_offset)
+    """One batch into ``spool`` (durable, Spool.adopt), then ended in ``orphan``."""
+    spool.adopt(batch_id, messages, orphan.read_body(messages[0]))
     orphan.remove_many(messages)

@@ -9,8 +9,10 @@ Usage::
 directory -> detach (unless ``--foreground``: double fork + setsid; the first process
 waits on a pipe until the daemon is ready or has failed, and exits with the daemon's
 start-up status, printing its error) -> take the pidfile -> open the paniclog ->
-start the services (control listener, later SMTP...) -> install signal handlers ->
-run the gevent hub until SIGTERM/SIGINT or the ``shutdown`` command.
+start the services (spool, queue, modules, SMTP and control listeners) -> when started
+as root, hand the files created so far to the Security user and drop to it
+(daemon/privileges.py: after every bind, before anything is served) -> install signal
+handlers -> run the gevent hub until SIGTERM/SIGINT or the ``shutdown`` command.
 
 Exit status: 0 clean shutdown (or ``--check`` passed); 1 start-up failure (spool not
 writable, pidfile held, an address in use, internal error); 2 invalid configuration
@@ -27,7 +29,8 @@ Worker processes: with ``worker_processes`` above 1 the detached process becomes
 supervisor (daemon/supervisor.py) instead of running the App itself; it starts the
 workers as ``ecelerity -c FILE --foreground --worker I/N --worker-dir DIR --report-fd FD``
 (options hidden from --help: only the supervisor uses them), which run the App through
-daemon/workers.py.
+daemon/workers.py. The supervisor keeps root (it restarts workers, which bind
+privileged ports again); each worker drops privileges after its own binds.
 
 Never prints a traceback: an unexpected error is one line on stderr, the traceback
 goes to the paniclog.
@@ -173,6 +176,12 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
     from .app import App
     from .signals import install_signal_handlers, remove_signal_handlers
 
+    from .privileges import become, resolve_identity
+
+    try:
+        identity, identity_note = resolve_identity(cfg)
+    except StartupError as exc:
+        return reporter.fail(exc.exit_code, str(exc))
     pidfile = PidFile(paths.pidfile)
     try:
         pidfile.acquire()
@@ -184,17 +193,28 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
                                f"config {config_path})")
     for warning in getattr(cfg, "warnings", []):
         paniclog.write("config", str(warning))
+    if identity_note:
+        paniclog.write("ecelerity", identity_note)
+    started: list[Any] = []  # the App once start() returned (App.start stops its own failures)
     try:
         app = App(cfg, config_path=config_path, paniclog=paniclog)
         app.start()
+        started.append(app)
+        # everything is bound and nothing served yet (see daemon/privileges.py)
+        dropped = become(identity, app, cfg, extra_paths=[paths.pidfile, paths.paniclog],
+                         trees=[paths.spool])
+        if dropped:
+            paniclog.write("ecelerity", dropped)
         handles = install_signal_handlers(app)
     except StartupError as exc:
+        _stop_started(started)
         paniclog.write("ecelerity", f"start-up failed: {exc}")
         paniclog.close()
         pidfile.release()
         return reporter.fail(exc.exit_code, str(exc))
     except Exception as exc:  # noqa: BLE001 - one line for the operator, details in the paniclog
         paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
+        _stop_started(started)
         paniclog.close()
         pidfile.release()
         return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc} "
@@ -212,6 +232,12 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
         paniclog.close()
         pidfile.release()
     return EXIT_OK
+
+
+def _stop_started(started: list[Any]) -> None:
+    """Stop an App whose start() returned but whose start-up failed afterwards."""
+    for app in started:
+        app.stop()
 
 
 # Offline policy tools reachable as `ecelerity sieve ...` / `ecelerity lua ...`
@@ -251,12 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.worker:
         return _run_worker(cfg, args)
+    from .privileges import resolve_identity
     from .workers import worker_count
 
     try:
         paths = runtime_paths(cfg, args.pidfile)
         prepare_spool(paths.spool)
         count = worker_count(cfg)
+        resolve_identity(cfg)  # an unknown Security user/group fails before detaching
     except StartupError as exc:
         sys.stderr.write(f"ecelerity: {exc}\n")
         return exc.exit_code

@@ -167,6 +167,7 @@ class Supervisor:
 
     def reopen_logs(self) -> None:
         self.paniclog.reopen()
+        hand_paniclog_to_workers(self.config, self.paniclog.path)
 
     def signal_workers(self, signum: int) -> None:
         for slot in self.slots:
@@ -307,6 +308,19 @@ class Supervisor:
                 gevent.signal_handler(signal.SIGUSR1, on_usr1)]
 
 
+def hand_paniclog_to_workers(cfg: Any, path: str) -> None:
+    """The supervisor keeps root, its workers drop to the Security user: a paniclog the
+    supervisor (re)creates must stay writable by them (after a rotation too)."""
+    from .privileges import resolve_identity
+
+    identity, _ = resolve_identity(cfg)
+    if identity is not None and os.geteuid() == 0:
+        try:
+            os.chown(path, identity.uid, identity.gid)
+        except OSError:
+            pass  # the workers report a paniclog they cannot open
+
+
 def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count: int) -> int:
     """main.py's ``run`` for a multi-process daemon; returns the exit status."""
     from .main import EXIT_OK, EXIT_STARTUP_FAILED
@@ -318,6 +332,7 @@ def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count:
         return reporter.fail(EXIT_STARTUP_FAILED, str(exc))
     paniclog = PanicLog(paths.paniclog, mode=paths.paniclog_mode)
     paniclog.open()
+    hand_paniclog_to_workers(cfg, paths.paniclog)
     paniclog.write("ecelerity", f"starting ecelerity {ecelerity.__version__} supervisor (pid "
                                f"{os.getpid()}, {count} workers, config {config_path})")
     for warning in getattr(cfg, "warnings", []):

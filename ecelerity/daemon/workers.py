@@ -10,7 +10,10 @@ pidfile (the supervisor's pidfile names the daemon) and shares the paniclog file
 Start-up status goes to the supervisor through the inherited pipe named by
 ``--report-fd`` (main.StartupReporter: "0 ready" or "<code> <reason>"). The worker asks
 the kernel for SIGTERM when the supervisor dies (PR_SET_PDEATHSIG), so no worker
-outlives its supervisor. Never forks, never signals other processes.
+outlives its supervisor. Started as root, a worker drops to the Security user once its
+App started (its listeners, private control socket and spool partition are open; see
+daemon/privileges.py); the supervisor keeps root to restart workers on privileged
+ports. Never forks, never signals other processes.
 """
 from __future__ import annotations
 
@@ -86,13 +89,19 @@ def run_worker(cfg: Any, config_path: str, ident: WorkerIdentity, paniclog_path:
     from .app import App
     from .leases import LeaseBook
     from .main import EXIT_OK, EXIT_STARTUP_FAILED
+    from .privileges import become, resolve_identity
     from .signals import install_signal_handlers, remove_signal_handlers
 
     die_with_parent()
+    try:
+        identity, identity_note = resolve_identity(cfg)
+    except StartupError as exc:
+        return reporter.fail(exc.exit_code, str(exc))
     paniclog = PanicLog(paniclog_path, mode=paniclog_mode)
     paniclog.open()
     who = f"worker {ident.index}/{ident.count}"
     paniclog.write("ecelerity", f"{who} starting (pid {os.getpid()})")
+    spoolbase = str(cfg.get("spoolbase"))  # all partitions: the workers share one identity
     holder: list[Any] = []
     leases = LeaseBook(ident.lease_dir,
                        manager=lambda: getattr(holder[0], "queue_manager", None) if holder else None,
@@ -103,19 +112,30 @@ def run_worker(cfg: Any, config_path: str, ident: WorkerIdentity, paniclog_path:
 
         return wrap(load_config(path), ident, leases)
 
+    if identity_note:
+        paniclog.write("ecelerity", f"{who}: {identity_note}")
+    started: list[Any] = []
     try:
         app = App(wrap(cfg, ident, leases), config_path=config_path, paniclog=paniclog, loader=loader)
         holder.append(app)
         app.worker = ident
         app.start()
+        started.append(app)
         leases.start()
+        # every socket of this worker is bound, nothing served yet (daemon/privileges.py)
+        dropped = become(identity, app, app.config, extra_paths=[paniclog_path, spoolbase],
+                         trees=[ident.run_dir, spoolbase])
+        if dropped:
+            paniclog.write("ecelerity", f"{who}: {dropped}")
         handles = install_signal_handlers(app)
     except StartupError as exc:
+        _stop_started(started, leases)
         paniclog.write("ecelerity", f"{who} start-up failed: {exc}")
         paniclog.close()
         return reporter.fail(exc.exit_code, str(exc))
     except Exception as exc:  # noqa: BLE001 - one line for the supervisor, details in the paniclog
         paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
+        _stop_started(started, leases)
         paniclog.close()
         return reporter.fail(EXIT_STARTUP_FAILED, f"{who}: internal error during start-up: {exc}")
     paniclog.start_flusher()
@@ -130,3 +150,11 @@ def run_worker(cfg: Any, config_path: str, ident: WorkerIdentity, paniclog_path:
         paniclog.write("ecelerity", f"{who} stopped")
         paniclog.close()
     return EXIT_OK
+
+
+def _stop_started(started: list[Any], leases: Any) -> None:
+    """Stop an App whose start() returned but whose start-up failed afterwards
+    (App.start() itself stops the services of a start that fails)."""
+    for app in started:
+        app.stop()
+        leases.close()

@@ -20,9 +20,9 @@ process's pid; if the daemon exits or does not answer within ``timeout`` it rais
 DaemonStartError carrying stderr and the paniclog.
 
 ``run_ecelerity(args, cwd)`` runs the command to completion, for start-up failures.
-``daemon_factory`` is a pytest fixture (import it into a test module) that starts
-daemons and always stops them at teardown. Everything binds loopback only; use
-``free_port()`` for TCP listeners.
+The ``daemon_factory`` fixture (tests/conftest.py, available to every test without an
+import) starts daemons through ``start_daemon`` and always stops them at teardown.
+Everything binds loopback only; use ``free_port()`` for TCP listeners.
 """
 from __future__ import annotations
 
@@ -36,8 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_NAME = "ecelerity.conf"
@@ -295,17 +293,3 @@ def _wait_ready(daemon: DaemonProcess, timeout: float) -> None:
     daemon.kill()
     raise DaemonStartError(f"daemon not ready after {timeout}s ({last_error})\n{daemon.diagnostics()}")
 
-
-@pytest.fixture
-def daemon_factory(tmp_path):
-    """``start = daemon_factory; d = start(config_text)``: every daemon is stopped at teardown."""
-    started: list[DaemonProcess] = []
-
-    def start(config_text: str, *, subdir: str | None = None, **kwargs) -> DaemonProcess:
-        daemon = start_daemon(config_text, tmp_path / subdir if subdir else tmp_path, **kwargs)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.__exit__(None, None, None)

@@ -5,28 +5,11 @@ import json
 import os
 import signal
 import socket
+import smtplib
 import time
 
-import smtplib
-
-import pytest
-
-from tests.helpers.daemon import free_port, run_ecelerity, start_daemon
+from tests.helpers.daemon import free_port, run_ecelerity
 from tests.scenarios.delivery_harness import make_body, wait_until
-
-
-@pytest.fixture
-def daemon_factory(tmp_path):
-    """Start a daemon in tmp_path; it is always stopped at teardown."""
-    started = []
-
-    def start(config_text: str):
-        started.append(start_daemon(config_text, tmp_path))
-        return started[-1]
-
-    yield start
-    for daemon in started:
-        daemon.__exit__(None, None, None)
 
 
 def _config(port: int, extra: str = "") -> str:
