@@ -31,9 +31,10 @@ import re
 from ..core.message import Message
 from ..core.mime import Part
 
-__all__ = ["fix_long_lines", "longest_line"]
+__all__ = ["MIN_FIX_LIMIT", "fix_long_lines", "longest_line"]
 
 _BASE64_LINE = 76
+MIN_FIX_LIMIT = 78
 _LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
@@ -43,8 +44,15 @@ def longest_line(data: bytes) -> int:
 
 
 def fix_long_lines(data: bytes, limit: int) -> bytes:
-    """``data`` with every line at most ``limit`` bytes long (see the module docstring)."""
+    """``data`` with every line at most ``limit`` bytes long (see the module docstring).
+
+    A limit below 78 (RFC 5322's recommended line length) is raised to 78 for repairs:
+    shorter lines cannot hold standard fields like our own Content-Transfer-Encoding
+    without folding them where MIME parsers misread the value."""
     if limit <= 0 or longest_line(data) <= limit:
+        return data
+    limit = max(limit, MIN_FIX_LIMIT)
+    if longest_line(data) <= limit:
         return data
     message = Message(data)
     root = message.mime()
@@ -80,10 +88,13 @@ def _fix_part(part: Part, limit: int, *, top: bool) -> None:
     part.headers.replace("Content-Transfer-Encoding", "quoted-printable")
     if top and "MIME-Version" not in part.headers:
         part.headers.append("MIME-Version", "1.0")
+    # the fields we just wrote can exceed a small limit too: fold them, never break them
+    _fold_headers(part, limit)
 
 
 def _qp_encode(decoded: bytes, eol: bytes) -> bytes:
-    """Quoted-printable keeping the body's hard line breaks (CRLF, or LF) as line breaks."""
+    """Quoted-printable keeping the body's hard line breaks (CRLF, or LF) as line breaks;
+    encoded lines are at most 76 bytes (within MIN_FIX_LIMIT)."""
     text = decoded.replace(b"\r\n", b"\n")
     encoded = binascii.b2a_qp(text, istext=True)
     # b2a_qp leaves a lone CR as "=0D"; line breaks come back as the part's line ending.

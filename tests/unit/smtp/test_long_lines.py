@@ -12,12 +12,12 @@ import email.policy
 import gevent
 import pytest
 from gevent import socket as gsocket
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.spool import Spool
-from ecelerity.smtp.long_lines import fix_long_lines, longest_line
+from ecelerity.smtp.long_lines import MIN_FIX_LIMIT, fix_long_lines, longest_line
 from ecelerity.smtp.session import Session
 from ecelerity.smtp.settings import SessionSettings, clear_settings_cache
 
@@ -79,12 +79,14 @@ def test_message_without_long_lines_is_returned_unchanged():
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=3000), min_size=1, max_size=6), st.integers(40, 1200))
+@example(lines=[b"\x00" * 41], limit=40)  # once broke our own Content-Transfer-Encoding line
+@example(lines=[b"\x00" * 100], limit=40)
 def test_fix_bounds_every_line_and_keeps_a_single_part_payload(lines, limit):
     body = b"\r\n".join(line.replace(b"\r", b"").replace(b"\n", b"") for line in lines) + b"\r\n"
     raw = b"From: a@b.org\r\nContent-Type: text/plain\r\n\r\n" + body
     fixed = fix_long_lines(raw, limit)
-    assert longest_line(fixed) <= max(limit, 76)
-    if longest_line(raw) > limit:
+    assert longest_line(fixed) <= max(limit, MIN_FIX_LIMIT)
+    if longest_line(raw) > max(limit, MIN_FIX_LIMIT):
         assert _payloads(fixed) == _payloads(raw)
     else:
         assert fixed == raw
