@@ -98,7 +98,7 @@ def crash_section(sections, output: str) -> list[str]:
     return lines
 
 
-DUPLICATES = """### The duplicate window
+DUPLICATES = """### How the duplicate window is kept to one transaction
 
 The unavoidable window is one transaction per outbound connection: the time between
 the remote 250 and our durable removal record. queue/results.py gets each
