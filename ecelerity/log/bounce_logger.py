@@ -9,23 +9,22 @@ for a temporary one; ``record(facts)`` takes events already built by log/facts.p
 
 The classification code (momentum-facts.md §2.8) comes from the result's
 ``classification`` when the caller set it, else from ecelerity/bounce/classify.py (the
-bounce code's classifier, with its override rules). Never blocks and never raises into the caller.
+bounce code's classifier, with its override rules). Construction, ``from_config`` and
+the start/flush/reopen/close life cycle come from log/lifecycle.py's StanzaLogger.
+Never blocks and never raises into the caller.
 """
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Callable, Mapping
-
-import gevent
 
 from ecelerity.bounce.classify import CODES
 from ecelerity.bounce.classify import classify as classify_reply
 
 from . import facts as event_facts
 from . import records
-from .module_settings import default_log_dir, hires_timestamps, instances, with_defaults
-from .writer import FLUSH_INTERVAL, LogWriter
+from .lifecycle import StanzaLogger
+from .writer import LogWriter
 
 MODULE = "bounce_logger"
 OUT_OF_BAND_STAGE = 21
@@ -43,34 +42,21 @@ def classify(code: Any, enhanced: Any, text: Any) -> int:
     return classify_reply(number, str(enhanced or ""), str(text or ""))
 
 
-class BounceLogger:
+class BounceLogger(StanzaLogger):
     """One bounce_logger instance: the bouncelog file, its switches and heartbeat."""
 
-    def __init__(self, settings: Mapping[str, Any] | None = None, *, log_dir: str = "var/log",
-                 hires: bool = False, binding_group_of: Callable[[str], Any] | None = None,
-                 report: Callable[[str, str], None] | None = None,
-                 clock: Callable[[], float] = time.time,
-                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True):
-        self.settings = with_defaults(MODULE, settings)
-        self.hires = hires
-        self.clock = clock
-        self.binding_group_of = binding_group_of
+    MODULE = MODULE
+
+    def open_writers(self, log_dir: str, writer_args: dict[str, Any]) -> None:
         path = self.settings.get("bouncelog") or os.path.join(log_dir, "bouncelog.ec")
         self.writer = LogWriter(str(path), mode=self.settings.get("bouncelog_mode", 0o644),
-                                name="bouncelog", report=report, flush_interval=flush_interval,
-                                use_threadpool=use_threadpool)
-        self._heartbeat: gevent.Greenlet | None = None
+                                name="bouncelog", **writer_args)
 
     @classmethod
     def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
                     **kwargs: Any) -> BounceLogger | None:
         """The first ``bounce_logger`` stanza of ``cfg``, or None without one."""
-        found = instances(cfg, MODULE)
-        if not found or found[0].settings.get("enabled") is False:
-            return None
-        return cls(found[0].settings, log_dir=default_log_dir(cfg), hires=hires_timestamps(cfg),
-                   binding_group_of=getattr(cfg, "binding_group_of", None), report=report,
-                   **kwargs)
+        return cls.first_from_config(cfg, report=report, **kwargs)
 
     def record(self, facts: Mapping[str, Any]) -> None:
         """Write the bouncelog line of a permanent failure, bounce or transient failure."""
@@ -93,9 +79,6 @@ class BounceLogger:
                                                     facts.get("text"))
         self.writer.write_line(records.bouncelog_line(line_facts, self.hires))
 
-    def _now(self, when: float | None) -> float:
-        return self.clock() if when is None else when
-
     def log_bounce(self, msg: Any, result: Any, *, out_of_band: bool = False,
                    when: float | None = None) -> None:
         """B: ``msg`` failed permanently (an out-of-band DSN logs stage 21)."""
@@ -112,26 +95,3 @@ class BounceLogger:
 
     def heartbeat(self, when: float | None = None) -> None:
         self.writer.write_line(records.bouncelog_heartbeat(self._now(when), self.hires))
-
-    def start(self) -> None:
-        self.writer.start()
-        interval = float(self.settings.get("heartbeat") or 0)
-        if interval > 0 and self._heartbeat is None:
-            self._heartbeat = gevent.spawn(self._heartbeat_loop, interval)
-
-    def _heartbeat_loop(self, interval: float) -> None:
-        while True:
-            gevent.sleep(interval)
-            self.heartbeat()
-
-    def flush(self) -> None:
-        self.writer.flush()
-
-    def reopen(self) -> None:
-        self.writer.reopen()
-
-    def close(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.kill(block=False)
-            self._heartbeat = None
-        self.writer.close()

@@ -7,12 +7,14 @@ log/service.py's LogHub) into another MTA's log lines, so that MTA's log analyse
 ``BatchTracker`` maps batch ids to the recipient-messages still open, so the
 "message done" line (Postfix ``removed``, Exim ``Completed``) is written once, after
 the last recipient of a batch finished (only for batches received since the logger
-started). Writes go through a LogWriter: never blocks, never raises into the caller.
+started). The start/flush/reopen/close life cycle comes from log/lifecycle.py; writes
+go through a LogWriter: never blocks, never raises into the caller.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from .lifecycle import WriterLifecycle
 from .writer import FLUSH_INTERVAL, LogWriter
 
 FINAL_EVENTS = ("delivery", "permanent_failure", "xfer")
@@ -42,7 +44,7 @@ class BatchTracker:
         return True
 
 
-class CompatLogger:
+class CompatLogger(WriterLifecycle):
     """A writer plus the LogHub sink life cycle; subclasses implement ``lines(facts)``."""
 
     def __init__(self, path: str, *, mode: int = 0o644, name: str = "compat",
@@ -58,18 +60,6 @@ class CompatLogger:
     def record(self, facts: Mapping[str, Any]) -> None:
         for line in self.lines(facts):
             self.writer.write_line(line)
-
-    def start(self) -> None:
-        self.writer.start()
-
-    def flush(self) -> None:
-        self.writer.flush()
-
-    def reopen(self) -> None:
-        self.writer.reopen()
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def one_line(text: Any) -> str:

@@ -23,8 +23,8 @@ Not available yet: %h{X} expands to '' (the log sees the envelope, not the heade
 Lua/Sieve macro namespaces, is not implemented.
 
 Values are never allowed to break a line: newlines and other control characters are
-always escaped; ``sanitize`` can ask for more. Writes through LogWriter: never blocks,
-never raises into the caller. Formats are compiled once, at construction.
+always escaped; ``sanitize`` can ask for more. Writes through LogWriter (life cycle from
+log/lifecycle.py): never blocks, never raises into the caller. Formats are compiled once, at construction.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from .bounce_logger import CLASSIFICATION_NAMES, classify
+from .lifecycle import WriterLifecycle
 from .module_settings import instances, octal_mode
 from .records import escape_text
 from .writer import FLUSH_INTERVAL, LogWriter
@@ -195,7 +196,7 @@ def compile_format(fmt: str, sanitize: Callable[[str], str] | None = None
     return render
 
 
-class CustomLogger:
+class CustomLogger(WriterLifecycle):
     """One custom_logger instance: a compiled format and a writer per enabled stage."""
 
     def __init__(self, settings: Mapping[str, Any], *, name: str = MODULE,
@@ -236,19 +237,3 @@ class CustomLogger:
         if entry is not None:
             render, writer = entry
             writer.write_line(render(facts))
-
-    def start(self) -> None:
-        for writer in self.writers.values():
-            writer.start()
-
-    def flush(self) -> None:
-        for writer in self.writers.values():
-            writer.flush()
-
-    def reopen(self) -> None:
-        for writer in self.writers.values():
-            writer.reopen()
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()

@@ -9,7 +9,8 @@ log/service.py's LogHub hands it every event through ``record(facts)``; the
 ``log_permanent`` / ``log_auth`` / ``log_authz`` helpers build the facts themselves
 (tools, tests); in the daemon the acctlog records come from log/service.py's
 ``log_smtp_auth`` (SMTP AUTH) and ``log_console_auth`` / ``log_console_authz`` (console). Each builds the event's facts (log/facts.py) and formats them (log/records.py) into a
-buffered LogWriter (log/writer.py).
+buffered LogWriter (log/writer.py); construction, ``from_config`` and the
+start/flush/reopen/close life cycle come from log/lifecycle.py's StanzaLogger.
 
 The paniclog named in the stanza belongs to the daemon (log/paniclog.py) and
 ``log_errors`` to it; ``importlog`` is not written (there is no import yet). Never
@@ -19,15 +20,12 @@ the paniclog once, and mail keeps flowing.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Callable, Mapping
-
-import gevent
 
 from . import facts as event_facts
 from . import records
-from .module_settings import default_log_dir, hires_timestamps, instances, with_defaults
-from .writer import FLUSH_INTERVAL, LogWriter
+from .lifecycle import StanzaLogger
+from .writer import LogWriter
 
 MODULE = "ec_logger"
 _SWITCH_OF_EVENT = {"reception": "log_receptions", "delivery": "log_deliveries",
@@ -36,36 +34,23 @@ _SWITCH_OF_EVENT = {"reception": "log_receptions", "delivery": "log_deliveries",
                     "rejection": "log_rejections"}
 
 
-class EcLogger:
+class EcLogger(StanzaLogger):
     """One ec_logger instance: its log files, switches and heartbeat."""
 
-    def __init__(self, settings: Mapping[str, Any] | None = None, *, log_dir: str = "var/log",
-                 hires: bool = False, binding_group_of: Callable[[str], Any] | None = None,
-                 report: Callable[[str, str], None] | None = None,
-                 clock: Callable[[], float] = time.time,
-                 flush_interval: float = FLUSH_INTERVAL, use_threadpool: bool = True):
-        self.settings = with_defaults(MODULE, settings)
-        self.hires = hires
-        self.clock = clock
-        self.binding_group_of = binding_group_of
+    MODULE = MODULE
+
+    def open_writers(self, log_dir: str, writer_args: dict[str, Any]) -> None:
         self.writers: dict[str, LogWriter] = {}
         for log in ("mainlog", "rejectlog", "acctlog"):
             path = self.settings.get(log) or os.path.join(log_dir, f"{log}.ec")
             self.writers[log] = LogWriter(str(path), mode=self.settings.get(f"{log}_mode", 0o644),
-                                          name=log, report=report, flush_interval=flush_interval,
-                                          use_threadpool=use_threadpool)
-        self._heartbeat: gevent.Greenlet | None = None
+                                          name=log, **writer_args)
 
     @classmethod
     def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
                     **kwargs: Any) -> EcLogger | None:
         """The first ``ec_logger`` stanza of ``cfg`` as an EcLogger, or None without one."""
-        found = instances(cfg, MODULE)
-        if not found or found[0].settings.get("enabled") is False:
-            return None
-        return cls(found[0].settings, log_dir=default_log_dir(cfg), hires=hires_timestamps(cfg),
-                   binding_group_of=getattr(cfg, "binding_group_of", None), report=report,
-                   **kwargs)
+        return cls.first_from_config(cfg, report=report, **kwargs)
 
     # -- events ------------------------------------------------------------------------
     def enabled(self, event: str) -> bool:
@@ -84,9 +69,6 @@ class EcLogger:
             self.writers["acctlog"].write_line(records.acctlog_line(facts, self.hires))
         elif facts["type"] in records.MAINLOG_FIELDS:
             self.writers["mainlog"].write_line(records.mainlog_line(facts, self.hires))
-
-    def _now(self, when: float | None) -> float:
-        return self.clock() if when is None else when
 
     def log_reception(self, msg: Any, conn_id: str | None = None, *,
                       when: float | None = None) -> None:
@@ -144,33 +126,3 @@ class EcLogger:
         now = self._now(when)
         self.writers["mainlog"].write_line(records.mainlog_heartbeat(now, self.hires))
         self.writers["rejectlog"].write_line(records.rejectlog_heartbeat(now, self.hires))
-
-    # -- life cycle --------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the flushers and, when ``heartbeat`` > 0, the heartbeat greenlet."""
-        for writer in self.writers.values():
-            writer.start()
-        interval = float(self.settings.get("heartbeat") or 0)
-        if interval > 0 and self._heartbeat is None:
-            self._heartbeat = gevent.spawn(self._heartbeat_loop, interval)
-
-    def _heartbeat_loop(self, interval: float) -> None:
-        while True:
-            gevent.sleep(interval)
-            self.heartbeat()
-
-    def flush(self) -> None:
-        for writer in self.writers.values():
-            writer.flush()
-
-    def reopen(self) -> None:
-        """After rotation: each file gets what was buffered, then is opened afresh."""
-        for writer in self.writers.values():
-            writer.reopen()
-
-    def close(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.kill(block=False)
-            self._heartbeat = None
-        for writer in self.writers.values():
-            writer.close()

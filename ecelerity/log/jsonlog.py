@@ -19,7 +19,8 @@ names may be added:
 Configured by a ``json_logger "name" { logfile = "..." logfile_mode = 0644 events = (...)
 heartbeat = 60 }`` stanza (``events`` empty = all; ``heartbeat``: seconds between
 ``{"event":"heartbeat",...}`` lines, 0 = none; JSON_LOGGER_MODULE below declares it for
-the module registry). Writes through a LogWriter, so it never blocks and never
+the module registry; start/flush/reopen/close and the heartbeat greenlet come from
+log/lifecycle.py). Writes through a LogWriter, so it never blocks and never
 raises into the caller.
 """
 from __future__ import annotations
@@ -30,11 +31,10 @@ import os
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-import gevent
-
 from ecelerity.config.types import OCTAL_MODE, PATH, SECONDS, STRING_LIST
 from ecelerity.modules import ModuleSpec, module_option
 
+from .lifecycle import WriterLifecycle
 from .module_settings import default_log_dir, instances, octal_mode
 from .writer import FLUSH_INTERVAL, LogWriter
 
@@ -76,7 +76,7 @@ def json_line(facts: Mapping[str, Any]) -> str:
                       default=str)
 
 
-class JsonLog:
+class JsonLog(WriterLifecycle):
     """A JSON-lines log of the chosen events."""
 
     def __init__(self, path: str, *, events: Iterable[str] | None = None, mode: int = 0o644,
@@ -93,7 +93,6 @@ class JsonLog:
                                 flush_interval=flush_interval, use_threadpool=use_threadpool)
         self.heartbeat_interval = float(heartbeat or 0)
         self.clock = clock
-        self._heartbeat: gevent.Greenlet | None = None
 
     @classmethod
     def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
@@ -119,25 +118,5 @@ class JsonLog:
     def heartbeat(self, when: float | None = None) -> None:
         self.record({"event": "heartbeat", "ts": self.clock() if when is None else when})
 
-    def start(self) -> None:
-        """Start the flusher and, when ``heartbeat`` > 0, the heartbeat greenlet."""
-        self.writer.start()
-        if self.heartbeat_interval > 0 and self._heartbeat is None:
-            self._heartbeat = gevent.spawn(self._heartbeat_loop, self.heartbeat_interval)
-
-    def _heartbeat_loop(self, interval: float) -> None:
-        while True:
-            gevent.sleep(interval)
-            self.heartbeat()
-
-    def flush(self) -> None:
-        self.writer.flush()
-
-    def reopen(self) -> None:
-        self.writer.reopen()
-
-    def close(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.kill(block=False)
-            self._heartbeat = None
-        self.writer.close()
+    def heartbeat_seconds(self) -> float:
+        return self.heartbeat_interval
