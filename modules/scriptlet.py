@@ -46,7 +46,8 @@ DEFAULT_MEMORY = 256 * 1024 * 1024
 # daemon phase -> Lua callout; the Lua arguments are built in ScriptletInstance._lua_args.
 CALLOUTS = {
     "connect": "validate_connect", "ehlo": "validate_ehlo", "mailfrom": "validate_mailfrom",
-    "rcptto": "validate_rcptto", "data": "validate_data", "data_spool": "validate_data_spool",
+    "rcptto": "validate_rcptto", "rcptto_list": "validate_rcptto_list",
+    "data": "validate_data", "data_spool": "validate_data_spool",
     "data_spool_each_rcpt": "validate_data_spool_each_rcpt",
     "set_binding": "validate_set_binding",
 }
@@ -85,6 +86,8 @@ class ScriptletInstance:
         msg = None
         if phase == "rcptto":
             msg = lua.LiveMessage(vctx, None, args[1] if len(args) > 1 else None, phase=phase)
+        elif phase == "rcptto_list":  # before DATA: the envelope only, every recipient
+            msg = lua.LiveMessage(vctx, None, phase=phase)
         elif phase in ("data", "data_spool", "set_binding"):
             msg = lua.LiveMessage(vctx, args[0], phase=phase)
         elif phase == "data_spool_each_rcpt":
@@ -163,16 +166,22 @@ class ScriptletInstance:
         # cycle runs through Lua, where Python's collector cannot see it)
         weak = weakref.proxy(vctx)
         vc = self.bindings.vctx(lua.LiveVctx(weak))
-        ac = self.bindings.accept(lua.LiveAccept(weak, self._session_count, self.runtime.log))
+        peer_ip = vctx.get("conn", "peer_ip") or ""
+        ac = self.bindings.accept(lua.LiveAccept(
+            weak, lambda: self.sessions_by_ip().get(peer_ip, 0), self.runtime.log))
         vctx.__dict__["_lua_proxies"] = (self.runtime, vc, ac)
         return vc, ac
 
-    def _session_count(self) -> int:
+    def sessions_by_ip(self) -> dict[str, int]:
+        """Peer IP -> live inbound sessions over every ESMTP listener of the daemon
+        (``ac:inbound_session_count``, ``msys.audit.inbound_session_count``)."""
+        totals: dict[str, int] = {}
         for service in getattr(self.ctx.app, "services", []):
-            pool = getattr(service, "pool", None)
-            if pool is not None and getattr(service, "name", "").startswith("esmtp"):
-                return len(pool)
-        return 0
+            counts = getattr(service, "sessions_by_ip", None)
+            if callable(counts):  # smtp/server.py SMTPService
+                for ip, n in counts().items():
+                    totals[ip] = totals.get(ip, 0) + n
+        return totals
 
     def control_handler(self, name: str, function: Any) -> Any:
         from ecelerity.control.registry import CommandError
@@ -264,6 +273,7 @@ def load(ctx: Any) -> ScriptletInstance | None:
     runtime.dns_resolver = DnsResolver.from_config(ctx.config)
     runtime.app = ctx.app  # msg:inject / forward reach the spool and queue through it
     inst = ScriptletInstance(ctx, runtime, bindings_of(runtime), error_reply)
+    runtime.sessions_by_ip = inst.sessions_by_ip  # msys.audit.inbound_session_count
     runtime.control_registrar = lambda name, function: ctx.register_command(
         name, inst.control_handler(name, function), "Lua control command (msys.registerControl)")
     ctx.register_command("scriptlet status", inst.status,

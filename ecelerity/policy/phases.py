@@ -2,12 +2,14 @@
 
 Phases, in the order an SMTP message meets them::
 
-    connect -> ehlo -> auth -> mailfrom -> rcptto (each recipient) -> data
-            -> data_spool -> data_spool_each_rcpt (each recipient) -> set_binding
+    connect -> ehlo -> auth -> mailfrom -> rcptto (each recipient) -> rcptto_list
+            -> data -> data_spool -> data_spool_each_rcpt (each recipient) -> set_binding
 
 Hook arguments per phase (after the vctx):
     connect: ()                     ehlo: (ehlo_string,)        auth: (user,)
     mailfrom: (mailfrom_string,)    rcptto: (rcptto_string, recipient)
+    rcptto_list: (recipients,)      (list of Recipient, at DATA / the first BDAT chunk,
+                                    before 354; a 4xx/5xx code there refuses the message)
     data: (message,)                data_spool: (message,)
     data_spool_each_rcpt: (message, recipient)                  set_binding: (message,)
 ``message`` is smtp.session.InboundMessage (envelope + header block + body).
@@ -35,7 +37,7 @@ from .vctx import ValidationContext
 
 log = logging.getLogger("ecelerity.policy")
 
-PHASES = ("connect", "ehlo", "auth", "mailfrom", "rcptto", "data", "data_spool",
+PHASES = ("connect", "ehlo", "auth", "mailfrom", "rcptto", "rcptto_list", "data", "data_spool",
           "data_spool_each_rcpt", "set_binding")
 
 CONTINUE = 0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import replies
+from . import replies, verbs
 from .replies import Reply
 
 if TYPE_CHECKING:
@@ -92,6 +92,12 @@ def do_bdat(session: "Session", arg: str) -> None:
         return
     state = current(session)
     if state is None:
+        refusal = verbs.rcptto_list_refusal(session)
+        if refusal is not None:
+            if session.state != "closed":  # the chunk is on the wire: read it away
+                _read_chunk(session, size, 0)
+            session.reply_with(refusal)
+            return
         state = BdatTransaction(session.mail_params)
         session.bdat_transaction = state
     limit = session.settings.max_message_size

@@ -144,6 +144,10 @@ class SMTPService:
             self._own_resolver = DnsResolver.from_config(self.app.config, timeout=2.0, attempts=1)
         return self._own_resolver
 
+    def sessions_by_ip(self) -> dict[str, int]:
+        """Peer IP -> SMTP sessions in progress from it (a copy: read-only for callers)."""
+        return dict(self.limiter.per_peer)
+
     # -- sockets ----------------------------------------------------------------------
     def bound_addresses(self) -> dict[str, Any]:
         """Listen name -> the address actually bound (a port 0 Listen shows its real port)."""

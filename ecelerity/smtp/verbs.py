@@ -179,6 +179,16 @@ def do_rcpt(session: "Session", arg: str) -> None:
     session.reply_with(code or replies.RCPT_OK)
 
 
+def rcptto_list_refusal(session: "Session") -> Reply | None:
+    """Run the ``rcptto_list`` phase (all recipients at once, before 354 / the first
+    BDAT chunk); a 4xx/5xx code set there refuses the message and ends the transaction."""
+    code = session.run_phase("rcptto_list", list(session.recipients))
+    if code is None or code.code < 400:
+        return None
+    session.reset_transaction()
+    return code
+
+
 def do_data(session: "Session", arg: str) -> None:
     if not _syntax_only_no_arg(session, arg, "DATA"):
         return
@@ -187,6 +197,10 @@ def do_data(session: "Session", arg: str) -> None:
         return
     if session.state != "rcpt":
         session.reply_with(replies.MAIL_FIRST)
+        return
+    refusal = rcptto_list_refusal(session)
+    if refusal is not None:
+        session.reply_with(refusal)
         return
     session.reply_with(replies.DATA_GO)
     session.flush()

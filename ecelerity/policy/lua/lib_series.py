@@ -19,7 +19,8 @@ a scriptlet reload keeps the counts), else on the runtime. Time comes from
       modules/scriptlet.py feeds from the SMTP phases (connect; data_spool accepted;
       a Lua hook left a 4xx/5xx code). msys.audit.inbound_session_count(cidr
       [, service]) -> live sessions from that block, from ``runtime.sessions_by_ip()``
-      (ip -> count); the SMTP listener does not provide it yet: an error until then.
+      (ip -> count; modules/scriptlet.py sets it from SMTPService.sessions_by_ip);
+      without it (a bare runtime) an error.
 Using an undefined cache or series is an error (as in Momentum). Never does I/O.
 """
 from __future__ import annotations
@@ -116,8 +117,8 @@ def inbound_session_count(runtime: Any, block: Any, service: Any = None) -> int:
     network = ipaddress.ip_network(_text(block), strict=False)
     sessions = getattr(runtime, "sessions_by_ip", None)
     if not callable(sessions):
-        raise RuntimeError("per-IP session counts are not available from the listener yet "
-                           "(use ac:inbound_session_count)")
+        raise RuntimeError("per-IP session counts are not available here "
+                           "(no SMTP listener in this runtime)")
     counts = sessions()
     return sum(n for ip, n in counts.items() if ipaddress.ip_address(ip) in network)
 

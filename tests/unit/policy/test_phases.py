@@ -12,7 +12,7 @@ from ecelerity.policy.vctx import VCTX_CONN, VCTX_MESS, ValidationContext
 
 
 def test_phase_list_is_momentums_order():
-    assert PHASES == ("connect", "ehlo", "auth", "mailfrom", "rcptto", "data", "data_spool",
+    assert PHASES == ("connect", "ehlo", "auth", "mailfrom", "rcptto", "rcptto_list", "data", "data_spool",
                       "data_spool_each_rcpt", "set_binding")
 
 
