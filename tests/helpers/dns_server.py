@@ -89,10 +89,12 @@ def _answers(port: int) -> bool:
 
 def start_dns(*, mx: list[tuple[str, str, int]] = (), hosts: dict[str, list[str]] | None = None,
               raw: list[tuple[str, int, str]] = (), ttl: int = 0,
-              local_domains: tuple[str, ...] = ("test",)) -> DnsServer:
-    """Start dnsmasq with these records; returns once it answers (raises if it cannot)."""
+              local_domains: tuple[str, ...] = ("test",),
+              extra_args: tuple[str, ...] | list[str] = ()) -> DnsServer:
+    """Start dnsmasq with these records (plus ``extra_args``, e.g. ``--server=/zone/...``);
+    returns once it answers (raises if it cannot)."""
     dnsmasq = need_tool("dnsmasq")
-    records = _record_args(list(mx), hosts or {}, list(raw), local_domains)
+    records = _record_args(list(mx), hosts or {}, list(raw), local_domains) + list(extra_args)
     last_error = ""
     for _ in range(5):  # a port can be taken between probing and dnsmasq binding it
         port = _free_udp_tcp_port()

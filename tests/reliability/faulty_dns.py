@@ -17,17 +17,14 @@ and never decides a test's outcome. ``queries`` counts what reached the scripted
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
-import time
 
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
 
-from tests.helpers.dns_server import DnsServer, _answers, _free_udp_tcp_port, _record_args
-from tests.helpers.tools import need_tool
+from tests.helpers.dns_server import DnsServer, start_dns
 
 SCRIPTED_ZONES = ("hole.test", "servfail.test", "loop.test")
 
@@ -84,24 +81,5 @@ def start_faulty_dns(scripted: ScriptedDns, *, mx: list[tuple[str, str, int]] = 
                      hosts: dict[str, list[str]] | None = None,
                      raw: list[tuple[str, int, str]] = ()) -> DnsServer:
     """dnsmasq with these records, forwarding the scripted zones to ``scripted``."""
-    records = _record_args(list(mx), hosts or {}, list(raw), ("test",))
-    records += [f"--server=/{zone}/127.0.0.1#{scripted.port}" for zone in SCRIPTED_ZONES]
-    last_error = ""
-    for _ in range(5):
-        port = _free_udp_tcp_port()
-        args = [need_tool("dnsmasq"), "--no-daemon", "--conf-file=/dev/null", "--pid-file=",
-                f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-                "--no-resolv", "--no-hosts", "--no-negcache", "--local-ttl=0", *records]
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and process.poll() is None:
-            if _answers(port):
-                return DnsServer(port, process, args)
-            time.sleep(0.02)
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        last_error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-        if "Address already in use" not in last_error:
-            break
-    raise RuntimeError(f"dnsmasq did not start: {last_error.strip()}")
+    forward = [f"--server=/{zone}/127.0.0.1#{scripted.port}" for zone in SCRIPTED_ZONES]
+    return start_dns(mx=mx, hosts=hosts, raw=raw, extra_args=forward)
