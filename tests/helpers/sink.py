@@ -23,6 +23,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -56,6 +57,7 @@ class SmtpSink:
     tls: tuple[str, str] | None = None
     hang_at: str | None = None
     close_at: str | None = None
+    dot_delay: float = 0.0
 
     def __post_init__(self) -> None:
         self.messages: list[SunkMessage] = []
@@ -232,6 +234,8 @@ class _Session:
                     continue
                 body = self.read_body()
                 self.step("dot")
+                if self.sink.dot_delay:
+                    time.sleep(self.sink.dot_delay)  # a slow receiver: widens windows for kill tests
                 reply = self.sink._record(SunkMessage(
                     mail_from or "", mail_params, rcpts, rcpt_params, body, self.tls,
                     self.peer, self.helo, self.index))
