@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.harness import profile, report  # noqa: E402
-from benchmarks.harness.peers import CODE_ROOT, PEERS  # noqa: E402
+from benchmarks.harness.peers import CODE_ROOT, ECELERITY_SETTINGS, PEERS  # noqa: E402
 from benchmarks.harness.scenarios import FULL_LOADS, QUICK_LOADS, SCENARIOS, Load, run_scenario  # noqa: E402
 
 
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="replace the accept/relay loads (repeatable), e.g. 102400:20:2000")
     run.add_argument("--profile", action="store_true",
                      help="py-spy the ecelerity daemon during relay/policy loads (OUT/profiles/)")
+    run.add_argument("--workers", type=int, default=1,
+                     help="ecelerity worker_processes (2 uses both cores, like Postfix does)")
     code = run.add_mutually_exclusive_group()
     code.add_argument("--snapshot", action="store_true",
                       help="run the committed HEAD (git archive + this checkout's built speedups), "
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in peers + args.scenarios if p not in PEERS and p not in SCENARIOS]
     if unknown:
         parser.error(f"unknown peer or scenario: {', '.join(unknown)}")
+    if args.workers > 1:
+        ECELERITY_SETTINGS["text"] = f"worker_processes = {args.workers}\n"
     workdir = Path(tempfile.mkdtemp(prefix="ecbench-"))
     failed = False
     try:

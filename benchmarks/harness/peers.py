@@ -26,6 +26,7 @@ from . import postfix_conf, procstat
 
 REPO = Path(__file__).resolve().parents[2]
 CODE_ROOT = {"path": REPO}  # the ecelerity tree the peers run (__main__ --snapshot/--tree)
+ECELERITY_SETTINGS = {"text": ""}  # global settings every ecelerity peer gets (__main__ --workers)
 
 
 def free_port() -> int:
@@ -129,7 +130,7 @@ Control_Listener {{ Listen "{control}" {{ File_Mode = 0600 }} }}
         else:
             delivery = f'gateway = "127.0.0.1:{self.sink_port}"'
         conf.write_text(self.CONF.format(port=self.port, control=f"{self._scratch}/c.sock",
-                                         delivery=delivery) + self.conf_extra)
+                                         delivery=delivery) + ECELERITY_SETTINGS["text"] + self.conf_extra)
         for name, text in self.files.items():
             (self.workdir / name).write_text(text)
         self._log = open(self.workdir / "daemon.out", "wb")
