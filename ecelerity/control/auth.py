@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import os
+import time
 from dataclasses import dataclass, field
 
 MECHANISM = "SCRAM-SHA-256"
@@ -144,11 +145,13 @@ _CACHE: dict[str, tuple[tuple[int, int], PasswordFile]] = {}
 
 
 def load_password_file(path: str) -> PasswordFile:
-    """The parsed file, re-read only when its mtime or size changed; OSError when unreadable."""
+    """The parsed file, re-read only when its mtime or size changed; OSError when unreadable.
+    A file modified in the last 2 s is always re-read: the kernel's mtime ticks are coarse
+    (a few ms), so two edits in one tick with the same size would look unchanged ("racy git")."""
     st = os.stat(path)
-    stamp = (st.st_mtime_ns, st.st_size)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
     cached = _CACHE.get(path)
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == stamp and time.time_ns() - st.st_mtime_ns > 2_000_000_000:
         return cached[1]
     with open(path, encoding="utf-8") as handle:
         parsed = parse_password_text(handle.read(), path)
