@@ -65,6 +65,7 @@ def _table() -> dict[str, OptionSpec]:
     if _TABLE is None:
         from . import (
             options_dns,
+            options_http,
             options_inbound,
             options_listener,
             options_misc,
@@ -75,7 +76,7 @@ def _table() -> dict[str, OptionSpec]:
 
         table: dict[str, OptionSpec] = {}
         for area in (options_outbound, options_inbound, options_listener, options_system,
-                     options_dns, options_tls, options_misc):
+                     options_dns, options_tls, options_misc, options_http):
             for spec in area.OPTIONS:
                 if spec.name in table:
                     raise RuntimeError(f"option {spec.name!r} declared twice ({area.__name__})")

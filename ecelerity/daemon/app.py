@@ -30,6 +30,7 @@ from ecelerity.control.server import ControlService
 from ecelerity.log.paniclog import PanicLog
 
 from ecelerity.core.spool_service import SpoolService
+from ecelerity.http.service import HTTPService
 from ecelerity.policy.phases import HookRegistry
 from ecelerity.queue.service import QueueService
 from ecelerity.smtp.server import SMTPService
@@ -46,6 +47,7 @@ SERVICE_FACTORIES: list[Callable[[], Service]] = [
     QueueService,
     ModuleService,
     SMTPService,
+    HTTPService,  # only when an HTTP_Listener is configured
     ControlService,
 ]
 

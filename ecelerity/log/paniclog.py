@@ -93,6 +93,15 @@ class PanicLog:
         if len(self._pending) >= FLUSH_AT_LINES or self._closed:
             self.flush()
 
+    def write_raw(self, text: str) -> None:
+        """Queue ``<ts>:<text>`` as it is (no module field), whatever Debug_Flags says:
+        the HTTP listener's request lines (``<ts>:<ip> "POST ..." 200 224 5.000``)."""
+        line = f"{int(self._clock())}:{' '.join(str(text).split())}"
+        self._tail.append(line)
+        self._pending.append(line)
+        if len(self._pending) >= FLUSH_AT_LINES or self._closed:
+            self.flush()
+
     def tail(self, count: int = 20) -> list[str]:
         """The last ``count`` lines written (from memory; survives rotation)."""
         if count <= 0:

@@ -1,0 +1,127 @@
+"""One HTTP Listen: a gevent WSGIServer with Momentum's per-connection bounds and request log.
+
+service.py makes one HttpListener per enabled ``Listen`` of ``HTTP_Listener``. HTTP
+parsing is gevent.pywsgi's (request line and header limits included); this module
+adds: ``idle_time`` (a socket timeout: a client silent that long is cut, between
+requests or in the middle of one), ``http_max_connections`` (the size of the
+greenlet pool; more clients wait in the listen backlog) and, when
+``log_requests_to_paniclog`` is on for the client, one paniclog line per request in
+Momentum's shape (momentum-facts.md §2.4):
+``<ts>:<ip> "POST api/v1/transmissions HTTP/1.1" 200 224 5.000`` (bytes sent, ms).
+Request bodies and their size limit are router.py's. Never blocks the hub.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from gevent.pool import Pool
+from gevent.pywsgi import WSGIHandler, WSGIServer
+
+from .settings import ListenSettings
+
+
+class _Handler(WSGIHandler):
+    """pywsgi's handler with Momentum's request log line instead of the access log."""
+
+    ecelerity_settings: ListenSettings | None = None  # set by HttpListener.handle
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["ecelerity.settings"] = self.ecelerity_settings
+        return environ
+
+    def log_request(self) -> None:
+        settings = self.ecelerity_settings
+        if settings is None or not settings.log_requests_to_paniclog:
+            return
+        server: HttpListener = self.server
+        finished = self.time_finish or time.time()
+        elapsed_ms = (finished - self.time_start) * 1000.0
+        parts = (self.requestline or "").split()
+        if len(parts) == 3:
+            parts[1] = parts[1].lstrip("/")  # Momentum logs "api/v1/transmissions"
+        status = (self._orig_status or self.status or "000").split()[0]
+        ip = self.client_address[0] if isinstance(self.client_address, tuple) else "local"
+        line = f'"{" ".join(parts)}" {status} {self.response_length or 0} {elapsed_ms:.3f}'
+        server.write_request_line(ip, line)
+
+
+class _ErrorLog:
+    """pywsgi's error log (tracebacks of broken applications) into the paniclog."""
+
+    def __init__(self, write: Any) -> None:
+        self._write = write
+
+    def write(self, text: str) -> None:
+        for line in str(text).splitlines():
+            if line.strip():
+                self._write(line)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+
+class HttpListener(WSGIServer):
+    """A WSGIServer for one Listen; ``app`` is the daemon App (config, paniclog)."""
+
+    handler_class = _Handler
+
+    def __init__(self, sock: socket.socket, application: Any, *, listen: str, app: Any,
+                 max_connections: int) -> None:
+        self.listen_name = listen
+        self.daemon_app = app
+        super().__init__(sock, application, spawn=Pool(max_connections), log=None,
+                         error_log=_ErrorLog(lambda text: app.log("http", text)))
+
+    def handle(self, sock: Any, address: Any) -> None:
+        peer_ip = address[0] if isinstance(address, tuple) and address else None
+        settings = ListenSettings.resolve(self.daemon_app.config, self.listen_name, peer_ip)
+        if settings.idle_time > 0:
+            sock.settimeout(settings.idle_time)
+        handler = self.handler_class(sock, address, self)
+        handler.ecelerity_settings = settings
+        handler.handle()
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["ecelerity.listen"] = self.listen_name
+        return environ
+
+    def write_request_line(self, ip: str, text: str) -> None:
+        """The request log line: ``<ts>:<ip> <text>`` (see the module docstring)."""
+        self.daemon_app.paniclog.write_raw(f"{ip} {text}")
+
+    @property
+    def bound(self) -> Any:
+        return self.socket.getsockname()
+
+
+def listen_socket(spec: Any, backlog: int, *, reuse_port: bool = False,
+                  file_mode: int = 0o660) -> socket.socket:
+    """A bound, listening gevent socket for a config ListenSpec (TCP v4/v6 or unix)."""
+    from gevent import socket as gsocket
+    if spec.kind == "unix":
+        if os.path.exists(spec.path) and not os.path.isdir(spec.path):
+            os.unlink(spec.path)  # a stale socket from a previous run
+        sock = gsocket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(spec.path)
+        os.chmod(spec.path, file_mode)
+    else:
+        host = spec.host or "0.0.0.0"
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = gsocket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, spec.port or 0))
+    sock.listen(backlog)
+    return sock
