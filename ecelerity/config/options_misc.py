@@ -39,8 +39,8 @@ OPTIONS = [
     opt("address_metrics_lifetime", SECONDS, 1800, GLOBAL, "TTL of address metrics"),
     # --- signing and feedback loops ---
     opt("domainkeys", BOOLEAN, False, SENDING, "DomainKeys signing"),  # default: inferred
-    opt("opendkim_sign", BOOLEAN, True, SENDING, "OpenDKIM signing", dynamic=False),
-    opt("signing_stats", STRING, "all", GLOBAL, "how signing statistics are recorded"),
+    opt("opendkim_sign", BOOLEAN, True, SENDING, "OpenDKIM signing", dynamic=False, implemented=True),
+    opt("signing_stats", STRING, "all", GLOBAL, "how signing statistics are recorded", implemented=True),
     opt("enable_fbl_header_insertion", BOOLEAN, False, SENDING,  # default: inferred
         "insert feedback-loop headers"),
     # --- bounces, aliases ---

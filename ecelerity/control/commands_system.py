@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 import greenlet
 
+from ..dkim.console import cmd_signing_stats, cmd_signing_stats_reset
 from .commands_util import queue_admin, service, unavailable
 from .registry import CommandContext, CommandError, CommandRegistry, CommandResult
 
@@ -192,8 +193,6 @@ def cmd_pager(ctx: CommandContext) -> str:
 
 
 NOT_IN_THIS_BUILD = [
-    ("signing_stats", "show DK/DKIM signing stats", "DKIM signing is not available in this build"),
-    ("signing_stats reset", "reset signing stats", "DKIM signing is not available in this build"),
     ("sp_async", "access the asynchronous I/O subsystem", "a separate asynchronous I/O subsystem is "
      "not available in this build (gevent's threadpool does that work: see 'threads')"),
     ("fingerprint cache summary", "display the current cache size", "the fingerprint module is not "
@@ -219,6 +218,8 @@ def register_system_commands(registry: CommandRegistry) -> None:
         ("spool_in", cmd_spool_in, "what the start-up spool_in read and set aside", "spool_in"),
         ("unlink stats", cmd_unlink_stats, "spool write and removal statistics", "unlink stats"),
         ("pager", cmd_pager, "page output of long console commands (in ec_console)", "pager"),
+        ("signing_stats", cmd_signing_stats, "show DK/DKIM signing stats", "signing_stats"),
+        ("signing_stats reset", cmd_signing_stats_reset, "reset signing stats", "signing_stats reset"),
     ]:
         registry.register(name, handler, help_text, usage=usage_text, replace=True)
     for name, help_text, what in NOT_IN_THIS_BUILD:

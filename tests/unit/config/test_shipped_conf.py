@@ -30,8 +30,10 @@ def run_tool(*args: str) -> subprocess.CompletedProcess:
 def test_shipped_file_validates(path: Path) -> None:
     result = run_tool("validate", str(path))
     assert result.returncode == 0, result.stderr
-    # Only "not implemented yet" warnings are acceptable in a shipped file.
-    others = [line for line in result.stderr.splitlines() if "accepted but not implemented yet" not in line]
+    # Only "not implemented yet" warnings, and key files that live on the operator's machine
+    # (conf/examples/dkim.conf names /etc/ecelerity/dkim/...), are acceptable in a shipped file.
+    others = [line for line in result.stderr.splitlines() if "accepted but not implemented yet" not in line
+              and not ("warning: DKIM key file" in line and "does not exist here" in line)]
     assert others == []
 
 

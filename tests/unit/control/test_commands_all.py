@@ -74,7 +74,7 @@ def test_missing_subsystem_is_a_clear_501(tmp_path):
         services: list = []
 
     for line, text in [("summary", "summary: the queue service is not running"),
-                       ("signing_stats", "signing_stats: DKIM signing is not available in this build"),
+                       ("signing_stats", "signing_stats: DKIM signing is not available: no opendkim module is loaded"),
                        ("dig example.com", "dig: no DNS resolver (the delivery engine is not running)"),
                        ("spool_in", "spool_in: the spool service is not running")]:
         reply = registry.execute(line, Bare())

@@ -30,7 +30,7 @@ def test_listing_reflects_the_tables():
     assert any(line.startswith("family ec_shared_throttle = ") for line in lines)
     missing = [line for line in lines if line.startswith("missing ")]
     assert len(missing) == len(MOMENTUM_MISSING)
-    assert any(line.startswith("missing ec_dkim_sign: needs a module") for line in missing)
+    assert any(line.startswith("missing brightmail: needs a module") for line in missing)
 
 
 def test_a_momentum_function_name_may_be_required():
