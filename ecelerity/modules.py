@@ -71,6 +71,9 @@ class ModuleSpec:
     COMMON_MODULE_OPTIONS. ``any_option``: the validator also accepts options
     and nested stanzas it does not know (still type-checking the declared ones).
     ``load(instance_name, settings)`` starts an instance; None until implemented.
+    ``check(stanza)``: the module's own checks of what the generic validator can't type
+    (nested engine stanzas...), returning ``[(Location, message[, "warning"])]``;
+    validate_config reports them (as errors unless marked "warning") at those locations.
     """
 
     name: str
@@ -80,6 +83,7 @@ class ModuleSpec:
     doc: str = ""
     load: Callable | None = None
     any_option: bool = False
+    check: Callable | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _key(self.name))

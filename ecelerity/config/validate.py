@@ -213,6 +213,16 @@ class _Validator:
                 self.problems.error(
                     child.loc, f"unknown stanza '{child.spelling}' inside module '{spec.name}'"
                 )
+        if spec.check is not None:
+            try:
+                found = spec.check(stanza)
+            except Exception as exc:  # noqa: BLE001 - a module's checker must not kill validation
+                found = [(stanza.loc, f"module '{spec.name}': its configuration check failed: {exc}")]
+            for loc, message, *severity in found:
+                if severity and severity[0] == "warning":
+                    self.problems.warning(loc, message)
+                else:
+                    self.problems.error(loc, message)
 
     # -- settings --------------------------------------------------------------
     def check_settings(self, stanza: Stanza, scope: str) -> None:
