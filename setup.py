@@ -67,11 +67,15 @@ setup(
     install_requires=[
         "gevent>=24",
         "dnspython>=2.6",
+        "dkimpy>=1.1",
         "lxml>=5",
         "pyyaml>=6",
         "pcre2>=0.7",
         "lupa>=2.0",
         "pycurl>=7.45",
+        "psycopg[binary]>=3.1",  # pgsql datasources (ecelerity/datasource/driver_pgsql.py)
+        "PyMySQL>=1.1",  # mysql/mariadb datasources (driver_mysql.py)
+        "ldap3>=2.9",  # ldap datasources (driver_ldap.py)
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "hypothesis>=6", "ruff", "aiosmtpd"],

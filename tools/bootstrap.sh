@@ -20,9 +20,24 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "bootstrap: installing Debian packages: ${missing[*]}"
         # Postfix must not ask questions nor start a system instance that takes port 25.
         echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+        # slapd: no system directory (the LDAP tests run their own slapd in a tmp dir)
+        echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
         export DEBIAN_FRONTEND=noninteractive
         $SUDO apt-get update -qq
+        # Servers the tests start themselves in tmp dirs (PostgreSQL, MariaDB, slapd, clamd)
+        # must not start as system services while installing: policy-rc.d says no (101).
+        own_policy=""
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+            $SUDO chmod 755 /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
         $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+        if [ -d /run/systemd/system ]; then  # freshclam would fetch signatures from the internet
+            $SUDO systemctl disable --now clamav-freshclam.service clamav-daemon.service \
+                postgresql.service mariadb.service slapd.service >/dev/null 2>&1 || true
+        fi
     fi
 fi
 

@@ -238,9 +238,12 @@ def _in_pool(func: Any, *args: Any) -> Any:
     return gevent.get_hub().threadpool.apply(func, args)
 
 
-def _check_password(user: str, password: str, settings: Any) -> bool | None:
+def _check_password(user: str, password: str, settings: Any, mechanism: str) -> bool | None:
     for backend in _backends:
-        verdict = backend.check_password(user, password, settings)
+        if getattr(backend, "takes_mechanism", False):  # e.g. AuthPlainParameters vs AuthLoginParameters
+            verdict = backend.check_password(user, password, settings, mechanism=mechanism)
+        else:
+            verdict = backend.check_password(user, password, settings)
         if verdict is not None:
             return bool(verdict)
     return None
@@ -254,13 +257,13 @@ def _plain(session: "Session", initial: str | None) -> tuple[str, bool | None]:
     authzid, authcid, password = (p.decode("utf-8", "replace") for p in parts)
     if authzid and authzid != authcid:
         return authcid, False  # no proxy authorization
-    return authcid, _in_pool(_check_password, authcid, password, session.settings)
+    return authcid, _in_pool(_check_password, authcid, password, session.settings, "PLAIN")
 
 
 def _login(session: "Session", initial: str | None) -> tuple[str, bool | None]:
     user = _initial_or_ask(session, initial, b"Username:").decode("utf-8", "replace")
     password = _ask(session, b"Password:").decode("utf-8", "replace")
-    return user, _in_pool(_check_password, user, password, session.settings)
+    return user, _in_pool(_check_password, user, password, session.settings, "LOGIN")
 
 
 def _cram_md5(session: "Session", initial: str | None) -> tuple[str, bool | None]:

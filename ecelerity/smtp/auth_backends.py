@@ -17,9 +17,21 @@ An entry holds one or more ``{SCHEME}value`` tokens separated by blanks:
   password equivalent *for CRAM-MD5*: protect the configuration file accordingly.
 
 Make entries with ``python -m ecelerity.smtp.auth_backends [--cram-md5]`` (reads the
-password from the terminal or stdin, prints the value). Called by smtp/auth.py only;
-hash checks are CPU work that auth.py runs in gevent's threadpool. Never logs or
-stores a plaintext password.
+password from the terminal or stdin, prints the value).
+
+Named schemes (``SchemeBackend``): a listener whose ``AuthPlainParameters`` /
+``AuthLoginParameters`` say ``[ uri = "myscheme://some/file?key=value" ]`` has
+PLAIN/LOGIN credentials checked by the scheme registered under ``myscheme``
+(``register_scheme``; Lua's ``msys.registerAuth`` through policy/lua/lib_auth.py).
+The scheme gets (filename, params, user, password) -- filename is the URI's path,
+params its query plus the dictionary's other keys -- and answers ``AUTH_OK``,
+``AUTH_FAIL`` or ``AUTH_ERROR`` (a temporary failure: ``454 4.7.0``). A URI naming
+no registered scheme leaves the decision to the next backend. ``scheme_groups``
+gives a scheme's groups for a user (control-channel authorization roles).
+
+Called by smtp/auth.py only; hash checks and schemes run in gevent's threadpool
+(a scheme that must run on the hub hops there itself). Never logs or stores a
+plaintext password.
 """
 from __future__ import annotations
 
@@ -32,7 +44,9 @@ import math
 import os
 import struct
 import sys
-from typing import Any
+import threading
+import urllib.parse
+from typing import Any, Protocol
 
 DEFAULT_ITERATIONS = 100_000
 _SCHEMES_PLAIN = ("PBKDF2-SHA256", "SSHA256", "SSHA512")
@@ -174,6 +188,109 @@ class ConfigUsersBackend:
 
     def supports_cram_md5(self, settings: Any) -> bool:
         return any("CRAM-MD5" in split_entry(e) for e in self._users(settings).values())
+
+
+# -- named schemes (AuthPlainParameters / AuthLoginParameters uri = "scheme://...") -------
+AUTH_OK, AUTH_FAIL, AUTH_ERROR = "ok", "fail", "error"
+SCHEME_OPTIONS = ("authplainparameters", "authloginparameters")
+
+
+class AuthScheme(Protocol):
+    """What ``register_scheme`` takes (policy/lua/lib_auth.LuaAuthScheme is one)."""
+
+    def authenticate(self, filename: str, params: dict[str, str], user: str,
+                     password: str) -> str: ...
+
+    def groups(self, user: str) -> list[str] | None: ...
+
+
+class AuthSchemeError(RuntimeError):
+    """A scheme could not decide (EC_AUTH_ERROR, a script error): a temporary failure."""
+
+
+_schemes: dict[str, AuthScheme] = {}
+_schemes_lock = threading.Lock()  # registered on the hub, read from threadpool workers
+
+
+def register_scheme(name: str, scheme: AuthScheme) -> None:
+    """Make ``name`` usable as ``uri = "name://..."`` (replaces an earlier one)."""
+    with _schemes_lock:
+        _schemes[name.lower()] = scheme
+
+
+def unregister_scheme(name: str, scheme: AuthScheme | None = None) -> None:
+    """Forget ``name`` (only if it is still ``scheme``, when one is given)."""
+    with _schemes_lock:
+        if scheme is None or _schemes.get(name.lower()) is scheme:
+            _schemes.pop(name.lower(), None)
+
+
+def find_scheme(name: str) -> AuthScheme | None:
+    with _schemes_lock:
+        return _schemes.get(name.lower())
+
+
+def scheme_names() -> list[str]:
+    with _schemes_lock:
+        return sorted(_schemes)
+
+
+def parse_auth_uri(params: Any) -> tuple[str, str, dict[str, str]] | None:
+    """``[ uri = "s://path?k=v" other = "x" ]`` -> ("s", "path", {"k": "v", "other": "x"})."""
+    if not isinstance(params, dict):
+        return None
+    uri = params.get("uri")
+    if not isinstance(uri, str) or "://" not in uri:
+        return None
+    scheme, _, rest = uri.partition("://")
+    path, _, query = rest.partition("?")
+    extra = {str(k): str(v) for k, v in params.items() if k != "uri" and not isinstance(v, (dict, list))}
+    extra.update(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    return scheme.strip().lower(), urllib.parse.unquote(path), extra
+
+
+def scheme_groups(scheme: str, user: str) -> list[str] | None:
+    """The groups (roles) ``scheme`` gives ``user``; None: unknown scheme or user."""
+    found = find_scheme(scheme)
+    return None if found is None else found.groups(user)
+
+
+class SchemeBackend:
+    """PLAIN/LOGIN checked by the scheme the listener's parameters name (see the docstring)."""
+
+    name = "auth_schemes"
+    takes_mechanism = True  # smtp/auth.py passes PLAIN or LOGIN
+
+    def check_password(self, user: str, password: str, settings: Any,
+                       mechanism: str | None = None) -> bool | None:
+        options = SCHEME_OPTIONS
+        if mechanism is not None:  # the mechanism's own parameters, when the caller says
+            options = tuple(o for o in SCHEME_OPTIONS if o.startswith("auth" + mechanism.lower()))
+        for option in options:
+            parsed = parse_auth_uri(getattr(settings, option, None))
+            scheme = find_scheme(parsed[0]) if parsed else None
+            if scheme is None:
+                continue
+            name, filename, params = parsed
+            verdict = scheme.authenticate(filename, params, user, password)
+            if verdict == AUTH_OK:
+                return True
+            if verdict == AUTH_FAIL:
+                return False
+            raise AuthSchemeError(f"auth scheme '{name}' could not decide for user '{user}'")
+        return None
+
+
+SCHEME_BACKEND = SchemeBackend()
+
+
+def _declare_session_options() -> None:
+    from .settings import register_session_option
+    for option in SCHEME_OPTIONS:
+        register_session_option(option)
+
+
+_declare_session_options()
 
 
 def main(argv: list[str] | None = None) -> int:
