@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import Message as EmailMessage
+from typing import Callable
 
 from ..._speedups.mimescan import split_headers
 from ..._speedups.mimescan import unfold as unfold_bytes
@@ -32,6 +33,11 @@ class MessageView:
     core Message only when something needs it (``model``: body, rendering, non-prepend
     edits). Prepended fields (``ec_header_add``) are kept pending and replayed on the
     Message when it is created, so a script that only adds headers never builds it.
+
+    ``MessageView.of_parts`` (the daemon's phases) starts from the header block alone:
+    the body is joined only when something reads it (``model``, ``body_*``), and the
+    header index is shared by every view of the same message bytes (the phases of one
+    message), copied only by a view that edits headers.
     """
 
     def __init__(self, raw: bytes | Message, envelope_from: str = "", envelope_to: str = "",
@@ -50,13 +56,37 @@ class MessageView:
         self.decoded: dict[str, list[str]] = {}  # lower-case name -> decoded values (read-only)
         self._pending: list[tuple[str, str, HeaderField]] = []  # prepends not yet on the model
         self._eol, self._separator = b"\r\n", False
+        self._full: Callable[[], bytes] | None = None  # of_parts: loads the whole message
+        self._full_size = 0
+        self._shared: list | None = None  # of_parts: [index, eol, separator, decoded, cache]
+
+    @classmethod
+    def of_parts(cls, head: bytes, size: int, load_full: Callable[[], bytes], shared: list,
+                 envelope_from: str = "", envelope_to: str = "", auth: str = "") -> MessageView:
+        """A view of a message known by its head (everything up to and including the
+        empty line), its total size and a loader of all its bytes (called at most once,
+        only if the body or the core Message is needed). ``shared`` is a list kept by
+        the caller per message bytes (empty at first): the header index built by one
+        view is reused by the next ones, which copy it before any edit."""
+        view = cls(head, envelope_from, envelope_to, auth)
+        view._full, view._full_size, view._shared = load_full, size, shared
+        if shared:
+            view._index, view._eol, view._separator, view.decoded, view._cache = shared
+        return view
+
+    def _all_bytes(self) -> bytes:
+        """The whole message (of_parts: loaded now; header offsets stay valid, as the
+        head is a prefix of it)."""
+        if self._full is not None:
+            self._raw, self._full = self._full(), None
+        return self._raw
 
     @property
     def model(self) -> Message:
         """The core Message (created on first use, pending prepends applied)."""
         model = self._model
         if model is None:
-            model = self._model = Message(self._raw)
+            model = self._model = Message(self._all_bytes())
             for name, value, _field in self._pending:
                 model.headers.prepend(name, value)
             self._pending = []
@@ -70,7 +100,8 @@ class MessageView:
     def size(self) -> int:
         if self._size is None:
             if self._model is None:
-                self._size = len(self._raw) + sum(len(field.raw) for _n, _v, field in self._pending)
+                base = self._full_size if self._full is not None else len(self._raw)
+                self._size = base + sum(len(field.raw) for _n, _v, field in self._pending)
             else:
                 model = self._model
                 self._size = model.size if not model.modified else len(model.render())
@@ -104,6 +135,8 @@ class MessageView:
                     bucket.append((colon + 1, end))
             if spans and not raw[:spans[0][2]].endswith(b"\r\n") and raw[:spans[0][2]].endswith(b"\n"):
                 self._eol = b"\n"  # as Headers.parse decides
+            if self._shared is not None and not self._shared:  # built from the bytes only
+                self._shared[:] = [index, self._eol, self._separator, self.decoded, self._cache]
         self._index = index
         return index
 
@@ -174,6 +207,9 @@ class MessageView:
         """Sieve++ edits: mode prepend | append | replace | delete."""
         key = name.lower()  # only this name's cached reads change
         index = self._fields()
+        if self._shared is not None and self._shared and index is self._shared[0]:
+            index = self._index = {k: list(v) for k, v in index.items()}  # other views keep theirs
+            self.decoded, self._cache = dict(self.decoded), dict(self._cache)
         self._email, self._size = None, None
         self.decoded.pop(key, None)
         for cached in [k for k in self._cache if k[1] == key]:

@@ -74,13 +74,30 @@ class PhaseOutcome:
 
 
 def build_view(phase: str, host: PolicyHost, message: Any = None) -> MessageView:
-    """The message the scripts read: the real one in data phases, an empty one before."""
+    """The message the scripts read: the real one in data phases, an empty one before.
+
+    In data phases the view starts from the message's head (trace + header block +
+    empty line); the body is joined only if a script reads it. The head and the header
+    index are kept on the InboundMessage (``_sieve_head``) and reused by the next
+    phases as long as the session has not replaced those bytes (identity check).
+    """
     envelope_to = getattr(host.recipient, "address", "") if host.recipient is not None else ""
-    raw = message.data() if message is not None and phase in MESSAGE_PHASES else b""
     if not envelope_to and message is not None:
         recipients = getattr(message.envelope, "recipients", [])
         envelope_to = recipients[0].address if recipients else ""
-    return MessageView(raw, host.mail_from, envelope_to, host.vctx.conn.get("auth_user", ""))
+    auth = host.vctx.conn.get("auth_user", "")
+    if message is None or phase not in MESSAGE_PHASES:
+        return MessageView(b"", host.mail_from, envelope_to, auth)
+    parts = getattr(message, "header_block", None)
+    if parts is None:  # not an smtp.accept.InboundMessage: only data() is known
+        return MessageView(message.data(), host.mail_from, envelope_to, auth)
+    trace, block, separator = message.trace, message.header_block, message.separator
+    cached = message.__dict__.get("_sieve_head")
+    if cached is None or cached[0] is not trace or cached[1] is not block or cached[2] is not separator:
+        head = trace + block + separator if trace else block + separator
+        cached = message.__dict__["_sieve_head"] = (trace, block, separator, head, [])
+    return MessageView.of_parts(cached[3], message.size, message.data, cached[4],
+                                host.mail_from, envelope_to, auth)
 
 
 def _outcome_from_actions(actions: list[dict]) -> Outcome | None:

@@ -58,7 +58,7 @@ def test_list_functions_names_what_exists_and_what_is_missing(tmp_path):
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     lines = proc.stdout.splitlines()
     assert "function generate_mail_raw" in lines and "function ec_dns_lookup" in lines
-    assert any(line.startswith("missing ec_dkim_sign: ") for line in lines)
+    assert any(line.startswith("missing ec_dk_sign: ") for line in lines)
 
 
 def test_phase_rcptto_rejects_with_550_and_sees_no_message(tmp_path):
