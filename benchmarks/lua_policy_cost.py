@@ -3,9 +3,10 @@
 Run: .venv/bin/python benchmarks/lua_policy_cost.py [messages]
 Two paths per engine, microseconds per message (what the policy adds on top of
 relaying; issue 9's target is <= 50 us/message):
-  * live: the daemon's own hook path, modules/scriptlet.py ScriptletInstance.run,
-    over a real ValidationContext and InboundMessage (proxies, CallContext, commit
-    of the header edit into the message) -- the number that matters;
+  * live: the daemon's own hook path, modules/scriptlet.py ScriptletInstance.run
+    (policy/lua/live_calls.py) over a real ValidationContext and InboundMessage
+    (proxies, commit of the header edit into the message), one connection per message;
+    benchmarks/lua_in_daemon.py measures the whole in-daemon cost on top of relaying;
   * offline: the registry with the offline tester's objects (bindings.py).
 Phases: connect, mailfrom, rcptto, data, data_spool_each_rcpt. Best of 3 runs.
 Single greenlet; no I/O.

@@ -32,6 +32,7 @@ modules are not seen yet). Importing this file only defines MODULE.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,65 +64,54 @@ def parse_reply(text: str) -> tuple[int, str]:
 
 @dataclass
 class ScriptletInstance:
-    """The loaded scriptlet: its runtime, proxies and the reply for script errors."""
+    """The loaded scriptlet: its runtime, proxies and the reply for script errors.
+    Hook calls go through ``caller`` (policy/lua/live_calls.py: prepared chains,
+    proxies made once per session and once per message, edits committed)."""
 
     ctx: Any
     runtime: Any
     bindings: Any
     error_reply: tuple[int, str]
     problems: list[str] = field(default_factory=list)
-    calls: int = 0
-    failures: int = 0
+    caller: Any = field(default=None, repr=False)
+    _audit_store: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from ecelerity.policy.lua.live_calls import PhaseCaller
+        self.caller = PhaseCaller(self.runtime, self.bindings,
+                                  lambda peer_ip: self.sessions_by_ip().get(peer_ip, 0),
+                                  error_reply=self.error_reply,
+                                  on_rejection=lambda vctx: self.audit("rejections", vctx))
+
+    @property
+    def calls(self) -> int:
+        return self.caller.calls
+
+    @property
+    def failures(self) -> int:
+        return self.caller.failures
 
     def hook(self, phase: str) -> Any:
         callout = CALLOUTS[phase]
+        run = self.caller.run
 
         def run_lua(vctx: Any, *args: Any) -> int:
-            return self.run(phase, callout, vctx, args)
+            return run(phase, callout, vctx, args)
         run_lua.__qualname__ = f"scriptlet:{callout}"
         return run_lua
 
     def run(self, phase: str, callout: str, vctx: Any, args: tuple) -> int:
-        lua = _lua()
-        msg = None
-        if phase == "rcptto":
-            msg = lua.LiveMessage(vctx, None, args[1] if len(args) > 1 else None, phase=phase)
-        elif phase == "rcptto_list":  # before DATA: the envelope only, every recipient
-            msg = lua.LiveMessage(vctx, None, phase=phase)
-        elif phase in ("data", "data_spool", "set_binding"):
-            msg = lua.LiveMessage(vctx, args[0], phase=phase)
-        elif phase == "data_spool_each_rcpt":
-            msg = lua.LiveMessage(vctx, args[0], args[1], phase=phase)
-        lua_args = self._lua_args(phase, vctx, args, msg)
-        self.calls += 1
-        outcome = self.runtime.registry.run_hook(callout, *lua_args,
-                                                 context=lua.CallContext(vctx=vctx, msg=msg))
-        if vctx.code is not None and vctx.code.code >= 400:
-            self.audit("rejections", vctx)
-        if outcome.failed:
-            self.failures += 1
-            vctx.set_code(*self.error_reply)
-            return lua.DONE
-        if msg is not None:
-            msg.commit()
-            if msg.code is not None:
-                code, text = msg.code
-                if code == 0:  # Momentum: a code of 0 takes the code from the text
-                    head, _, text = text.partition(" ")
-                    code = int(head) if head.isdigit() else 550
-                vctx.set_code(code, text)
-            if msg.discarded is not None:
-                vctx.discard()
-        return lua.DONE if outcome.done else lua.CONTINUE
+        """One Lua callout for one phase (what the registered hooks do)."""
+        return self.caller.run(phase, callout, vctx, args)
 
     def audit(self, kind: str, vctx: Any, token: Any = None) -> None:
         """Feed msys.audit.* (policy/audit.py, shared with Sieve++): connections and
         receptions once per session / message whichever module counts first."""
-        import time
-
-        from ecelerity.policy.lua.lib_series import store_of
+        store = self._audit_store
+        if store is None:
+            from ecelerity.policy.lua.lib_series import store_of
+            store = self._audit_store = store_of(self.runtime)
         now = getattr(self.runtime, "clock", time.monotonic)()
-        store = store_of(self.runtime)
         if kind == "rejections":
             store.record(kind, vctx.get("conn", "peer_ip") or "", now)
         else:
@@ -139,38 +129,6 @@ class ScriptletInstance:
                 self.audit("receptions", vctx, getattr(args[0], "id", None) if args else None)
             return 0
         return {"connect": connected, "data_spool": spooled}
-
-    def _lua_args(self, phase: str, vctx: Any, args: tuple, msg: Any) -> tuple:
-        b = self.bindings
-        vc, ac = self._session_proxies(vctx)
-        if phase == "set_binding":
-            return (b.msg(msg),)
-        if phase == "connect":
-            return (ac, vc)
-        if phase in ("ehlo", "mailfrom"):
-            return (str(args[0] if args else "").encode("utf-8", "surrogateescape"), ac, vc)
-        if phase == "rcptto":
-            return (b.msg(msg), str(args[0]).encode("utf-8", "surrogateescape"), ac, vc)
-        return (b.msg(msg), ac, vc)
-
-    def _session_proxies(self, vctx: Any) -> tuple[Any, Any]:
-        """The vctx and ac proxies of one session, made once per session and runtime
-        (kept on the ValidationContext, which lives as long as the connection)."""
-        cached = vctx.__dict__.get("_lua_proxies")
-        if cached is not None and cached[0] is self.runtime:
-            return cached[1], cached[2]
-        import weakref
-
-        lua = _lua()
-        # weak: the vctx holds the proxies, the proxies must not hold the vctx (that
-        # cycle runs through Lua, where Python's collector cannot see it)
-        weak = weakref.proxy(vctx)
-        vc = self.bindings.vctx(lua.LiveVctx(weak))
-        peer_ip = vctx.get("conn", "peer_ip") or ""
-        ac = self.bindings.accept(lua.LiveAccept(
-            weak, lambda: self.sessions_by_ip().get(peer_ip, 0), self.runtime.log))
-        vctx.__dict__["_lua_proxies"] = (self.runtime, vc, ac)
-        return vc, ac
 
     def sessions_by_ip(self) -> dict[str, int]:
         """Peer IP -> live inbound sessions over every ESMTP listener of the daemon
@@ -216,24 +174,6 @@ class ScriptletInstance:
         for timer in list(getattr(runtime, "_timers", {}).values()):
             timer.kill(block=False)
         runtime.control_registrar = None
-
-
-_LUA: Any = None
-
-
-def _lua() -> Any:
-    """The Lua package's names, imported on first use (importing this file stays cheap)."""
-    global _LUA
-    if _LUA is None:
-        from types import SimpleNamespace
-
-        from ecelerity.policy.lua import CallContext
-        from ecelerity.policy.lua.bindings_real import LiveAccept, LiveMessage, LiveVctx
-        from ecelerity.policy.phases import CONTINUE, DONE
-        _LUA = SimpleNamespace(CallContext=CallContext, LiveAccept=LiveAccept,
-                               LiveMessage=LiveMessage, LiveVctx=LiveVctx,
-                               CONTINUE=CONTINUE, DONE=DONE)
-    return _LUA
 
 
 def _first_instance(ctx: Any) -> bool:

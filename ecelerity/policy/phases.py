@@ -77,7 +77,9 @@ class HookRegistry:
     """Hooks per phase, kept sorted by (priority, registration order)."""
 
     def __init__(self) -> None:
-        self._hooks: dict[str, list[RegisteredHook]] = {p: [] for p in PHASES}
+        # each chain is an immutable tuple, replaced on (un)registration: run() walks it
+        # without a copy and a reload changing the chain mid-run cannot disturb it
+        self._hooks: dict[str, tuple[RegisteredHook, ...]] = {p: () for p in PHASES}
         self._seq = 0
 
     def register(self, phase: str, func: Hook, *, priority: int = PRIORITY_MODULE,
@@ -86,15 +88,14 @@ class HookRegistry:
             raise ValueError(f"unknown validation phase {phase!r}; phases are {', '.join(PHASES)}")
         self._seq += 1
         hook = RegisteredHook(phase, priority, self._seq, name or getattr(func, "__qualname__", "hook"), func)
-        chain = self._hooks[phase]
-        chain.append(hook)
-        chain.sort(key=lambda h: (h.priority, h.seq))
+        self._hooks[phase] = tuple(sorted(self._hooks[phase] + (hook,),
+                                          key=lambda h: (h.priority, h.seq)))
         return hook
 
     def unregister(self, hook: RegisteredHook) -> None:
-        chain = self._hooks.get(hook.phase, [])
+        chain = self._hooks.get(hook.phase, ())
         if hook in chain:
-            chain.remove(hook)
+            self._hooks[hook.phase] = tuple(h for h in chain if h is not hook)
 
     def hooks(self, phase: str) -> list[RegisteredHook]:
         return list(self._hooks[phase])
@@ -105,7 +106,7 @@ class HookRegistry:
     def run(self, phase: str, vctx: ValidationContext, *args: Any) -> PhaseResult:
         """Run the phase's hooks in order; stop at DONE, a disconnect or a failing hook."""
         result = PhaseResult()
-        for hook in list(self._hooks[phase]):  # a reload may change the chain mid-run
+        for hook in self._hooks[phase]:  # a tuple: a reload replaces it, never mutates it
             try:
                 verdict = hook.func(vctx, *args)
             except Exception:  # noqa: BLE001 - a policy bug must not kill the session

@@ -50,6 +50,9 @@ class ValidationContext:
     tarpitted_seconds: float = 0.0
     discarded: bool = False  # accept the message (2xx) but never spool it: Sieve discard, msg:discard
     capability_edits: list[tuple[str, str]] = field(default_factory=list)  # ("add"|"remove", keyword)
+    # Scratch space a policy engine keeps between the phases of ONE message (the Lua
+    # msg proxy); dropped by reset_message, never read by the session.
+    message_state: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- context variables (Momentum: vctx:get / vctx:set) -------------------------------
     def get(self, which: str, key: str, default: str | None = None) -> str | None:
@@ -124,6 +127,8 @@ class ValidationContext:
         self.binding_group = None
         self.code = None
         self.discarded = False
+        if self.message_state:
+            self.message_state = {}
 
     def take_code(self) -> Reply | None:
         """The code a hook set, cleared so the next phase starts clean."""

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
 from typing import Any
 
 import gevent
 
+from ...core.encodings import decode_header_words
 from .runtime import LuaRuntime
 
 
@@ -119,12 +119,8 @@ class OfflineMessage:
         for header_name, raw_value in self.headers:
             if header_name.lower() == name.lower():
                 unfolded = raw_value.replace(b"\r\n", b"").replace(b"\n", b"")
-                text = unfolded.decode("utf-8", "surrogateescape")
-                try:
-                    text = str(make_header(decode_header(text)))
-                except (ValueError, LookupError):
-                    pass
-                values.append(text)
+                # RFC 2047 as the daemon decodes it (core.headers / live_message.py)
+                values.append(decode_header_words(unfolded.decode("utf-8", "replace")))
         return values
 
     def header_delete(self, name: str) -> bool:
@@ -205,7 +201,9 @@ class _Methods:
         return {"header": self._header, "mailfrom": self._mailfrom, "rcptto": self._rcptto,
                 "body": self._body, "raw": self._raw, "get_message_size": self._size,
                 "context_get": self._context_get, "context_set": self._context_set,
-                "code": self._msg_code, "discard": self._discard, "id": self._msg_id}
+                "code": self._msg_code, "discard": self._discard, "id": self._msg_id,
+                # offline: the default delivery_method; no multi-channel messages here
+                "get_delivery_method": lambda msg: b"esmtp", "is_mcmt": lambda msg: False}
 
     def accept_table(self) -> dict[str, Any]:
         return {"esmtp_capability_add": self._cap_add,

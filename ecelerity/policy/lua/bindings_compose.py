@@ -19,6 +19,11 @@ Lua sees:
       one table ``{name=, local_part=, domain=, address=}`` per address found in every
       instance of the header, or, with a component (name|local_part|domain|address),
       the array of that component. ``msg:context_exists_and_get(type, key)`` -> bool, value.
+  ``msg:get_delivery_method()`` -> the ``delivery_method`` in force for the message's
+      binding and routing domain, lower-case: "esmtp" (the default; our SMTP delivery),
+      "smtp", "lmtp"... (Momentum's names). ``msg:is_mcmt()`` -> false: Momentum's
+      multi-channel messages (one message for email, SMS and push) do not exist here,
+      every message is an email message.
   ``msg:makeBoundary()``, ``msg:makePart(content_type, body [, headers])`` and
       ``msg:makeContainer(content_type [, headers])`` -> unlinked msgparts to insert
       with msgpart:addLastChild & co.
@@ -35,6 +40,7 @@ from ...core.mime import Part
 from .bindings import _bytes, _text
 
 ENV_FROM = 0  # msys.core.EC_MSG_ENV_FROM (lib_core.py)
+DEFAULT_DELIVERY_METHOD = "ESMTP"  # the delivery_method option's default
 ENV_TO = 1
 _COMPONENTS = {"name": "name", "display": "name", "local_part": "local_part",
                "local": "local_part", "localpart": "local_part", "domain": "domain",
@@ -113,6 +119,7 @@ class ComposeMethods:
                 "get_envelope2": self._get_envelope2, "routing_domain": self._routing_domain,
                 "listener_addr": self._listener_addr, "address_header": self._address_header,
                 "context_exists_and_get": self._context_exists_and_get,
+                "get_delivery_method": self._delivery_method, "is_mcmt": lambda msg: False,
                 "makeBoundary": lambda msg: make_boundary().encode(),
                 "makePart": self._make_part, "makeContainer": self._make_container}
 
@@ -177,6 +184,16 @@ class ComposeMethods:
             return chosen.encode()
         _, at, domain = msg.rcptto().rpartition("@")
         return domain.lower().encode() if at else None
+
+    def _delivery_method(self, msg: Any) -> bytes:
+        config = getattr(self.runtime, "config", None)
+        method = DEFAULT_DELIVERY_METHOD
+        if config is not None:
+            domain = self._routing_domain(msg)
+            binding = getattr(getattr(msg.vctx, "real", msg.vctx), "binding", None)
+            method = config.get("delivery_method", binding=binding,
+                                domain=domain.decode() if domain else None) or method
+        return str(method).lower().encode()
 
     def _listener_addr(self, msg: Any, which: Any = b"all") -> Any:
         address = msg.vctx.get("conn", "local_addr") or ""

@@ -3,11 +3,11 @@
 Called by modules/scriptlet.py for every validation-phase call into Lua (and by the
 tests). ``LiveVctx`` adapts policy.vctx.ValidationContext (recipients become
 core.envelope.Recipient); ``LiveAccept`` is ``ac`` (EHLO capability edits, inbound
-session count); ``LiveMessage`` is ``msg``: the session's InboundMessage (data phases)
-seen through core.message.Message, or just the envelope before DATA. Edits made
-through ``msg`` (headers, body, raw, text, MIME parts, *_replace) change the Message
-model at once (later reads see them) and ``commit()`` writes them back into the
-InboundMessage before the session goes on, so they are what gets spooled.
+session count); ``msg`` is live_message.LiveMessage (re-exported here): the session's
+InboundMessage (data phases), or just the envelope before DATA. Edits made through
+``msg`` (headers, body, raw, text, MIME parts, *_replace) are seen at once by later
+reads and ``commit()`` writes them back into the InboundMessage before the session
+goes on, so they are what gets spooled.
 
 Lua sees, beyond bindings.py's tables: ``msg:body([new])``, ``msg:raw([new])``,
 ``msg:text([new])``, ``msg:mime()`` (an ``ec_msgpart``), ``msg:raw_match(re [, flags])``,
@@ -30,12 +30,11 @@ from typing import Any, Callable
 
 from ...core import pcre_stream
 from ...core.envelope import Recipient
-from ...core.message import Message
 from ...core.mime import Part
 from .bindings import LuaBindings, _bytes, _Methods, _text, weak
 from .bindings_compose import ComposeMethods
+from .live_message import LiveMessage
 
-EACH_RCPT_PHASES = ("data_spool_each_rcpt", "set_binding")
 
 
 class LiveVctx:
@@ -89,136 +88,6 @@ class LiveAccept:
         return True
 
 
-class LiveMessage:
-    """``msg`` for one phase call. ``inbound`` is the session's InboundMessage (None
-    before DATA); ``recipient`` the phase's Recipient (rcptto, each_rcpt)."""
-
-    def __init__(self, vctx: Any, inbound: Any = None, recipient: Any = None, *,
-                 phase: str = "") -> None:
-        self.vctx = vctx
-        self.inbound = inbound
-        self.recipient = recipient
-        self.phase = phase
-        self.code: tuple[int, str] | None = None
-        self.discarded: str | None = None
-        self._model: Message | None = None
-
-    # -- identity ------------------------------------------------------------------------
-    @property
-    def message_id(self) -> str:
-        return getattr(self.inbound, "id", "") or ""
-
-    @property
-    def conn_id(self) -> str:
-        envelope = getattr(self.inbound, "envelope", None)
-        return getattr(envelope, "conn_id", "") or ""
-
-    @property
-    def peer(self) -> tuple[str, int]:
-        envelope = getattr(self.inbound, "envelope", None)
-        return (getattr(envelope, "peer_ip", "") or "", getattr(envelope, "peer_port", 0) or 0)
-
-    # -- the content ---------------------------------------------------------------------
-    def model(self) -> Message:
-        if self._model is None:
-            self._model = self._shared_model()
-        return self._model
-
-    def _shared_model(self) -> Message:
-        """The parsed message, shared by the phases of one message while the session
-        has not changed its bytes (the cache holds the very parts it was built from)."""
-        inbound = self.inbound
-        if inbound is None:
-            return Message(b"")
-        parts = (inbound.trace, inbound.header_block, inbound.separator, inbound.body)
-        cached = inbound.__dict__.get("_lua_model")
-        if cached is not None and all(a is b for a, b in zip(cached[0], parts, strict=True)) \
-                and not cached[1].modified:
-            return cached[1]
-        model = Message(inbound.data())
-        inbound.__dict__["_lua_model"] = (parts, model)
-        return model
-
-    def _editable(self) -> Message:
-        if self.inbound is None:
-            raise RuntimeError("the message content is not available before the data phase")
-        return self.model()
-
-    def header(self, name: str) -> list[str]:
-        return self.model().header(name) if self.inbound is not None else []
-
-    def header_delete(self, name: str) -> bool:
-        return self._editable().headers.delete(name) > 0
-
-    def header_add(self, name: str, value: str, mode: str = "append") -> None:
-        headers = self._editable().headers
-        if mode == "append":
-            headers.append(name, value)
-        elif mode == "prepend":
-            headers.prepend(name, value)
-        elif mode == "replace":
-            headers.replace(name, value)
-        else:
-            raise ValueError(f"header mode must be append, prepend or replace, not {mode!r}")
-
-    def body(self) -> bytes:
-        return self.model().raw_body()
-
-    def set_body(self, raw: bytes) -> None:
-        self._editable().set_raw_body(raw)
-
-    def raw(self) -> bytes:
-        return self.model().render()
-
-    def set_raw(self, raw: bytes) -> None:
-        self._editable().replace_raw(raw)
-
-    def size(self) -> int:
-        return len(self.raw()) if self.inbound is not None else 0
-
-    def commit(self) -> bool:
-        """Write the edits back into the InboundMessage; True when there were any."""
-        if self._model is None or self.inbound is None or not self._model.modified:
-            return False
-        from ...smtp.headers import split_message
-        parts = split_message(self._model.render())
-        self.inbound.trace = b""  # the Received: line is now part of the header block
-        self.inbound.header_block = parts.header_block
-        self.inbound.separator = parts.separator
-        self.inbound.body = parts.body
-        self.inbound.__dict__.pop("_lua_model", None)
-        self._model = None
-        return True
-
-    # -- envelope ------------------------------------------------------------------------
-    def mailfrom(self, new: str | None = None) -> str:
-        envelope = getattr(self.inbound, "envelope", None)
-        if new is not None:
-            if envelope is None:
-                raise RuntimeError("msg:mailfrom can set the sender from the data phase on")
-            envelope.mail_from = new
-        if envelope is not None:
-            return envelope.mail_from
-        local = self.vctx.get("mess", "mailfrom_localpart") or ""
-        domain = self.vctx.get("mess", "mailfrom_domain") or ""
-        return f"{local}@{domain}" if domain else local
-
-    def _recipient(self) -> Any:
-        if self.recipient is not None:
-            return self.recipient
-        recipients = self.vctx.recipient_list()
-        return recipients[0] if recipients else None
-
-    def rcptto(self, new: str | None = None) -> str:
-        recipient = self._recipient()
-        if new is not None:
-            if self.phase not in EACH_RCPT_PHASES or recipient is None:
-                raise RuntimeError("msg:rcptto can be modified only in "
-                                   "validate_data_spool_each_rcpt or later")
-            recipient.address = new
-        return getattr(recipient, "address", "") if recipient is not None else ""
-
-
 _part_ids = itertools.count(1)
 
 
@@ -245,6 +114,29 @@ class LiveMethods(ComposeMethods, _Methods):
         super().__init__(runtime)
         self._parts: "weakref.WeakValueDictionary[int, Part]" = weakref.WeakValueDictionary()
         self.part_proxy: Any = None  # set by LiveBindings
+
+    def vctx_table(self) -> dict[str, Any]:
+        table = super().vctx_table()
+        table.update({"get": self._live_get, "set": self._live_set})
+        return table
+
+    def _live_get(self, vctx: LiveVctx, which: Any, key: Any) -> Any:
+        """vctx:get straight from the real context's dicts (the hottest callback)."""
+        real = vctx.real
+        store = real.conn if which == b"conn" else real.mess if which == b"mess" else None
+        if store is None:
+            return self._vctx_get(vctx, which, key)  # its error names the bad type
+        value = store.get(key.decode("utf-8", "surrogateescape") if type(key) is bytes
+                          else _text(key))
+        return None if value is None else _bytes(value)
+
+    def _live_set(self, vctx: LiveVctx, which: Any, key: Any, value: Any = None) -> None:
+        real = vctx.real
+        store = real.conn if which == b"conn" else real.mess if which == b"mess" else None
+        if store is None:
+            self._vctx_set(vctx, which, key, value)  # its error names the bad type
+            return
+        store[_text(key)] = "" if value is None else _text(value)
 
     def msg_table(self) -> dict[str, Any]:
         table = super().msg_table()

@@ -38,15 +38,24 @@ def _compiled(pattern: bytes, flags: bytes) -> Any:
         raise PcreError(f"bad pattern {pattern.decode('utf-8', 'replace')!r}: {exc}") from exc
 
 
+@lru_cache(maxsize=512)
+def _matcher(pattern: bytes, flags: bytes) -> tuple[Any, range, tuple[tuple[bytes, int], ...]]:
+    """The compiled pattern, its group numbers (0..n) and its named groups, cached:
+    match() then reads each capture once (Match.group/groups/groupdict each re-walk them)."""
+    compiled = _compiled(pattern, flags)
+    names = tuple((name.encode() if isinstance(name, str) else name, index)
+                  for name, index in compiled.groupindex.items())
+    return compiled, range(compiled.groups + 1), names
+
+
 def match(runtime: Any, subject: bytes, pattern: bytes, flags: bytes = b"") -> Any:
-    found = _compiled(bytes(pattern), bytes(flags or b"")).search(bytes(subject))
+    compiled, numbers, names = _matcher(bytes(pattern), bytes(flags or b""))
+    found = compiled.search(bytes(subject))
     if found is None:
         return None
-    captures: dict[Any, Any] = {0: found.group(0)}
-    for index, value in enumerate(found.groups(), start=1):
-        captures[index] = value
-    for name, value in found.groupdict().items():
-        captures[name.encode() if isinstance(name, str) else name] = value
+    captures: dict[Any, Any] = {number: found[number] for number in numbers}
+    for name, index in names:
+        captures[name] = captures[index]
     return runtime.sandbox.lua.table_from(captures)
 
 

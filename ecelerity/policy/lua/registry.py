@@ -87,6 +87,7 @@ class ModuleRegistry:
     def __init__(self, runtime: Any) -> None:
         self.runtime = weakref.proxy(runtime)  # the runtime owns us; lupa objects hate cycles
         self.modules: dict[str, RegisteredModule] = {}
+        self.generation = 0  # bumped by every registration: prepared chains are stale then
 
     def register(self, name: Any, table: Any) -> bool:
         """Implementation of ``msys.registerModule(name, table)``."""
@@ -103,24 +104,32 @@ class ModuleRegistry:
                              "in registerModule call")
             return False
         self.modules[text_name] = RegisteredModule(text_name, table, hooks)
+        self.generation += 1
         return True
 
     def hooks_for(self, hook: str) -> list[RegisteredModule]:
         return [m for m in self.modules.values() if hook in m.hooks]
 
+    def chain(self, hook: str) -> tuple[tuple[Any, Any, str, str], ...]:
+        """``(function, module table, "module:hook", module name)`` per module with the
+        hook, in order: what a caller prepares once and reuses until ``generation``
+        changes."""
+        return tuple((m.hooks[hook], m.table, f"{m.name}:{hook}", m.name)
+                     for m in self.modules.values() if hook in m.hooks)
+
     def run_hook(self, hook: str, *args: Any, context: Any = None) -> PhaseOutcome:
         """Call ``mod:<hook>(*args)`` for every module that has it, in order, until one
         returns VALIDATE_DONE or fails."""
         outcome = PhaseOutcome(runs=[])
-        for module in self.hooks_for(hook):
-            result = self.runtime.call(module.hooks[hook], module.table, *args,
-                                       what=f"{module.name}:{hook}", context=context)
-            run = HookRun(module.name, hook, result.first, result.error)
-            outcome.runs.append(run)
-            if not result.ok:
-                outcome.failed = f"{module.name}:{hook}: {result.error}"
+        invoke = self.runtime.invoke
+        for function, table, what, name in self.chain(hook):
+            ok, value = invoke(function, (table, *args), what, context)
+            outcome.runs.append(HookRun(name, hook, value if ok else None,
+                                        None if ok else value))
+            if not ok:
+                outcome.failed = f"{what}: {value}"
                 break
-            if result.first == VALIDATE_DONE and hook != "init":
+            if value == VALIDATE_DONE and hook != "init":
                 outcome.done = True
                 break
         return outcome

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import gevent
+from gevent import getcurrent
 
 from .sandbox import DEFAULT_LIMITS, WORKER_DONE, Limits, Sandbox, from_lua, to_lua
 
 PanicLogWriter = Callable[[str, str], None]  # (module, text), like App.log
 MAX_IDLE_WORKERS = 64  # reusable Lua coroutines kept between calls
+_PLAIN = (int, float, bool, bytes)  # Lua values that arrive as plain Python values
 
 
 @dataclass
@@ -152,7 +154,7 @@ class LuaRuntime:
     # -- calling -----------------------------------------------------------------------
     def current(self) -> CallContext:
         """The context of the call running in this greenlet (empty outside calls)."""
-        return self._contexts.get(gevent.getcurrent()) or CallContext()
+        return self._contexts.get(getcurrent()) or CallContext()
 
     def call(self, function: Any, *args: Any, what: str = "call",
              context: CallContext | None = None) -> CallResult:
@@ -162,48 +164,67 @@ class LuaRuntime:
         and given back after it, so a call costs one resume instead of creating a Lua
         coroutine. A worker whose call did not end cleanly (a script's own yield, a
         Python-level failure) is dropped, never reused."""
-        me = gevent.getcurrent()
+        returned = self._resume(function, args, context)
+        if type(returned) is str:
+            return self._failed(what, returned)
+        if returned[1] is not True:
+            return self._failed(what, _script_error(returned))
+        if len(returned) == 2:
+            return CallResult()
+        anchor = self.sandbox.anchor
+        return CallResult(values=tuple(anchor(value) for value in returned[2:]))
+
+    def invoke(self, function: Any, args: tuple, what: str,
+               context: CallContext | None = None) -> tuple[bool, Any]:
+        """call() for the hot path (validation hooks): ``(True, first value)`` or
+        ``(False, error text)``, without building a CallResult; the error is logged
+        to the paniclog exactly as call() does. ``what`` should be a prepared string."""
+        returned = self._resume(function, args, context)
+        if type(returned) is str:
+            return False, self._failed(what, returned).error
+        if returned[1] is not True:
+            return False, self._failed(what, _script_error(returned)).error
+        if len(returned) == 2:
+            return True, None
+        first = returned[2]
+        if first is None or type(first) in _PLAIN:
+            return True, first
+        return True, self.sandbox.anchor(first)
+
+    def _resume(self, function: Any, args: tuple, context: CallContext | None) -> Any:
+        """One resume of an idle (or new) worker: its yield ``(WORKER_DONE, ok, ...)``,
+        or the text of a failure that happened outside the script's xpcall."""
+        me = getcurrent()
+        contexts = self._contexts
         if context is not None:
-            previous = self._contexts.get(me)
-            self._contexts[me] = context
+            previous = contexts.get(me)
+            contexts[me] = context
         sandbox = self.sandbox
         idle = self._idle_workers
-        worker = None
         try:
             if idle:
                 worker = idle.pop()
-                returned = worker.send((sandbox.limits.ticks, function) + args)
+                returned = worker.send((sandbox.limits.ticks, function, *args))
             else:
                 worker = sandbox.worker.coroutine(sandbox.limits.ticks, function, *args)
                 returned = worker.send(None)
         except sandbox.LuaMemoryError as exc:
-            return self._failed(what, f"memory limit exceeded: {_text(exc) or 'not enough memory'}")
+            return f"memory limit exceeded: {_text(exc) or 'not enough memory'}"
         except sandbox.LuaError as exc:
-            return self._failed(what, _text(exc))
+            return _text(exc)
         except Exception as exc:  # a Python library function raised outside Lua's pcall
-            return self._failed(what, f"{type(exc).__name__}: {exc}")
+            return f"{type(exc).__name__}: {exc}"
         finally:
             if context is not None:
                 if previous is None:
-                    self._contexts.pop(me, None)
+                    contexts.pop(me, None)
                 else:
-                    self._contexts[me] = previous
+                    contexts[me] = previous
         if type(returned) is not tuple or not returned or returned[0] is not WORKER_DONE:
-            return self._failed(what, "coroutine.yield outside a coroutine the script made")
-        if returned[1] is not True:
-            message = returned[2] if len(returned) > 2 else b"unknown error"
-            if message == b"not enough memory":
-                message = b"memory limit exceeded (not enough memory)"
-            result = self._failed(what, _text(message))
-        elif len(returned) == 2:
-            result = CallResult()
-        else:
-            anchor = sandbox.anchor
-            result = CallResult(values=tuple(anchor(value) for value in returned[2:]))
-        del returned
+            return "coroutine.yield outside a coroutine the script made"
         if len(idle) < MAX_IDLE_WORKERS:
             idle.append(worker)
-        return result
+        return returned
 
     def _failed(self, what: str, message: str) -> CallResult:
         self.log(f"{what}: {message}")
@@ -213,6 +234,14 @@ class LuaRuntime:
         """Call ``function`` later in its own greenlet (msys.timer)."""
         return gevent.spawn_later(max(0.0, float(delay)), self.call, function, *args,
                                   what="timer")
+
+
+def _script_error(returned: tuple) -> str:
+    """The error text of a worker's ``(WORKER_DONE, false, message)``."""
+    message = returned[2] if len(returned) > 2 else b"unknown error"
+    if message == b"not enough memory":
+        message = b"memory limit exceeded (not enough memory)"
+    return _text(message)
 
 
 def _text(value: Any) -> str:

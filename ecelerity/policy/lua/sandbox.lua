@@ -67,9 +67,18 @@ end
 -- (DONE, false, message) after each call, then waits for the next (ticks, f, ...).
 -- DONE is a Python object no script can reach, so Python can tell a finished call
 -- from a script's own coroutine.yield (that worker is then thrown away).
+-- The count hook is installed once per worker (it stays on that thread in Lua 5.4,
+-- and is global in LuaJIT) and its budget box is refilled for each call: a call
+-- costs one resume, no allocation and no sethook.
 local WORKER_DONE = py.worker_done
+local function next_call(box, ticks, f, ...)
+  box.left, box.total = ticks, ticks
+  return next_call(box, co_yield(WORKER_DONE, real_xpcall(f, traceback, ...)))
+end
 local function worker(ticks, f, ...)
-  return worker(co_yield(WORKER_DONE, runner(ticks, f, ...)))
+  local box = { left = ticks, total = ticks }
+  start_budget(box)
+  return next_call(box, co_yield(WORKER_DONE, real_xpcall(f, traceback, ...)))
 end
 
 -- pcall/xpcall that cannot swallow an exhausted budget.
@@ -257,6 +266,10 @@ local function make_class(class_name, py_methods, py_fields, dual)
     return proxy
   end
 end
+-- Two proxies for one crossing from Python (a session's vctx and ac).
+local function make_two(make_a, obj_a, make_b, obj_b)
+  return make_a(obj_a), make_b(obj_b)
+end
 local function class_of(v)
   if real_type(v) == "table" then
     local mt = real_getmetatable(v)
@@ -286,5 +299,5 @@ end
 return {
   PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, worker = worker,
   load_in = load_in, new_env = new_env,
-  make_class = make_class, class_of = class_of, is_jit = is_jit,
+  make_class = make_class, make_two = make_two, class_of = class_of, is_jit = is_jit,
 }

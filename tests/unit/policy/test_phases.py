@@ -49,6 +49,25 @@ def test_failing_hook_becomes_451_and_disconnect_is_reported():
     assert str(result.disconnect) == "421 4.7.0 Go away" and result.done
 
 
+def test_a_chain_changed_mid_run_takes_effect_at_the_next_run():
+    reg, ran = HookRegistry(), []
+    late = None
+
+    def first(vctx):
+        ran.append("first")
+        reg.unregister(late)  # a reload in the middle of a phase
+        reg.register("connect", lambda v: ran.append("added") or CONTINUE, name="added")
+        return CONTINUE
+    reg.register("connect", first)
+    late = reg.register("connect", lambda v: ran.append("late") or CONTINUE)
+    reg.run("connect", ValidationContext())
+    assert ran == ["first", "late"]  # the chain as it was when the phase started
+    ran.clear()
+    reg.unregister(reg.hooks("connect")[0])
+    reg.run("connect", ValidationContext())
+    assert ran == ["added"] and [h.name for h in reg.hooks("connect")] == ["added"]
+
+
 def test_unknown_phase_refused_and_unregister():
     reg = HookRegistry()
     with pytest.raises(ValueError, match="unknown validation phase"):

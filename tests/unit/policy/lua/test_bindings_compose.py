@@ -147,3 +147,19 @@ def test_recipient_list_replaces_the_list_keeping_dsn_parameters(rt, run):
     assert got == (2, b"c@x.example", b"a@x.example")
     assert vctx.recipients == [Recipient("c@x.example"), Recipient("a@x.example", notify="NEVER")]
     assert "array" in run("local v = ... v:recipient_list('x')", proxy).error
+
+
+def test_delivery_method_follows_the_configuration_and_mcmt_is_always_false(rt, run):
+    from ecelerity.config.loader import load_config_text
+    rt.config = load_config_text('domain "lmtp.example" { delivery_method = LMTP }\n'
+                                 'binding "smtp-out" { delivery_method = SMTP }\n')
+    code = "local m = ... return m:get_delivery_method(), m:is_mcmt()"
+    vctx, msg, b = _msg(rt)
+    assert values(run(code, b.msg(msg))) == (b"esmtp", False)  # the default: our SMTP delivery
+    msg.recipient = Recipient("x@lmtp.example")
+    assert values(run(code, b.msg(msg))) == (b"lmtp", False)  # by routing domain
+    msg.recipient = None
+    vctx.set_binding("smtp-out")
+    assert values(run(code, b.msg(msg))) == (b"smtp", False)  # by the message's binding
+    rt.config = None  # offline: no configuration, the default
+    assert values(run(code, b.msg(msg))) == (b"esmtp", False)

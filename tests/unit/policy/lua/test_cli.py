@@ -68,3 +68,13 @@ def test_script_error_and_list_functions(tmp_path, files):
     listing = run_tester("--list-functions").stdout.split()
     assert "msys.pcre.match" in listing and "json.encode" in listing
     assert "mod:validate_rcptto(msg," in listing
+    assert "msg:get_delivery_method" in listing and "msg:is_mcmt" in listing
+
+
+def test_offline_tester_answers_delivery_method_and_mcmt(tmp_path, files):
+    script = tmp_path / "method.lua"
+    script.write_text("msys.registerModule('m', {validate_data = function(self, msg, ac, vctx)\n"
+                      "  print('method=' .. msg:get_delivery_method() .. ' mcmt=' .. "
+                      "tostring(msg:is_mcmt()))\n  return msys.core.VALIDATE_CONT end})")
+    done = run_tester("test", str(script), files[1], "--to", "x@y.example")
+    assert done.returncode == 0 and "method=esmtp mcmt=false" in done.stdout

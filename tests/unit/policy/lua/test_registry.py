@@ -95,3 +95,17 @@ def test_runtimes_with_registered_hooks_tear_down_cleanly(tmp_path):
     done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "clean", done.stderr[-2000:]
+
+
+def test_chain_is_prepared_in_order_and_generation_marks_it_stale(rt):
+    before = rt.registry.generation
+    rt.load_source("msys.registerModule('a', {validate_data = function() return 0 end})", "a")
+    rt.load_source("msys.registerModule('b', {validate_data = function() return 1 end,"
+                   " validate_connect = function() return 0 end})", "b")
+    chain = rt.registry.chain("validate_data")
+    assert [(what, name) for _f, _t, what, name in chain] == \
+        [("a:validate_data", "a"), ("b:validate_data", "b")]
+    assert rt.registry.generation == before + 2 and rt.registry.chain("validate_ehlo") == ()
+    assert rt.invoke(chain[1][0], (chain[1][1],), chain[1][2]) == (True, VALIDATE_DONE)
+    rt.load_source("msys.registerModule('a', {validate_connect = function() return 0 end})", "a2")
+    assert [name for *_rest, name in rt.registry.chain("validate_data")] == ["b"]

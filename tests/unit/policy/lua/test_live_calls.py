@@ -1,0 +1,127 @@
+"""live_calls.PhaseCaller: the daemon's hook path into Lua, through a real HookRegistry.
+
+One msg proxy per message (rcptto to set_binding), a new one per message; edits
+committed into the InboundMessage; msg:code / failures applied to the vctx; modules
+registered later are seen; nothing keeps a finished session's vctx alive."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+from ecelerity.core.envelope import Envelope, Recipient
+from ecelerity.policy.lua.lib_inject import bindings_of
+from ecelerity.policy.lua.live_calls import PhaseCaller
+from ecelerity.policy.phases import HookRegistry
+from ecelerity.policy.vctx import ValidationContext
+from ecelerity.smtp.accept import InboundMessage
+from ecelerity.smtp.headers import split_message
+
+RAW = b"From: a@b.example\r\nSubject: hello\r\n\r\nbody\r\n"
+SCRIPT = r"""
+local mod = {}
+seen = {}
+function mod:validate_connect(ac, vctx) seen.vctx = vctx return msys.core.VALIDATE_CONT end
+function mod:validate_rcptto(msg, str, ac, vctx)
+  seen.rcpt_msg = msg
+  seen.same_vctx = rawequal(vctx, seen.vctx)
+  return msys.core.VALIDATE_CONT
+end
+function mod:validate_data(msg, ac, vctx)
+  seen.same_msg = rawequal(msg, seen.rcpt_msg)
+  msg:header("X-Data", "1")
+  if msg:header("Subject")[1] == "reject me" then msg:code(550, "5.7.1 no") end
+  return msys.core.VALIDATE_CONT
+end
+function mod:validate_data_spool(msg, ac, vctx)
+  seen.data_header = msg:header("X-Data")[1]
+  seen.trace = msg:header("Received")[1]
+  if msg:header("Subject")[1] == "explode" then error("boom") end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("probe", mod)
+"""
+
+
+def setup(rt, script: str = SCRIPT):
+    rt.env = rt.load_source(script, "probe")
+    caller = PhaseCaller(rt, bindings_of(rt), lambda peer_ip: 3)
+    hooks = HookRegistry()
+    for phase in ("connect", "rcptto", "data", "data_spool"):
+        hooks.register(phase, lambda vctx, *args, phase=phase:
+                       caller.run(phase, f"validate_{phase}", vctx, args))
+    return caller, hooks
+
+
+def message(raw: bytes = RAW) -> InboundMessage:
+    return InboundMessage(Envelope(mail_from="a@b.example", recipients=[Recipient("c@d.example")]),
+                          "00/00-1-A", split_message(raw))
+
+
+def one_message(hooks: HookRegistry, vctx: ValidationContext, raw: bytes = RAW):
+    vctx.reset_message()
+    hooks.run("rcptto", vctx, "RCPT TO:<c@d.example>", Recipient("c@d.example"))
+    inbound = message(raw)
+    data = hooks.run("data", vctx, inbound)
+    inbound.trace = b"Received: from c.example by mx.example\r\n"
+    spool = hooks.run("data_spool", vctx, inbound)
+    return inbound, data, spool
+
+
+def lua_global(rt, name: bytes):
+    return rt.env[b"seen"][name]
+
+
+def test_one_msg_per_message_and_one_vctx_per_session(rt):
+    caller, hooks = setup(rt)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    hooks.run("connect", vctx)
+    inbound, data, spool = one_message(hooks, vctx)
+    assert lua_global(rt, b"same_vctx") is True and lua_global(rt, b"same_msg") is True
+    assert data.reply is None and spool.reply is None
+    assert lua_global(rt, b"data_header") == b"1"  # committed, then read back next phase
+    assert lua_global(rt, b"trace") == b"from c.example by mx.example"
+    assert inbound.data().endswith(b"Subject: hello\r\nX-Data: 1\r\n\r\nbody\r\n")
+    first = lua_global(rt, b"rcpt_msg")
+    one_message(hooks, vctx)
+    assert lua_global(rt, b"same_msg") is True
+    assert first != lua_global(rt, b"rcpt_msg")  # a new message, a new msg
+    assert caller.calls == 7 and caller.failures == 0  # connect + 2 x (rcptto, data, data_spool)
+
+
+def test_msg_code_and_script_failures_reach_the_vctx(rt):
+    caller, hooks = setup(rt)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    _inbound, data, _spool = one_message(hooks, vctx, RAW.replace(b"hello", b"reject me"))
+    assert (data.reply.code, data.reply.enhanced) == (550, "5.7.1")
+    _inbound, data, spool = one_message(hooks, vctx, RAW.replace(b"hello", b"explode"))
+    assert data.reply is None and (spool.reply.code, spool.reply.enhanced) == (451, "4.3.0")
+    assert caller.failures == 1 and any("boom" in text for _m, text in rt.logged)
+    _inbound, _data, spool = one_message(hooks, vctx)  # the next message is served
+    assert spool.reply is None and caller.failures == 1
+
+
+def test_a_module_registered_later_joins_the_prepared_chain(rt):
+    _caller, hooks = setup(rt)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    one_message(hooks, vctx)
+    rt.load_source(r"""
+        local late = {}
+        function late:validate_data(msg, ac, vctx)
+          vctx:set_code(451, "4.7.1 later") return msys.core.VALIDATE_DONE
+        end
+        msys.registerModule("late", late)""", "late")
+    _inbound, data, _spool = one_message(hooks, vctx)
+    assert (data.reply.code, data.reply.text) == (451, "later")
+
+
+def test_a_finished_session_leaves_nothing_alive(rt):
+    _caller, hooks = setup(rt)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    hooks.run("connect", vctx)
+    inbound, _data, _spool = one_message(hooks, vctx)
+    gone_vctx, gone_message = weakref.ref(vctx), weakref.ref(inbound)
+    rt.env[b"seen"] = rt.table()  # the script let go of its proxies
+    del vctx, inbound
+    gc.collect()
+    assert gone_vctx() is None
+    assert gone_message() is None  # at once: Lua's collector need not run first
