@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .bindings import LuaBindings, OfflineAccept, OfflineMessage, OfflineVctx
 from .libraries import FUNCTION_NAMES
+from .lib_httpsrv import SESSION_METHODS
 from .registry import CALLOUTS, VALIDATE_DONE
 from .runtime import LuaRuntime, ScriptError
 
@@ -102,6 +103,7 @@ def _report_changes(out: Any, before: tuple, vctx: OfflineVctx, msg: OfflineMess
         out.write(f"  rcptto = {msg.rcptto()!r}\n")
 
 
+
 # Methods of objects made by library functions (their classes live in those libraries).
 LIBRARY_METHODS = (
     ["doc:root", "doc:tostring", "doc:xpath"]
@@ -110,7 +112,8 @@ LIBRARY_METHODS = (
     + [f"c:{m}" for m in ("setopt", "perform", "getinfo", "close")]
     + [f"client:{m}" for m in ("do_request", "get_body", "get_headers", "get_status",
                                "parse_headers", "set_header", "set_timeout")]
-    + ["mutex:lock", "mutex:unlock", "mutex:trylock"])
+    + ["mutex:lock", "mutex:unlock", "mutex:trylock"]
+    + [f"session:{m}" for m in SESSION_METHODS])
 
 
 def method_names() -> list[str]:

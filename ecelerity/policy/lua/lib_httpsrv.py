@@ -88,6 +88,10 @@ class HttpSession:
         return True
 
 
+SESSION_METHODS = ("request_url_get", "request_method_get", "request_header_get", "request_body_get",
+                   "request_remote_addr_get", "response_status_set_std", "response_header_set")
+
+
 def _session_class(runtime: Any) -> Any:
     found = runtime.__dict__.get("_httpsrv_session_class")
     if found is None:
@@ -102,6 +106,7 @@ def _session_class(runtime: Any) -> Any:
             "response_status_set_std": lambda s, *a: s.status_set_std(*a),
             "response_header_set": lambda s, name, value: s.header_set(name, value),
         }
+        assert tuple(methods) == SESSION_METHODS  # what --list-functions prints
         found = runtime.sandbox.make_class(b"ec_httpsrv_session", runtime.table(methods))
         runtime.__dict__["_httpsrv_session_class"] = found
     return found
