@@ -8,6 +8,7 @@ Stanza (Momentum §5.1)::
       instruction_budget = 20000000  # VM instructions per hook call
       memory_limit = 256M            # the Lua heap (exact on Lua 5.4, best effort on LuaJIT)
       script_error_reply = "451 4.3.0 [internal] policy script error"
+      io_wrapper_dirs = ( "/var/log/ecelerity/lua" )  # where msys.core.io_wrapper_open may write
       script "boot" { source = "msys.boot" }
       script "ehlo_phase" { source = "myscripts.ehlo_phase" }
     }
@@ -28,7 +29,12 @@ gets ``runtime.app`` (msg:inject/forward and msys.rfc3464.send_mdn store through
 ``app.spool`` and ``app.queue_manager``), and two last-priority hooks feed msys.audit.*
 (connections at connect; receptions at data_spool when not refused; a Lua hook
 leaving a 4xx/5xx code counts as a rejection -- refusals by the core or other
-modules are not seen yet). Importing this file only defines MODULE.
+modules are not seen yet). When a module implements a delivery callout
+(core_log_delivery_v1, core_log_transient_failure_v1, core_log_permanent_failure_v1),
+policy/lua/delivery_callouts.py observes ``app.queue_manager``'s results until unload.
+``rsrc_setup`` callouts run after ``init``. Unloading also retires the module's
+msys.registerAuth schemes. ``io_wrapper_dirs`` (relative to the config file's
+directory) are the only places scripts may write. Importing this file only defines MODULE.
 """
 from __future__ import annotations
 
@@ -74,6 +80,7 @@ class ScriptletInstance:
     error_reply: tuple[int, str]
     problems: list[str] = field(default_factory=list)
     caller: Any = field(default=None, repr=False)
+    delivery: Any = field(default=None, repr=False)  # delivery_callouts.DeliveryCallouts
     _audit_store: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,14 +168,22 @@ class ScriptletInstance:
     def status(self, cmd: Any) -> list[str]:
         runtime = self.runtime
         lines = [f"engine: {runtime.version}", f"calls: {self.calls} failed: {self.failures}"]
+        if self.delivery is not None:
+            lines.append(f"delivery callouts: {self.delivery.calls} failed: "
+                         f"{self.delivery.failures} dropped: {self.delivery.dropped}")
         for module in runtime.registry.modules.values():
             lines.append(f"module {module.name}: {', '.join(sorted(module.hooks))}")
         lines += [f"problem: {text}" for text in self.problems]
         return lines
 
     def stop(self) -> None:
-        """Unload: deinit callouts, then the Lua timers are cancelled."""
+        """Unload: delivery callouts detached, auth schemes retired, deinit callouts,
+        then the Lua timers are cancelled."""
+        from ecelerity.policy.lua import lib_auth
         runtime = self.runtime
+        if self.delivery is not None:
+            self.delivery.detach()
+        lib_auth.retire(runtime)
         for module in runtime.registry.hooks_for("deinit"):
             runtime.call(module.hooks["deinit"], module.table, what=f"{module.name}:deinit")
         for timer in list(getattr(runtime, "_timers", {}).values()):
@@ -189,6 +204,29 @@ def _limits(settings: dict[str, Any]) -> Any:
     memory = int(settings.get("memory_limit", DEFAULT_MEMORY) or DEFAULT_MEMORY)
     return Limits(ticks=max(1, budget // HOOK_EVERY), memory_bytes=memory,
                   max_string_bytes=min(memory, Limits().max_string_bytes))
+
+
+def _writable_dirs(ctx: Any, settings: dict[str, Any]) -> list[str]:
+    """``io_wrapper_dirs``, relative ones taken from the config file's directory."""
+    from pathlib import Path
+    value = settings.get("io_wrapper_dirs") or []
+    loc_file = getattr(getattr(ctx.instance, "loc", None), "file", "<string>") or "<string>"
+    base = Path.cwd() if loc_file.startswith("<") else Path(loc_file).resolve().parent
+    return [str((base / d).resolve()) for d in ([value] if isinstance(value, str) else value)]
+
+
+def _attach_delivery(ctx: Any, inst: ScriptletInstance) -> None:
+    from ecelerity.policy.lua.delivery_callouts import DeliveryCallouts
+    manager = getattr(ctx.app, "queue_manager", None)
+    callouts = DeliveryCallouts(inst.runtime, inst.bindings, getattr(ctx.app, "spool", None))
+    if not callouts.wanted:
+        return
+    if manager is None:
+        inst.problems.append("delivery callouts registered but there is no queue manager")
+        ctx.log(inst.problems[-1])
+        return
+    callouts.attach(manager)
+    inst.delivery = callouts
 
 
 def load(ctx: Any) -> ScriptletInstance | None:
@@ -212,6 +250,7 @@ def load(ctx: Any) -> ScriptletInstance | None:
                          config=ctx.config)
     runtime.dns_resolver = DnsResolver.from_config(ctx.config)
     runtime.app = ctx.app  # msg:inject / forward reach the spool and queue through it
+    runtime.writable_dirs = _writable_dirs(ctx, settings)  # msys.core.io_wrapper_open
     inst = ScriptletInstance(ctx, runtime, bindings_of(runtime), error_reply)
     runtime.sessions_by_ip = inst.sessions_by_ip  # msys.audit.inbound_session_count
     runtime.control_registrar = lambda name, function: ctx.register_command(
@@ -219,6 +258,7 @@ def load(ctx: Any) -> ScriptletInstance | None:
     ctx.register_command("scriptlet status", inst.status,
                          "Lua engine, registered modules and their hooks, load problems")
     inst.problems = load_scriptlets(runtime, sources)
+    _attach_delivery(ctx, inst)
     for phase, callout in CALLOUTS.items():
         if runtime.registry.hooks_for(callout):
             ctx.register_hook(phase, inst.hook(phase), priority=PRIORITY_LUA,
@@ -248,6 +288,10 @@ MODULE = ModuleSpec(
         "script_error_reply": module_option("script_error_reply", STRING, DEFAULT_ERROR_REPLY,
                                             "reply when a hook fails (a temporary failure)",
                                             implemented=True),
+        "io_wrapper_dirs": module_option("io_wrapper_dirs", STRING_LIST, [],
+                                         "directories msys.core.io_wrapper_open may write "
+                                         "under (none: scripts cannot write files)",
+                                         implemented=True),
     },
     load=load,
 )

@@ -55,11 +55,25 @@ class Series:
         return slots
 
     def add(self, key: str, amount: int, now: float) -> int:
-        slots = self._live(key, now)
+        """Count ``amount`` for ``key`` now; returns the key's total over the live windows."""
+        slots = self.bump(key, amount, now)
+        oldest = int(now // self.window) - self.windows
+        return sum(n for s, n in slots.items() if s > oldest)
+
+    def bump(self, key: str, amount: int, now: float) -> dict[int, int]:
+        """add() without the total (the audit hooks' path). Expired slots are dropped
+        when a new slot starts (count() drops them too)."""
         slot = int(now // self.window)
-        slots[slot] = slots.get(slot, 0) + amount
-        self.counts[key] = slots
-        return sum(slots.values())
+        slots = self.counts.get(key)
+        if slots is None:
+            slots = self.counts[key] = {slot: amount}
+        elif slot in slots:  # the common case: no new slot, so nothing expired since
+            slots[slot] += amount
+        else:
+            slots = self._live(key, now)
+            slots[slot] = amount
+            self.counts[key] = slots
+        return slots
 
     def count(self, key: str, now: float, windows: int | None = None) -> int:
         slots = self._live(key, now)
@@ -89,21 +103,28 @@ class SeriesStore:
         self.gauges: dict[str, Gauge] = {}
         self.series: dict[str, Series] = {name: Series(AUDIT_WINDOW, AUDIT_WINDOWS)
                                           for name in AUDIT_SERIES}
+        # "connections" -> the "#connections" Series (record() is on every session's path)
+        self._audit = {name[1:]: self.series[name] for name in AUDIT_SERIES}
 
     def record(self, kind: str, peer_ip: str, now: float) -> None:
         """kind is connections | receptions | rejections."""
         if peer_ip:
-            self.series[f"#{kind}"].add(peer_ip, 1, now)
+            self._audit[kind].bump(peer_ip, 1, now)
 
     def record_once(self, kind: str, vctx: Any, now: float, token: Any = None) -> bool:
         """Record ``kind`` for the vctx's peer unless a module already did for this
         session (connections) or this message (``token``: its id); True if counted."""
-        seen = vctx.__dict__.setdefault("_audit_recorded", set())
-        key = (kind, token)
+        state = vctx.__dict__
+        seen = state.get("_audit_recorded")
+        if seen is None:
+            seen = state["_audit_recorded"] = set()
+        key = kind if token is None else (kind, token)
         if key in seen:
             return False
         seen.add(key)
-        self.record(kind, vctx.get("conn", "peer_ip") or "", now)
+        peer_ip = vctx.get("conn", "peer_ip")
+        if peer_ip:
+            self._audit[kind].bump(peer_ip, 1, now)
         return True
 
     def define_series(self, name: str, window: float = AUDIT_WINDOW,

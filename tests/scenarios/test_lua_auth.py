@@ -76,3 +76,19 @@ def test_lua_scheme_decides_smtp_auth(tmp_path, mechanism):
             client.mail("x@sender.test")
             assert client.rcpt("someone@elsewhere.test")[0] == 550
         assert daemon.command("pid").status == 200  # still serving
+
+
+def test_reload_retires_the_old_scheme(tmp_path):
+    """SIGHUP unloads the scriptlet, whose stop() retires the schemes it registered: when
+    the reloaded script registers none, the old scheme never accepts a password again."""
+    import signal
+    (tmp_path / "auth.lua").write_text(SCRIPT)
+    port = free_port()
+    with start_daemon(CONF.format(port=port), tmp_path) as daemon:
+        login(port, "PLAIN", "alice", "s3cret pass").close()
+        (tmp_path / "auth.lua").write_text(SCRIPT.replace('msys.registerAuth("luaauth", auth)', ""))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_paniclog("reload ok")
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            login(port, "PLAIN", "alice", "s3cret pass")
+        assert refused.value.smtp_code in (454, 535), refused.value

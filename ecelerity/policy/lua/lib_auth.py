@@ -78,13 +78,11 @@ class LuaAuthScheme:
 
     # -- on the hub -----------------------------------------------------------------------
     def runtime(self) -> Any:
-        """The runtime, or None once it is gone or unloaded: retire() was called, or the
-        scriptlet module's stop() cleared the control registrar it set at load."""
+        """The runtime, or None once it is gone or unloaded (retire() was called: the
+        scriptlet module's stop() does it)."""
         runtime = self._runtime
         try:
             if runtime.__dict__.get("auth_retired"):
-                return None
-            if "control_registrar" in runtime.__dict__ and runtime.control_registrar is None:
                 return None
         except ReferenceError:
             return None

@@ -11,17 +11,18 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from . import (lib_address, lib_auth, lib_av, lib_cidr, lib_codecs, lib_config, lib_core,
-               lib_core_extras, lib_counter, lib_curl, lib_daemon, lib_db, lib_dkim, lib_files,
-               lib_httpsrv, lib_inject, lib_io, lib_json, lib_macro, lib_os, lib_pcre, lib_rfc3464,
-               lib_series, lib_sync, lib_timer, lib_types, lib_xml)
+from . import (delivery_callouts, lib_address, lib_auth, lib_av, lib_cidr, lib_codecs,
+               lib_config, lib_core, lib_core_extras, lib_counter, lib_curl, lib_daemon, lib_db,
+               lib_dkim, lib_files, lib_httpsrv, lib_inject, lib_io, lib_json, lib_macro, lib_os,
+               lib_pcre, lib_rfc3464, lib_series, lib_sync, lib_timer, lib_types, lib_xml)
 
 # The core groups, then those of modules (httpsrv, opendkim, antivirus, datasources) and
-# the core extras (registerAuth, dns_get_domain..., io_wrapper_open).
+# the core extras (registerAuth, dns_get_domain..., io_wrapper_open), msys.delivery.
 GROUPS = (lib_core, lib_pcre, lib_codecs, lib_address, lib_cidr, lib_types, lib_json,
           lib_macro, lib_files, lib_counter, lib_timer, lib_config, lib_daemon, lib_inject,
           lib_xml, lib_sync, lib_series, lib_rfc3464, lib_os, lib_curl,
-          lib_httpsrv, lib_dkim, lib_av, lib_db, lib_auth, lib_core_extras, lib_io)
+          lib_httpsrv, lib_dkim, lib_av, lib_db, lib_auth, lib_core_extras, lib_io,
+          delivery_callouts)
 
 
 def all_functions() -> dict[str, Callable]:

@@ -37,6 +37,7 @@ SHIPPED_SCRIPTS = str(Path(__file__).with_name("scripts"))
 # Callouts Momentum predefines, with the arguments after ``self`` (for docs and the tester).
 CALLOUTS: dict[str, str] = {
     "init": "()", "deinit": "()",
+    "rsrc_setup": "()",  # after init: where Momentum's httpsrv example registers endpoints
     "validate_connect": "(accept, vctx)",
     "validate_ehlo": "(str, accept, vctx)",
     "validate_mailfrom": "(str, accept, vctx)",
@@ -48,6 +49,10 @@ CALLOUTS: dict[str, str] = {
     "validate_rcptto_list": "(list_node, vctx)",
     "validate_rcptto_list_final": "(node, vctx)",
     "validate_dealloc": "()",
+    # delivery results (delivery_callouts.py)
+    "core_log_delivery_v1": "(msg, dc, now, note)",
+    "core_log_transient_failure_v1": "(msg, dc, now, note)",
+    "core_log_permanent_failure_v1": "(msg, dc, now, note)",
 }
 # Any C hook may be implemented by name too (core_final_validation, ...).
 HOOK_PREFIXES = ("core_", "msg_gen_")
@@ -165,7 +170,8 @@ def scriptlet_sources(config: Any) -> tuple[list[ScriptSource], list[str]]:
 
 
 def load_scriptlets(runtime: Any, sources: list[ScriptSource]) -> list[str]:
-    """Load every script, then call each module's ``init``. Returns the problems found
+    """Load every script, then call each module's ``init``, then each module's
+    ``rsrc_setup`` (its return value is not checked). Returns the problems found
     (each also written to the paniclog); one bad script does not stop the others."""
     problems: list[str] = []
     from .runtime import ScriptError
@@ -180,6 +186,12 @@ def load_scriptlets(runtime: Any, sources: list[ScriptSource]) -> list[str]:
         outcome = runtime.call(module.hooks["init"], module.table, what=f"{module.name}:init")
         if not outcome.ok or outcome.first is not True:
             problems.append(f"module {module.name}: init did not return true")
+            runtime.log(problems[-1])
+    for module in runtime.registry.hooks_for("rsrc_setup"):
+        outcome = runtime.call(module.hooks["rsrc_setup"], module.table,
+                               what=f"{module.name}:rsrc_setup")
+        if not outcome.ok:
+            problems.append(f"module {module.name}: rsrc_setup failed: {outcome.error}")
             runtime.log(problems[-1])
     return problems
 

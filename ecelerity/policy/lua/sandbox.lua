@@ -300,4 +300,5 @@ return {
   PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, worker = worker,
   load_in = load_in, new_env = new_env,
   make_class = make_class, make_two = make_two, class_of = class_of, is_jit = is_jit,
+  class_metatable = function(name) return classes[name] end,
 }

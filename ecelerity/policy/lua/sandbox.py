@@ -124,6 +124,7 @@ class Sandbox:
         self.new_env = bootstrap[b"new_env"]
         self.make_class = bootstrap[b"make_class"]
         self.class_of = bootstrap[b"class_of"]
+        self.class_metatable = bootstrap[b"class_metatable"]  # msys.getClassMetaTable
         self.make_two = bootstrap[b"make_two"]
         self.PY_ERROR = bootstrap[b"PY_ERROR"]
         self.wrap_py = bootstrap[b"wrap_py"]

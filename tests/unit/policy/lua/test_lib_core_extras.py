@@ -50,9 +50,7 @@ def test_delay_domain_checks_arguments_and_needs_the_daemon(run):
 
 
 def test_class_metatable(rt, run):
-    if getattr(rt.sandbox, "class_metatable", None) is None:
-        assert "not exposed" in run("return msys.getClassMetaTable('msg')").error
-        pytest.skip("the sandbox does not expose class metatables yet (Sandbox.class_metatable)")
+    assert values(run("return msys.getClassMetaTable('msg')")) in ((None,), ())  # no class yet
     from ecelerity.policy.lua.lib_inject import bindings_of
     bindings_of(rt)  # makes the message, vctx and accept classes
     got = values(run("""

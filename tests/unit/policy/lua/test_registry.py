@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ecelerity.config.loader import load_config
 from ecelerity.policy.lua import LuaRuntime, VALIDATE_CONT, VALIDATE_DONE
-from ecelerity.policy.lua.registry import load_scriptlets, scriptlet_sources
+from ecelerity.policy.lua.registry import ScriptSource, load_scriptlets, scriptlet_sources
 
 
 def test_register_and_run_in_order_until_done(rt):
@@ -109,3 +109,23 @@ def test_chain_is_prepared_in_order_and_generation_marks_it_stale(rt):
     assert rt.invoke(chain[1][0], (chain[1][1],), chain[1][2]) == (True, VALIDATE_DONE)
     rt.load_source("msys.registerModule('a', {validate_connect = function() return 0 end})", "a2")
     assert [name for *_rest, name in rt.registry.chain("validate_data")] == ["b"]
+
+
+def test_rsrc_setup_runs_after_every_init_and_its_failure_is_a_problem(tmp_path):
+    (tmp_path / "a.lua").write_text(
+        "local m = {}\n"
+        "function m:init() table.insert(calls, 'a:init') return true end\n"
+        "function m:rsrc_setup() table.insert(calls, 'a:rsrc_setup') end\n"
+        "msys.registerModule('a', m)\n")
+    (tmp_path / "b.lua").write_text(
+        "local m = {}\n"
+        "function m:init() table.insert(calls, 'b:init') return true end\n"
+        "function m:rsrc_setup() error('no resources') end\n"
+        "msys.registerModule('b', m)\n")
+    runtime = LuaRuntime(script_path=[str(tmp_path)])
+    calls = runtime.table()
+    runtime.sandbox.base[b"calls"] = calls
+    problems = load_scriptlets(runtime, [ScriptSource("a", "a"), ScriptSource("b", "b")])
+    assert [v.decode() for v in runtime.from_lua(calls)] == ["a:init", "b:init", "a:rsrc_setup"]
+    assert len(problems) == 1 and "module b: rsrc_setup failed" in problems[0]
+    assert "no resources" in problems[0]
