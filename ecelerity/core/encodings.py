@@ -169,13 +169,14 @@ def _decode_word(charset: str, encoding: str, text: str) -> str | None:
 
 
 def encode_header_words(text: str, lead: int = 0) -> str:
-    """A header value for text: as is when printable ASCII, else UTF-8 B encoded words.
+    """A header value for text: as is when printable ASCII (and holding nothing a decoder
+    would take for an encoded word, ``=?``), else UTF-8 B encoded words.
 
     Words are at most 75 characters, joined by CRLF + space (folded, one word a
     line); lead is how many characters precede the value on its first line (the
     name and ': '), so that no line exceeds 78 characters.
     """
-    if text.isascii() and "\r" not in text and "\n" not in text:
+    if text.isascii() and "\r" not in text and "\n" not in text and "=?" not in text:
         return text
     prefix, suffix = "=?utf-8?b?", "?="
     words: list[str] = []
