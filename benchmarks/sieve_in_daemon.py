@@ -15,7 +15,9 @@ message, best round and median of 15 rounds each, the two loops interleaved roun
 round so machine noise hits both alike). ``--profile N`` prints a cProfile of N
 messages of the Sieve loop instead; ``--phases data,spool,each_rcpt`` runs the
 script in several phases (the view sharing between them), ``--body-kb K`` pads the
-body to K KB. Never touches the network or a spool.
+body to K KB. ``ECELERITY_SIEVE_CODEGEN=0`` compiles the script to the reference
+closure tree instead of generated code (policy/sieve/codegen.py), for A/B runs.
+Never touches the network or a spool.
 """
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ shaped by control_flow.py. Checks
 comparators and constant values (argument checking: compile_args.py), so that a
 compiled script can only fail at run time for data-dependent reasons. The closures
 are specialised for speed: matches are precompiled per test (match_compile.py) and
-each if/elsif/else chain becomes one closure shaped for its branches. Never runs a
-script and never reads a message.
+each if/elsif/else chain becomes one closure shaped for its branches. That closure
+tree is the reference semantics; codegen.py then flattens it into one generated
+Python function per script (``CompiledScript.run``), falling back to the tree when
+it cannot. Never runs a script and never reads a message.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import os
 from typing import Callable
 
 from .ast import Command, NumberArg, Script, StringArg, Test
+from .codegen import generate, shape
 from .compile_args import parse_args
 from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError, SieveRuntimeError
 from .matchers import compile_regex
@@ -29,14 +32,27 @@ Block = tuple[Callable[[Runtime], None], ...]
 
 
 class CompiledScript:
-    """A compiled script: ``run(rt)`` executes its top-level block."""
+    """A compiled script: ``run(rt)`` executes its top-level block.
 
-    def __init__(self, name: str, block: Block, extensions: frozenset[str]):
+    With ``codegen`` (the default) ``run`` is the generated function of codegen.py;
+    ``run_reference`` always walks the closure tree (the differential tests compare
+    both). ``generated`` tells whether codegen succeeded.
+    """
+
+    def __init__(self, name: str, block: Block, extensions: frozenset[str], codegen: bool = True):
         self.name = name
         self.block = block
         self.extensions = extensions
+        generated = generate(name, block) if codegen else None
+        self.generated = generated is not None
+        if generated is not None:
+            self.run = generated  # type: ignore[method-assign]
 
     def run(self, rt: Runtime) -> None:
+        for command in self.block:
+            command(rt)
+
+    def run_reference(self, rt: Runtime) -> None:
         for command in self.block:
             command(rt)
 
@@ -211,7 +227,7 @@ def _assignment(command: Command, env: CompileEnv) -> Callable[[Runtime], None]:
                 variables[target] = value
                 return
         rt.assign(target, value)
-    return assign
+    return shape(assign, "assign", target, value_fn)
 
 
 def _require(command: Command, env: CompileEnv) -> None:
@@ -225,12 +241,16 @@ def _require(command: Command, env: CompileEnv) -> None:
 
 def compile_script(text: str, filename: str = "<script>", *, limits: Limits = DEFAULT_LIMITS,
                    include_dirs: dict[str, str] | None = None,
-                   include_chain: tuple[str, ...] = ()) -> CompiledScript:
+                   include_chain: tuple[str, ...] = (), codegen: bool | None = None) -> CompiledScript:
     """Compile Sieve source; raises SieveCompileError (file:line:col) on any problem.
 
     ``include_dirs`` maps "personal"/"global" to directories for the include extension;
-    by default both are the script's own directory.
+    by default both are the script's own directory. ``codegen=False`` keeps the
+    reference closure tree as ``run`` (codegen.py); None: on unless the environment
+    says ``ECELERITY_SIEVE_CODEGEN=0`` (for A/B measurements).
     """
+    if codegen is None:
+        codegen = os.environ.get("ECELERITY_SIEVE_CODEGEN", "1") != "0"
     script: Script = parse_script(text, filename, limits)
     base = os.path.dirname(os.path.abspath(filename)) if filename and not filename.startswith("<") else os.getcwd()
     dirs = include_dirs or {"personal": base, "global": base}
@@ -238,7 +258,7 @@ def compile_script(text: str, filename: str = "<script>", *, limits: Limits = DE
     if _uses_assignment(script.commands):
         env.extensions.add("variables")  # Sieve++: "${name}" expands in a script that assigns $name
     block = compile_block(script.commands, env, top=True)
-    return CompiledScript(filename, block, frozenset(env.extensions))
+    return CompiledScript(filename, block, frozenset(env.extensions), codegen)
 
 
 def _uses_assignment(commands: list[Command]) -> bool:

@@ -1,12 +1,15 @@
 """If/elsif/else chains as single closures, shaped for the common cases.
 
 Called by compiler.py once a chain is complete. Purely structural: the tests and
-blocks are already compiled; never looks at a message or the runtime's state.
+blocks are already compiled; never looks at a message or the runtime's state. Each
+chain closure records its branches (codegen.shape) so codegen.py can emit it as a
+native if/elif/else.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from .codegen import shape
 from .runtime import Runtime
 
 Block = tuple[Callable[[Runtime], None], ...]
@@ -25,6 +28,12 @@ def sequence(block: Block) -> Callable[[Runtime], None]:
 
 def specialise_if(branches: list) -> Callable[[Runtime], None]:
     """An if/elsif/else chain as one closure, specialised for the common shapes."""
+    if len(branches) == 1 and branches[0][0] is None:
+        return sequence(branches[0][1])
+    return shape(_specialise_if(branches), "if", tuple((t, tuple(b)) for t, b in branches))
+
+
+def _specialise_if(branches: list) -> Callable[[Runtime], None]:
     if len(branches) == 1:
         test, body = branches[0][0], sequence(branches[0][1])
         if test is None:

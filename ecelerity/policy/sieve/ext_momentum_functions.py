@@ -22,6 +22,7 @@ from typing import Callable
 from ...core.encodings import decode_header_words, encode_header_words
 from .errors import SieveCompileError, SieveRuntimeError
 from .ast import StringArg
+from .codegen import shape
 from .ext_momentum_actions import host_of, number, value_fn
 from .ext_momentum_throttle import as_command
 from .match_compile import compile_match
@@ -254,7 +255,7 @@ def _ec_test(args: Args, env):
         if rt.lists or scope.global_names:
             return check(rt, rt.get_values(name))
         return check(rt, [scope.variables.get(name, "")])
-    return ec_test_variable
+    return shape(ec_test_variable, "testvar", name, check)
 
 
 def _s(build, *positional: str) -> Spec:

@@ -6,13 +6,15 @@ parsed as numbers, turned into glob segments or PCRE2 patterns once, and the ret
 ``check(rt, values) -> bool`` does no per-run dispatch on strings; keys that depend on
 variables fall back to the generic ``Matcher.match``. A successful :matches/:regex
 stores its captures as match variables, exactly like the generic path (the tests
-compare both). Never reads the message itself: the caller passes the values.
+compare both). The :is checks record their folded key set (codegen.shape) so
+codegen.py can inline them. Never reads the message itself: the caller passes the values.
 """
 from __future__ import annotations
 
 import operator
 from typing import Callable
 
+from .codegen import shape
 from .errors import SieveRuntimeError
 from .matchers import (_ASCII_LOWER, _ONE, Matcher, _glob_segments, compile_regex,
                        PCRE2_CONTEXT, PCRE2_MATCH, glob_segments_match, numeric_value, raw_code)
@@ -106,7 +108,7 @@ def _is_check(keys: list[str], comp: str) -> Check:
                 if item in exact:
                     return True
             return False
-        return is_octet
+        return shape(is_octet, "in", "octet", exact)
     folded = frozenset(casefold_ascii(k) for k in keys)
 
     def is_casemap(rt: Runtime, values: list[str]) -> bool:
@@ -114,7 +116,7 @@ def _is_check(keys: list[str], comp: str) -> Check:
             if (item.lower() if item.isascii() else item.translate(_ASCII_LOWER)) in folded:
                 return True
         return False
-    return is_casemap
+    return shape(is_casemap, "in", "casemap", folded)
 
 
 def _glob_check(keys: list[str], comp: str) -> Check:

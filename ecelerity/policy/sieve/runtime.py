@@ -180,7 +180,10 @@ class Runtime:
             self.implicit_keep = False
 
     def normalised_actions(self) -> list[dict]:
-        out = [a.normalised() for a in self.actions.actions]
+        actions = self.actions.actions
+        if not actions and self.implicit_keep and not self.flags:
+            return [{"action": "keep", "implicit": True}]  # the usual result, built directly
+        out = [a.normalised() for a in actions]
         if self.implicit_keep and not any(a.kind == "keep" for a in self.actions.actions):
             final: dict = {"action": "keep", "implicit": True}
             if self.flags:

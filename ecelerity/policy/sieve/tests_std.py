@@ -3,14 +3,16 @@
 Registered into compiler.py through TESTS. Each builder returns a closure
 ``test(rt) -> bool``; a successful :matches/:regex stores its captures as match
 variables. Constant header names are lower-cased and the match is specialised
-(match_compile.py) at compile time, so a run does no string dispatch. Reads the
-message only through MessageView.
+(match_compile.py) at compile time, so a run does no string dispatch. The closures
+codegen.py may inline record their shape (codegen.shape). Reads the message only
+through MessageView.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from .address_list import address_part
+from .codegen import shape
 from .errors import SieveCompileError
 from .match_compile import Check, compile_match
 from .runtime import Runtime
@@ -45,7 +47,7 @@ def build_header(args: Args, env) -> TestFn:
             view = rt.message
             values = view.decoded.get(key)  # the view's per-name cache, read inline
             return check(rt, view.header_values(key) if values is None else values)
-        return header_one
+        return shape(header_one, "header1", key, check)
     names = env.strings(args.positional[0])
 
     def header(rt: Runtime) -> bool:
@@ -93,7 +95,7 @@ def build_exists(args: Args, env) -> TestFn:
     keys, names = _lower_names(env, args.positional[0]), env.strings(args.positional[0])
     if keys is not None and len(keys) == 1:
         key = keys[0]
-        return lambda rt: rt.message.has_key(key)
+        return shape(lambda rt: rt.message.has_key(key), "exists1", key)
 
     def exists(rt: Runtime) -> bool:
         has_key = rt.message.has_key
@@ -110,13 +112,13 @@ def build_size(args: Args, env) -> TestFn:
         raise SieveCompileError("'size' needs exactly one of :over or :under", args.loc)
     limit = (over or under).value
     if over is not None:
-        return lambda rt: rt.message.size > limit
-    return lambda rt: rt.message.size < limit
+        return shape(lambda rt: rt.message.size > limit, "size", "over", limit)
+    return shape(lambda rt: rt.message.size < limit, "size", "under", limit)
 
 
 def build_not(args: Args, env) -> TestFn:
     inner = args.tests[0]
-    return lambda rt: not inner(rt)
+    return shape(lambda rt: not inner(rt), "not", inner)
 
 
 def build_allof(args: Args, env) -> TestFn:
@@ -125,14 +127,14 @@ def build_allof(args: Args, env) -> TestFn:
         return tests[0]
     if len(tests) == 2:
         first, second = tests
-        return lambda rt: first(rt) and second(rt)
+        return shape(lambda rt: first(rt) and second(rt), "allof", tests)
 
     def allof(rt: Runtime) -> bool:
         for test in tests:
             if not test(rt):
                 return False
         return True
-    return allof
+    return shape(allof, "allof", tests)
 
 
 def build_anyof(args: Args, env) -> TestFn:
@@ -141,14 +143,14 @@ def build_anyof(args: Args, env) -> TestFn:
         return tests[0]
     if len(tests) == 2:
         first, second = tests
-        return lambda rt: first(rt) or second(rt)
+        return shape(lambda rt: first(rt) or second(rt), "anyof", tests)
 
     def anyof(rt: Runtime) -> bool:
         for test in tests:
             if test(rt):
                 return True
         return False
-    return anyof
+    return shape(anyof, "anyof", tests)
 
 
 TESTS = {
@@ -161,6 +163,6 @@ TESTS = {
     "not": Spec(build_not, tests="one"),
     "allof": Spec(build_allof, tests="list"),
     "anyof": Spec(build_anyof, tests="list"),
-    "true": Spec(lambda args, env: (lambda rt: True)),
-    "false": Spec(lambda args, env: (lambda rt: False)),
+    "true": Spec(lambda args, env: shape(lambda rt: True, "const", True)),
+    "false": Spec(lambda args, env: shape(lambda rt: False, "const", False)),
 }
