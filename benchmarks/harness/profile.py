@@ -29,8 +29,10 @@ def start(pid: int, path: Path, *, rate: int = 200) -> subprocess.Popen | None:
     binary = py_spy()
     if binary is None:
         return None
+    # --subprocesses: with worker_processes = N the pid is the supervisor; the work is in
+    # its workers (their samples are merged into one profile)
     return subprocess.Popen([binary, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
-                             "--format", "raw", "--output", str(path)],
+                             "--subprocesses", "--format", "raw", "--output", str(path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

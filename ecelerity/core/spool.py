@@ -51,6 +51,7 @@ from .msgid import IdGenerator
 from .spool_commit import CommitStats, JournalWriter, fsync_dir, segment_name
 from .spool_format import BodyReader, SpoolError, SpoolFullError, error_from_oserror
 from .spool_in import SpoolInReport, list_segments, load_segments
+from .spool_recent import RecentBodies
 from .spool_records import SpooledMessage, StoredBatch, batch_meta, update_meta
 
 __all__ = ["Spool", "SpoolError", "SpoolFullError", "SpooledMessage", "StoredBatch",
@@ -93,6 +94,7 @@ class Spool:
             max_pending=max_pending)
         self._messages: dict[str, SpooledMessage] = {}
         self._live: Counter[int] = Counter()
+        self._recent = RecentBodies()
         self._housekeeper: gevent.Greenlet | None = None
 
     @property
@@ -131,6 +133,7 @@ class Spool:
         segment, data_offset = self._journal.append(
             b"B", batch_meta(batch_id, envelope, messages), data)
         self._track(messages, segment, data_offset)
+        self._recent.add((segment, data_offset), data, len(messages))
         self._after_write()
         return StoredBatch(batch_id=batch_id, messages=messages, size=len(data))
 
@@ -179,6 +182,7 @@ class Spool:
         for message in todo:
             if self._messages.pop(message.id, None) is not None:
                 self._live[message.segment] -= 1
+                self._recent.release((message.segment, message.data_offset))
         self._after_write()
 
     def update(self, message: SpooledMessage, *, retries: int | None = None,
@@ -204,7 +208,11 @@ class Spool:
     # -- reading -------------------------------------------------------------------
 
     def read_body(self, message: SpooledMessage) -> bytes:
-        """The message bytes exactly as received (read in the threadpool)."""
+        """The message bytes exactly as received (just-stored ones from memory, others
+        read in the threadpool)."""
+        cached = self._recent.get((message.segment, message.data_offset))
+        if cached is not None:
+            return cached
         path = os.path.join(self.segment_dir, segment_name(message.segment))
         threadpool = gevent.get_hub().threadpool
         return threadpool.spawn(_read_range, path, message.data_offset, message.size).get()

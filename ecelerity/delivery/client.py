@@ -3,8 +3,11 @@
 Called by delivery/engine.py only. Speaks banner, EHLO (HELO when EHLO is refused;
 LHLO and no fallback with ``lmtp``),
 STARTTLS per ``tls`` (no / ifavailable / required, with ``tls_verify``/``tls_ca``),
-MAIL/RCPT (pipelined when the peer offers PIPELINING), DATA with dot-stuffing, RSET
-between transactions on a reused connection, QUIT. SIZE, 8BITMIME and DSN parameters
+MAIL/RCPT/DATA with dot-stuffing, RSET between transactions on a reused connection,
+QUIT. When the peer offers PIPELINING (RFC 2920), [RSET] MAIL RCPT... DATA go in one
+write and the body in another: two round trips per transaction (a peer that answers
+DATA with 354 although it refused every RCPT gets an empty message, ".", so the
+connection stays in step). SIZE, 8BITMIME and DSN parameters
 are sent when the peer advertises them: BODY=8BITMIME per ``send_8bitmime`` (``no``:
 only for mail received as BODY=8BITMIME, as RFC 6152 requires when relaying it;
 ``ifavailable``: also for any message with 8-bit bytes; ``yes``: for every message);
@@ -188,28 +191,21 @@ class SmtpClient:
         """MAIL, RCPT for each recipient, DATA and the body; raises SmtpFailure when the
         whole transaction fails (MAIL refused, connection lost); per-recipient refusals
         and the final reply are in the returned Transaction."""
+        if "PIPELINING" in self.extensions:
+            return self._send_pipelined(envelope, recipients, body)
         if self.transactions:
             reply, _ = self._command("RSET", self.settings.rset_timeout, RSET)
             if reply.code != 250:
                 raise SmtpFailure(reply, RSET)
         self.transactions += 1
-        body = self._body_for_peer(body)
-        size_limit = self.extensions.get("SIZE", "")
-        if size_limit.isdigit() and int(size_limit) and len(body) > int(size_limit):
-            raise SmtpFailure(Reply(552, "5.3.4", f"message size {len(body)} exceeds the limit "
-                                    f"{size_limit} of {self.ip}"), AFTER_EHLO)
+        body = self._checked_body(body)
         mail = f"MAIL FROM:<{envelope.mail_from}>" + self._mail_params(envelope, body)
         rcpts = [f"RCPT TO:<{r.address}>" + self._rcpt_params(r) for r in recipients]
-        if "PIPELINING" in self.extensions:
-            self._write("".join(f"{line}\r\n" for line in [mail, *rcpts]).encode(), MAIL)
-            mail_reply = self._read_reply(self.settings.mailfrom_timeout, MAIL)
-            rcpt_replies = [self._read_reply(self.settings.rcptto_timeout, RCPT) for _ in rcpts]
-        else:
-            mail_reply, _ = self._command(mail, self.settings.mailfrom_timeout, MAIL)
-            rcpt_replies = []
-            if mail_reply.ok:
-                rcpt_replies = [self._command(line, self.settings.rcptto_timeout, RCPT)[0]
-                                for line in rcpts]
+        mail_reply, _ = self._command(mail, self.settings.mailfrom_timeout, MAIL)
+        rcpt_replies = []
+        if mail_reply.ok:
+            rcpt_replies = [self._command(line, self.settings.rcptto_timeout, RCPT)[0]
+                            for line in rcpts]
         if not mail_reply.ok:
             raise SmtpFailure(mail_reply, MAIL)
         if not any(reply.ok for reply in rcpt_replies):
@@ -217,6 +213,48 @@ class SmtpClient:
         reply, _ = self._command("DATA", self.settings.mailfrom_timeout, DATA)
         if reply.code != 354:
             return Transaction(rcpt_replies, reply, DATA)
+        return self._send_body(rcpt_replies, body)
+
+    def _send_pipelined(self, envelope: Envelope, recipients: list[Recipient],
+                        body: bytes) -> Transaction:
+        """RFC 2920: [RSET] MAIL RCPT... DATA in one write, their replies read in order,
+        then the body in one write: two round trips per transaction."""
+        reused = bool(self.transactions)
+        self.transactions += 1
+        body = self._checked_body(body)
+        lines = ["RSET"] if reused else []
+        lines.append(f"MAIL FROM:<{envelope.mail_from}>" + self._mail_params(envelope, body))
+        lines.extend(f"RCPT TO:<{r.address}>" + self._rcpt_params(r) for r in recipients)
+        lines.append("DATA")
+        self._write("".join(f"{line}\r\n" for line in lines).encode(), RSET if reused else MAIL)
+        if reused:
+            reply = self._read_reply(self.settings.rset_timeout, RSET)
+            if reply.code != 250:
+                raise SmtpFailure(reply, RSET)   # the caller closes the connection
+        mail_reply = self._read_reply(self.settings.mailfrom_timeout, MAIL)
+        if not mail_reply.ok:
+            raise SmtpFailure(mail_reply, MAIL)
+        rcpt_replies = [self._read_reply(self.settings.rcptto_timeout, RCPT) for _ in recipients]
+        reply = self._read_reply(self.settings.mailfrom_timeout, DATA)
+        if not any(r.ok for r in rcpt_replies):
+            if reply.code == 354:   # a peer that takes DATA with no recipient: end it empty
+                self._write(b".\r\n", BODY)
+                self._read_reply(self.settings.body_timeout, CONFIRMATION)
+            return Transaction(rcpt_replies, None, RCPT)
+        if reply.code != 354:
+            return Transaction(rcpt_replies, reply, DATA)
+        return self._send_body(rcpt_replies, body)
+
+    def _checked_body(self, body: bytes) -> bytes:
+        """The body for this peer, or SmtpFailure when it is over the peer's SIZE."""
+        body = self._body_for_peer(body)
+        size_limit = self.extensions.get("SIZE", "")
+        if size_limit.isdigit() and int(size_limit) and len(body) > int(size_limit):
+            raise SmtpFailure(Reply(552, "5.3.4", f"message size {len(body)} exceeds the limit "
+                                    f"{size_limit} of {self.ip}"), AFTER_EHLO)
+        return body
+
+    def _send_body(self, rcpt_replies: list[Reply], body: bytes) -> Transaction:
         stuffed = dot_stuff(body)
         self._write(stuffed, BODY, timeout=self.settings.body_timeout)
         if self.settings.lmtp:
@@ -314,7 +352,9 @@ class SmtpClient:
             raise SmtpFailure(closed_by_remote(), stage)
         self.sock.settimeout(timeout or self.settings.connect_timeout)
         try:
-            self.sock.sendall(data)
+            sent = self.sock.send(data)   # one syscall; sendall() adds a getsockopt
+            if sent < len(data):
+                self.sock.sendall(memoryview(data)[sent:])
         except TimeoutError as exc:
             raise SmtpFailure(timed_out(), stage) from exc
         except OSError as exc:

@@ -23,6 +23,7 @@ transient results and a paniclog line). Limits and throttles are the queue's job
 """
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from dataclasses import dataclass
@@ -142,6 +143,7 @@ class DeliveryEngine:
         per_batch = cfg.get("max_recipients_per_batch", binding=binding, domain=domain)
         max_deliveries = cfg.get("max_deliveries_per_connection", binding=binding, domain=domain)
         idle_timeout = cfg.get("idle_timeout", binding=binding, domain=domain)
+        idle_limit = cfg.get("max_outbound_connections", binding=binding, domain=domain)
         hold_down = cfg.get("host_failure_retry", binding=binding, domain=domain)
         by_id: dict[str, DeliveryResult] = {}
         bodies: dict[str, bytes] = {}
@@ -151,7 +153,7 @@ class DeliveryEngine:
                 bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
             chunk_results = self._deliver_chunk((binding, domain), targets, settings, chunk,
                                                 bodies[first.batch_id], max_deliveries,
-                                                idle_timeout, hold_down)
+                                                (idle_timeout, idle_limit), hold_down)
             for result in chunk_results:
                 by_id[result.message_id] = result
             if on_results is not None:
@@ -160,14 +162,14 @@ class DeliveryEngine:
 
     def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,
                        chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
-                       idle_timeout: float, hold_down: float) -> list[DeliveryResult]:
+                       idle: tuple[float, int], hold_down: float) -> list[DeliveryResult]:
         pool_keys = [(*key, target.ip, target.port) for target in targets]
         pooled = self.pool.take_any(pool_keys)
         if pooled is not None:
             pool_key, client = pooled
             target = targets[pool_keys.index(pool_key)]
             results = self._transact(client, pool_key, target, chunk, body, max_deliveries,
-                                     idle_timeout, reused=True)
+                                     idle, reused=True)
             if results is not None:
                 return results
         else:
@@ -188,7 +190,7 @@ class DeliveryEngine:
                 continue
             self.held_down.pop((target.ip, target.port), None)
             results = self._transact(client, pool_key, target, chunk, body, max_deliveries,
-                                     idle_timeout, reused=False)
+                                     idle, reused=False)
             assert results is not None  # only a reused connection can be stale
             return results
         if failure is None:   # every target is held down: no connection at all
@@ -204,9 +206,10 @@ class DeliveryEngine:
 
     def _transact(self, client: SmtpClient, pool_key: tuple, target: Target,
                   chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
-                  idle_timeout: float, *, reused: bool) -> list[DeliveryResult] | None:
+                  idle: tuple[float, int], *, reused: bool) -> list[DeliveryResult] | None:
         """One transaction on ``client``; None when a reused connection turned out stale
-        (the remote closed it while idle: RSET/MAIL failed transiently) -- go fresh."""
+        (the remote closed it while idle: RSET/MAIL failed transiently) -- go fresh.
+        ``idle``: (idle_timeout, max_outbound_connections) for parking it afterwards."""
         try:
             transaction = client.send(chunk[0].envelope, [m.recipient for m in chunk], body)
         except SmtpFailure as exc:
@@ -220,7 +223,7 @@ class DeliveryEngine:
         elif max_deliveries and client.deliveries >= max_deliveries:
             client.quit()
         else:
-            self.pool.put(pool_key, client, idle_timeout)
+            self.pool.put(pool_key, client, *idle)
         return self._transaction_results(chunk, transaction, target.ip, client.conn_id)
 
     def _open(self, target: Target, settings: ClientSettings) -> SmtpClient | SmtpFailure:
@@ -264,6 +267,13 @@ def _chunks(messages: list[SpooledMessage], per_batch: int) -> list[list[Spooled
     return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
+@functools.lru_cache(maxsize=1)
+def local_fqdn() -> str:
+    """socket.getfqdn() once per process: it may ask the resolver (blocking the hub), and
+    was called for every hand-off when ``hostname`` is not configured."""
+    return socket.getfqdn()
+
+
 def client_settings(cfg: Any, binding: str | None, domain: str) -> ClientSettings:
     """The ClientSettings for one (binding, domain), read through the resolver."""
     def get(option: str) -> Any:
@@ -271,7 +281,7 @@ def client_settings(cfg: Any, binding: str | None, domain: str) -> ClientSetting
 
     ehlo = get("ehlo_hostname")
     if not ehlo or ehlo == "__hostname__":
-        ehlo = cfg.get("hostname") or socket.getfqdn()
+        ehlo = cfg.get("hostname") or local_fqdn()
     bind_address = cfg.get("bind_address", binding=binding)
     return ClientSettings(
         ehlo_hostname=ehlo, bind_address=None if bind_address in (None, "", "*") else bind_address,

@@ -9,7 +9,9 @@ left to addresses that are no longer targets. So the connections open to a domai
 allowed: ``max_outbound_connections`` holds at the receiver, not just in our books.
 Each parked connection gets a timer of ``idle_timeout`` seconds; when it fires the
 connection is sent QUIT and closed. Bounded: at most ``max_idle_per_key`` connections
-per key (extras get QUIT at once, in the caller's greenlet, so a connection is closed
+per key, or the ``limit`` the caller passes (the engine passes the queue's
+``max_outbound_connections``: every connection the queue may keep busy may also wait
+idle, so a full set of hand-offs finds its connections again; extras get QUIT at once, in the caller's greenlet, so a connection is closed
 before the hand-off that used it ends). ``take_oldest`` lets the queue make room
 under ``server_max_outbound_connections``, which counts idle connections too: it
 takes the longest-idle connections out of the pool (their idle timers cancelled) and
@@ -29,11 +31,29 @@ from .client import SmtpClient
 PoolKey = tuple[str, str, str, int]   # (binding, domain, ip, port)
 
 
+class _IdleTimer:
+    """A bare loop timer (no greenlet per parked connection, as spawn_later would cost);
+    when it fires, ``function(*args)`` runs in a new greenlet (it may block: QUIT)."""
+
+    __slots__ = ("_watcher",)
+
+    def __init__(self, seconds: float, function, *args) -> None:
+        self._watcher = gevent.get_hub().loop.timer(seconds)
+        self._watcher.start(self._fire, function, args)
+
+    def _fire(self, function, args) -> None:
+        self._watcher.close()
+        gevent.spawn(function, *args)
+
+    def kill(self, block: bool = False) -> None:
+        self._watcher.close()
+
+
 class IdlePool:
     def __init__(self, max_idle_per_key: int = 4) -> None:
         self.max_idle_per_key = max_idle_per_key
         # key -> [(client, idle timer, parked at (monotonic))], most recently parked last
-        self._idle: dict[Hashable, list[tuple[SmtpClient, gevent.Greenlet, float]]] = defaultdict(list)
+        self._idle: dict[Hashable, list[tuple[SmtpClient, _IdleTimer, float]]] = defaultdict(list)
 
     def take(self, key: Hashable) -> SmtpClient | None:
         """An idle connection for ``key`` (most recently used first), or None."""
@@ -69,14 +89,15 @@ class IdlePool:
                 closed += 1
         return closed
 
-    def put(self, key: Hashable, client: SmtpClient, idle_timeout: float) -> None:
+    def put(self, key: Hashable, client: SmtpClient, idle_timeout: float, limit: int = 0) -> None:
+        """Park ``client``; at most max(max_idle_per_key, ``limit``) per key."""
         parked = self._idle[key]
-        if idle_timeout <= 0 or len(parked) >= self.max_idle_per_key:
+        if idle_timeout <= 0 or len(parked) >= max(self.max_idle_per_key, limit):
             if not parked:
                 self._idle.pop(key, None)
             client.quit()
             return
-        timer = gevent.spawn_later(idle_timeout, self._expire, key, client)
+        timer = _IdleTimer(idle_timeout, self._expire, key, client)
         parked.append((client, timer, time.monotonic()))
 
     def _expire(self, key: Hashable, client: SmtpClient) -> None:

@@ -82,6 +82,8 @@ class QueueManager(ResultsMixin):
                  log: Callable[[str], None] | None = None,
                  chooser: BindingChooser | None = None) -> None:
         self._config = config
+        self._policies_of: Any = None   # the config self._policies were read from
+        self._policies: dict[tuple[str, str], RetryPolicy] = {}
         self.spool = spool
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
@@ -143,8 +145,7 @@ class QueueManager(ResultsMixin):
             if message.removed or message.id in self._entries:
                 continue
             queue = self.queue_for(self.assign_binding(message), routing_domain(message))
-            policy = RetryPolicy.from_config(self.config, binding=self.config_binding(queue.binding),
-                                             domain=queue.domain)
+            policy = self.retry_policy(queue)
             entry = QueuedMessage(message, queue.key, policy.expires_at(message.created))
             self._hold(entry)
             if entry.expires_at <= now:
@@ -165,6 +166,16 @@ class QueueManager(ResultsMixin):
                 self.to_active(entry, queue)
         self._check_resident()
         self.wake()
+
+    def retry_policy(self, queue: DomainQueue) -> RetryPolicy:
+        """The queue's RetryPolicy, read once per configuration (not once per message)."""
+        if self._policies_of is not self.config:
+            self._policies_of, self._policies = self.config, {}
+        policy = self._policies.get(queue.key)
+        if policy is None:
+            policy = self._policies[queue.key] = RetryPolicy.from_config(
+                self.config, binding=self.config_binding(queue.binding), domain=queue.domain)
+        return policy
 
     def assign_binding(self, message: Any, *, current: str | None = None) -> str:
         """The binding ``message`` leaves from (bindings.py). A binding stored on the

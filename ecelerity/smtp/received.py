@@ -34,8 +34,16 @@ def protocol_name(*, esmtp: bool, tls: bool = False, auth: bool = False,
     return base + ("S" if tls else "") + ("A" if auth else "")
 
 
+_last_date: list = [None, ""]   # [whole second, its formatted date]: one format per second
+
+
 def rfc5322_date(when: float | None = None) -> str:
-    return email.utils.formatdate(when if when is not None else time.time(), localtime=True)
+    if when is not None:
+        return email.utils.formatdate(when, localtime=True)
+    second = int(time.time())
+    if _last_date[0] != second:
+        _last_date[:] = [second, email.utils.formatdate(second, localtime=True)]
+    return _last_date[1]
 
 
 def received_header(*, helo: str | None, peer_ip: str, hostname: str, protocol: str,

@@ -79,6 +79,7 @@ class SMTPService:
         self.spool: Any = None
         self.hooks: HookRegistry = HookRegistry()
         self.servers: dict[str, StreamServer] = {}
+        self._local_addrs: dict[str, str] = {}   # listen name -> "ip:port" when not a wildcard
         self.pool = Pool()
         self.limiter = SessionLimiter()
         self.throttle = InboundThrottle()
@@ -159,6 +160,12 @@ class SMTPService:
             sock = self._listen_socket(spec, backlog, cfg)
         except OSError as exc:
             raise _startup_error(f"cannot listen on {spec.name}: {exc.strerror or exc}") from None
+        local = sock.getsockname()
+        if isinstance(local, tuple) and local[0] not in ("0.0.0.0", "::"):
+            # bound to one address: every connection's local address is the listener's
+            self._local_addrs[spec.name] = f"{local[0]}:{local[1]}"
+        else:
+            self._local_addrs.pop(spec.name, None)
         server = StreamServer(sock, lambda s, a, _n=spec.name: self._handle(_n, s, a), spawn=self.pool)
         server.start()
         self.servers[spec.name] = server
@@ -198,11 +205,13 @@ class SMTPService:
         else:
             peer = ("127.0.0.1", 0)  # a Unix-socket client is local
         peer_ip = peer[0]
-        try:
-            local = sock.getsockname()
-            local_addr = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else str(local)
-        except OSError:
-            local_addr = ""
+        local_addr = self._local_addrs.get(listen_name)
+        if local_addr is None:   # a wildcard or unix-socket listener: ask the connection
+            try:
+                local = sock.getsockname()
+                local_addr = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else str(local)
+            except OSError:
+                local_addr = ""
         cfg = self.app.config
         settings = SessionSettings.resolve(cfg, listen=listen_name, peer_ip=peer_ip, listener=self.listener)
         total_limit = min([n for n in (settings.listener_sessions, settings.service_sessions) if n > 0],

@@ -104,6 +104,18 @@ class IdleTimeout(Exception):
     """No input within idle_time."""
 
 
+_banner_stamp: list = [None, ""]   # [whole second, "VERSION DATE"]: one strftime per second
+
+
+def _banner_tail() -> str:
+    second = int(time.time())
+    if _banner_stamp[0] != second:
+        from .. import __version__
+        _banner_stamp[:] = [second, f"{__version__} "
+                            f"{time.strftime('%a, %d %b %Y %H:%M:%S %z', time.localtime(second))}"]
+    return _banner_stamp[1]
+
+
 class SessionTimeout(Exception):
     """The whole-session time bound was reached."""
 
@@ -209,9 +221,7 @@ class Session:
         if static:
             code, _, text = static.partition(" ")
             return Reply(int(code) if code.isdigit() else 220, None, text if code.isdigit() else static)
-        from .. import __version__
-        stamp = time.strftime("%a, %d %b %Y %H:%M:%S %z")
-        return Reply(220, "2.0.0", f"{self.settings.banner_name} ESMTP ecelerity {__version__} {stamp}")
+        return Reply(220, "2.0.0", f"{self.settings.banner_name} ESMTP ecelerity {_banner_tail()}")
 
     def handle_line(self, line: bytes) -> None:
         cmd = parse_command(line)
@@ -256,7 +266,9 @@ class Session:
         if self.trace is not None:
             self.trace.sent(data)
         try:
-            self.sock.sendall(data)
+            sent = self.sock.send(data)   # one syscall; sendall() adds a getsockopt
+            if sent < len(data):
+                self.sock.sendall(memoryview(data)[sent:])
         except OSError:
             raise ClientGone() from None
 
