@@ -196,4 +196,8 @@ class ResultsMixin:
     def _notify(self, outcome: str, message: Any, detail: Any) -> None:
         text = reason_text(detail) if isinstance(detail, tuple) else str(detail)
         for observer in list(self.observers):
-            observer(outcome, message, text)
+            try:  # a broken observer (a logger, a Lua callout queue) must not undo a result
+                observer(outcome, message, text)
+            except Exception as exc:  # noqa: BLE001
+                self.log(f"queue: observer {observer!r} failed on {outcome} of {message.id}: "
+                         f"{type(exc).__name__}: {exc}")

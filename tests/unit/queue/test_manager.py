@@ -46,6 +46,22 @@ def test_delivered_message_leaves_the_spool(rigs):
     assert [o for o, _, _ in rig.outcomes] == ["delivered", "delivered"]
 
 
+def test_a_broken_observer_does_not_undo_a_delivery(rigs):
+    """An observer that raises (a logger, a Lua callout queue) is logged; the message is
+    still removed and the observers after it still hear of it."""
+    rig = rigs()
+
+    def broken(outcome, message, text):
+        raise RuntimeError("observer bug")
+
+    rig.manager.observers.insert(0, broken)
+    rig.store(["a@one.test"])
+    wait_for(lambda: len(rig.spool) == 0, what="delivered and removed")
+    wait_for(lambda: rig.outcomes, what="the next observer told")
+    assert [o for o, _, _ in rig.outcomes] == ["delivered"]
+    assert any("observer" in line and "observer bug" in line for line in rig.log_lines), rig.log_lines
+
+
 def test_delivered_messages_leave_the_spool_per_transaction_not_per_hand_off(rigs):
     """A crash between the remote 250 and the removal record duplicates a message; the
     manager removes each transaction's delivered messages before the next one starts."""
