@@ -48,7 +48,10 @@ def parse_networks(items: Iterable[str] | None) -> tuple[IPNetwork, ...]:
     return tuple(nets)
 
 
+@lru_cache(maxsize=4096)
 def peer_in_networks(peer_ip: str, networks: tuple[IPNetwork, ...]) -> bool:
+    """Whether the peer is inside one of the networks (cached: the same clients and the
+    same configured tuple come back for every connection; ip_address() parsing is slow)."""
     try:
         addr = ipaddress.ip_address(peer_ip.split("%")[0])
     except ValueError:
