@@ -5,8 +5,10 @@ checked). The closures stay the reference semantics; this module only flattens t
 *structure* around them: blocks become straight-line statements, if/elsif/else
 chains native if/elif/else, allof/anyof/not native ``and``/``or``/``not``, and the
 hottest leaves (single-name ``header``/``exists``, ``size``, ``ec_test $var`` and
-``$var = ...`` into a plain local variable) are inlined from the shape their
-builder recorded on the closure (``sieve_shape``, see shape()). Every other
+``$var = ...`` into a plain local variable; a one-value header's :is/:contains, and
+:matches "literal"/"prefix*suffix" as a prefilter before the capturing call) are
+inlined from the shape their builder recorded on the closure (``sieve_shape``, see
+shape()). Every other
 command and test is called as the very closure the reference runs, so argument
 handling, actions and runtime errors (with their file:line:col) are the same by
 construction. Generated code never raises errors of its own: anything it cannot
@@ -108,7 +110,12 @@ class _Emitter:
             return "(" + joiner.join(self.test(t, depth + 1) for t in desc[1]) + ")"
         if kind == "header1":
             key, check = repr(desc[1]), self.const(desc[2], "m")
-            return f"{check}(rt, view.decoded.get({key}) or view.header_values({key}))"
+            values = f"view.decoded.get({key}) or view.header_values({key})"
+            one = self.one_header(desc[2])
+            if one is None:
+                return f"{check}(rt, {values})"
+            # the condition of ``a if c else b`` runs first: it binds _h (then _v/_f)
+            return f"({one} if len(_h := {values}) == 1 else {check}(rt, _h))"
         if kind == "exists1":
             return f"view.has_key({desc[1]!r})"
         if kind == "size":
@@ -119,6 +126,39 @@ class _Emitter:
                     f"else {self.one_value(desc[2], f'rt.scope.variables.get({name}, {chr(39) * 2})')})")
         return f"{self.const(fn, 't')}(rt)"
 
+
+    def one_header(self, check: Callable) -> str | None:
+        """``check(rt, _h)`` for a one-element ``_h``, inline (None: no inline form).
+
+        :is is a set lookup, :contains substring tests on the folded value, and
+        :matches with "literal"/"prefix*suffix" keys an exact prefilter that calls
+        the check (which stores the captures) only when a key matches.
+        """
+        desc = getattr(check, SHAPE, None)
+        kind = desc[0] if desc else None
+        if kind == "in":
+            return self.one_value(check, "_h[0]")
+        if kind not in ("contains", "globs") or (kind == "globs" and desc[2] is None):
+            return None
+        if desc[1]:
+            self.namespace["_ascii_lower"] = _ASCII_LOWER
+            folded = "(_f := (_v.lower() if (_v := _h[0]).isascii() else _v.translate(_ascii_lower)))"
+        else:
+            folded = "(_f := _h[0])"
+        if kind == "contains":
+            tests = [f"{self.const(needle, 'n')} in _f" for needle in desc[2]]
+            return f"({folded} is not None and ({' or '.join(tests) or 'False'}))"
+        tests = []
+        for prefix, suffix in desc[2]:
+            p = self.const(prefix, "n")
+            if suffix is None:
+                tests.append(f"_f == {p}")
+            else:
+                s = self.const(suffix, "n")
+                tests.append(f"(len(_f) >= {len(prefix) + len(suffix)} and _f.startswith({p})"
+                             f" and _f.endswith({s}))")
+        return (f"({self.const(check, 'm')}(rt, _h) if ({folded} is not None and "
+                f"({' or '.join(tests) or 'False'})) else False)")
 
     def one_value(self, check: Callable, value: str) -> str:
         """``check(rt, [value])``; an :is check inlined as a set lookup (match_compile.py)."""

@@ -86,7 +86,7 @@ def compile_match(matcher: Matcher, keys_fn: KeysFn, const_keys: list[str] | Non
                     if needle in haystack:
                         return True
             return False
-        return contains
+        return shape(contains, "contains", fold is casefold_ascii, needles)
     return _is_check(keys, comp)
 
 
@@ -133,7 +133,26 @@ def _glob_check(keys: list[str], comp: str) -> Check:
                     rt.set_matches(captures)
                     return True
         return False
-    return check
+    return shape(check, "globs", fold is casefold_ascii, _glob_prefilters(keys, comp))
+
+
+def _glob_prefilters(keys: list[str], comp: str) -> tuple | None:
+    """Per key ``(prefix, suffix)`` when every key is "literal" or "prefix*suffix" (no '?').
+
+    A folded value matches such a key exactly when it is at least len(prefix+suffix)
+    long and starts/ends with them (a literal: suffix None, equality), so codegen.py
+    can test that inline and call the check (which stores the captures) only on a hit.
+    """
+    out = []
+    for key in keys:
+        segments = _glob_segments(key, comp)
+        if any(_ONE in seg for seg in segments) or len(segments) > 2:
+            return None
+        if len(segments) == 1:
+            out.append(("".join(segments[0]), None))
+        else:
+            out.append(("".join(segments[0]), "".join(segments[1])))
+    return tuple(out)
 
 
 def compile_glob(pattern: str, comp: str) -> Callable[[str, str], "list[str] | None"]:

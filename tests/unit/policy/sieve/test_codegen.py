@@ -105,3 +105,39 @@ def test_codegen_can_be_switched_off(monkeypatch):
     assert not compile_script("keep;").generated
     monkeypatch.setenv("ECELERITY_SIEVE_CODEGEN", "1")
     assert compile_script("keep;").generated
+
+
+HEADER_MESSAGES = [  # one value, several values, none, non-ASCII (encoded word), folded
+    b"Subject: Big OFFER inside\r\nFrom: Ann <ann@Bulk1.example>\r\n\r\nbody\r\n",
+    b"Subject: a\r\nSubject: offer\r\nFrom: x@y\r\nFrom: b@bulk1.example\r\n\r\nbody\r\n",
+    b"To: nobody@example.com\r\n\r\nbody\r\n",
+    b"Subject: =?utf-8?q?=C3=84_OFFER_=C3=A4?=\r\nFrom: =?utf-8?q?=C3=84?= <@BULK1.EXAMPLE>\r\n\r\nb\r\n",
+    b"Subject: multi\r\n line OFFER\r\nFrom:\r\n\r\nb\r\n",
+]
+HEADER_TESTS = [  # the header tests codegen writes inline (one_header), with captures after
+    'header :contains "Subject" "offer"', 'header :contains "Subject" ["x", "Ä", "line offer"]',
+    'header :contains :comparator "i;octet" "Subject" ["OFFER", "Ä"]',
+    'header :contains "Subject" ""', 'header :is "Subject" ["a", "big offer inside"]',
+    'header :is :comparator "i;octet" "Subject" "Big OFFER inside"',
+    'header :matches "From" "*@bulk1.example>"', 'header :matches "From" ["*", "x@y"]',
+    'header :matches "From" "ann <ann@bulk1.example>"', 'header :matches "From" "*<@BULK1.example>"',
+    'header :matches :comparator "i;octet" "From" ["*@Bulk1.example>", "*@BULK1.EXAMPLE>"]',
+]
+CALLED_TESTS = ['header :matches "From" "*@bulk1.example*"', 'header :matches "From" "*<@BULK1*"',
+                'header :matches "Subject" ["?ig*", "*e*r*"]', 'header :matches "Subject" "**"']
+
+
+@pytest.mark.parametrize("test", HEADER_TESTS + CALLED_TESTS)
+def test_inline_header_tests_match_the_closure_tree(test):
+    text = (f'require ["variables", "fileinto"];\nif {test} {{ set "hit" "${{0}}|${{1}}|${{2}}"; fileinto "A"; }}\n'
+            f'if anyof (not {test}, false) {{ keep; }}\n')
+    script = compile_script(text, "inline.siv")
+    # inlined, not called ('?' or two '*' keep the call)
+    assert ("_h[0]" in script.run.sieve_source) == (test in HEADER_TESTS), script.run.sieve_source
+    hits = 0
+    for raw in HEADER_MESSAGES:
+        for runner_pair in [(script.run, script.run_reference)]:
+            got, want = (snapshot(runner, raw, CASES.FROM, CASES.TO) for runner in runner_pair)
+            assert got == want, (test, raw)
+            hits += got["variables"].get("hit") is not None
+    assert 0 < hits or test.endswith('"x", "Ä", "line offer"]'), test
