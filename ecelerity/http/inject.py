@@ -6,10 +6,14 @@ must carry one of the ``rest_api_keys`` of the client's Listen/Peer (the bare ke
 or ``Basic base64(key:)``); without keys configured every injection is refused.
 Injected recipients are accepted without relay checks: the API key is the
 authorization, as in Momentum. Each message gets Message-ID and a ``Received: ...
-with HTTP`` trace header, then ``app.spool.store`` (it returns once the message is
-fsync'd), the reception counters and mainlog R line, then ``queue_manager.admit``:
-the 200 is only built after every store returned. The same steps as
-ecelerity/smtp/accept.py ``store()``, whose body is tied to the SMTP session; a
+with HTTP`` trace header, then the validation phases (policy.py: data_spool,
+data_spool_each_rcpt, set_binding, default_binding = none), then ``app.spool.store``
+(it returns once the message is fsync'd), the reception counters and mainlog R line
+(protocol ``rest``), then ``queue_manager.admit``: the 200 is only built after every
+store returned. A message policy refused is a rejected recipient: with others
+accepted, 200 plus ``errors[{code 2000}]`` and ``results.rcpt_to_errors[{message
+"Message generation rejected", code 1902, description "<rcpt>: <SMTP reply>"}]``;
+with none accepted, 400 with that error. The same steps as ecelerity/smtp/accept.py ``store()``, whose body is tied to the SMTP session; a
 shared "store and admit" helper in core/ would serve both. Never blocks the hub
 (the spool's group commit waits in this request's greenlet only).
 """
@@ -22,17 +26,20 @@ import itertools
 import json
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .. import stats
-from ..core.envelope import Envelope, Recipient
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..smtp.received import message_id_value, received_header
+from ..smtp.replies import Reply
 from .legacy_inject import render_legacy
+from .policy import new_envelope, run_phases
 from .responses import Response, json_response, rest_error, unauthorized
 from .transmissions import Rendered, TransmissionError, render_transmission
 
 _COUNTER = itertools.count()
+GENERATION_REJECTED = "Message generation rejected"
 
 
 def api_key_of(header: str | None) -> str | None:
@@ -80,21 +87,35 @@ def handle(service: Any, route: str, request: Any) -> Response:
 def _transmissions(service: Any, request: Any, payload: Any) -> Response:
     messages, rejected = render_transmission(payload)
     tx_id = transmission_id()
-    accepted = 0
+    accepted, refusals, spool_failures = 0, [], 0
     for message in messages:
         message.context["transmission_id"] = tx_id
-        if store_message(service.app, request, message) is not None:
+        result = store_message(service.app, request, message)
+        if result.accepted:
             accepted += 1
+        elif result.refused is not None:
+            refusals.append((message.recipient, str(result.refused)))
         else:
-            rejected += 1
+            spool_failures += 1
+    rejected += len(refusals) + spool_failures
     if accepted == 0:
+        if refusals:
+            return rest_error(400, GENERATION_REJECTED, "1902",
+                              "; ".join(f"<{rcpt}>: {reason}" for rcpt, reason in refusals))
         if messages:
             return rest_error(503, "message not stored", "1500",
                               "the spool refused the message; see the paniclog")
         return rest_error(422, "invalid data format/type", "1300", "no valid recipient address")
-    return json_response(200, {"results": {"total_rejected_recipients": rejected,
-                                           "total_accepted_recipients": accepted,
-                                           "id": tx_id}})
+    results: dict[str, Any] = {"total_rejected_recipients": rejected,
+                               "total_accepted_recipients": accepted, "id": tx_id}
+    if not refusals:
+        return json_response(200, {"results": results})
+    results["rcpt_to_errors"] = [{"message": GENERATION_REJECTED, "code": "1902",
+                                  "description": f"<{rcpt}>: {reason}"}
+                                 for rcpt, reason in refusals]
+    return json_response(200, {"errors": [{"message": "transmission created, but with "
+                                           "validation errors", "code": "2000"}],
+                               "results": results})
 
 
 def _legacy(service: Any, request: Any, payload: Any) -> Response:
@@ -103,17 +124,34 @@ def _legacy(service: Any, request: Any, payload: Any) -> Response:
         if isinstance(item, str):
             results.append({"status": "failure", "reason": item})
             continue
-        batch_id = store_message(service.app, request, item)
-        if batch_id is None:
+        result = store_message(service.app, request, item)
+        if result.refused is not None:
+            results.append({"status": "failure", "reason": str(result.refused)})
+        elif not result.accepted:
             results.append({"status": "failure", "reason": "451 4.3.0 message not spooled"})
         else:
-            results.append({"status": "success", "mid": batch_id, "reason": f"250 {batch_id}"})
+            results.append({"status": "success", "mid": result.batch_id,
+                            "reason": f"250 {result.batch_id}"})
     ok = all(r["status"] == "success" for r in results)
     return json_response(200, {"results": results, "status": "success" if ok else "failure"})
 
 
-def store_message(app: Any, request: Any, message: Rendered) -> str | None:
-    """Spool (durably), count, log and queue one message; its batch id, or None."""
+@dataclass
+class StoreResult:
+    """One generated message: spooled (batch_id), discarded by policy, or refused."""
+
+    batch_id: str
+    stored: bool = False
+    discarded: bool = False
+    refused: Reply | None = None  # the policy's reply (None with stored False: spool failure)
+
+    @property
+    def accepted(self) -> bool:
+        return self.stored or self.discarded
+
+
+def store_message(app: Any, request: Any, message: Rendered) -> StoreResult:
+    """Policy phases, then spool (durably), count, log and queue one message."""
     spool = app.spool
     batch_id = spool.idgen.next_id()
     hostname = _hostname(app.config)
@@ -123,25 +161,36 @@ def store_message(app: Any, request: Any, message: Rendered) -> str | None:
         headers = b""
     trace = received_header(helo=None, peer_ip=request.peer_ip, hostname=hostname,
                             protocol="HTTP", msgid=batch_id, when=now)
-    envelope = Envelope(
-        mail_from=message.mail_from, recipients=[Recipient(message.recipient)],
-        peer_ip=request.peer_ip, peer_port=request.peer_port, local_addr=request.listen,
-        protocol="http", conn_context={"listener": "http_listener"},
-        mess_context=dict(message.context), conn_id=batch_id, received_at=now)
+    envelope = new_envelope(message.mail_from, message.recipient, peer_ip=request.peer_ip,
+                            peer_port=request.peer_port, listen=request.listen,
+                            context=message.context, msgid=batch_id, now=now)
+    outcome = run_phases(app, envelope, batch_id, trace, headers + message.data)
+    if outcome.refused is not None:
+        app.log("http", f"injected message {batch_id} for <{message.recipient}> refused by "
+                        f"policy: {outcome.refused}")
+        if outcome.refused.code >= 500:
+            _count(app, lambda counters: counters.rejected())
+        return StoreResult(batch_id, refused=outcome.refused)
+    if outcome.discarded:
+        return StoreResult(batch_id, discarded=True)
     try:
-        batch = spool.store(envelope, [trace, headers, message.data], batch_id=batch_id)
+        batch = spool.store(envelope, outcome.chunks, batch_id=batch_id)
     except (SpoolFullError, SpoolError) as exc:
         app.log("http", f"spool refused injected message for <{message.recipient}>: {exc}")
-        return None
+        return StoreResult(batch_id)
     _after_store(app, batch)
-    return batch.batch_id
+    return StoreResult(batch.batch_id, stored=True)
+
+
+def _count(app: Any, update: Any) -> None:
+    try:
+        update(stats.for_app(app))
+    except Exception as exc:  # noqa: BLE001 - a counter never costs a message
+        app.log("http", f"stats update failed: {exc}")
 
 
 def _after_store(app: Any, batch: Any) -> None:
-    try:
-        stats.for_app(app).received(batch.messages)
-    except Exception as exc:  # noqa: BLE001 - a counter never costs a message
-        app.log("http", f"stats update failed: {exc}")
+    _count(app, lambda counters: counters.received(batch.messages))
     loggers = getattr(app, "loggers", None)
     if loggers is not None:
         try:

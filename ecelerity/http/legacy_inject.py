@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .transmissions import Rendered, TransmissionError
+from .errors import TransmissionError
+from .transmissions import Rendered
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 

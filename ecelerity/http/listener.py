@@ -2,7 +2,7 @@
 
 service.py makes one HttpListener per enabled ``Listen`` of ``HTTP_Listener``. HTTP
 parsing is gevent.pywsgi's (request line and header limits included); this module
-adds: ``idle_time`` (a socket timeout: a client silent that long is cut, between
+adds: HTTPS when ``use_ssl`` is on for the client (https.py), ``idle_time`` (a socket timeout: a client silent that long is cut, between
 requests or in the middle of one), ``http_max_connections`` (the size of the
 greenlet pool; more clients wait in the listen backlog) and, when
 ``log_requests_to_paniclog`` is on for the client, one paniclog line per request in
@@ -20,6 +20,8 @@ from typing import Any
 from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
+from .. import stats
+from . import https
 from .settings import ListenSettings
 
 
@@ -27,10 +29,13 @@ class _Handler(WSGIHandler):
     """pywsgi's handler with Momentum's request log line instead of the access log."""
 
     ecelerity_settings: ListenSettings | None = None  # set by HttpListener.handle
+    ecelerity_tls: dict[str, str] | None = None  # https.tls_environ of an HTTPS connection
 
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ["ecelerity.settings"] = self.ecelerity_settings
+        if self.ecelerity_tls:
+            environ.update(self.ecelerity_tls)
         return environ
 
     def log_request(self) -> None:
@@ -85,9 +90,25 @@ class HttpListener(WSGIServer):
         settings = ListenSettings.resolve(self.daemon_app.config, self.listen_name, peer_ip)
         if settings.idle_time > 0:
             sock.settimeout(settings.idle_time)
+        tls: dict[str, str] | None = None
+        if settings.use_ssl:
+            sock = https.wrap(sock, settings, peer_ip or "local", self._log, self._count_tls)
+            if sock is None:
+                return
+            tls = https.tls_environ(sock)
         handler = self.handler_class(sock, address, self)
         handler.ecelerity_settings = settings
+        handler.ecelerity_tls = tls
         handler.handle()
+
+    def _log(self, text: str) -> None:
+        self.daemon_app.log("http", text)
+
+    def _count_tls(self, outcome: str) -> None:
+        try:
+            stats.for_app(self.daemon_app).record(f"tls_inbound_{outcome}")
+        except Exception as exc:  # noqa: BLE001 - a counter never costs a connection
+            self._log(f"stats update failed: {exc}")
 
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()

@@ -3,7 +3,9 @@
 daemon/app.py lists it in SERVICE_FACTORIES (after SMTP, before Control) and calls
 ``start(app)``, ``reload(old_cfg, new_cfg)`` and ``stop(deadline)``
 (daemon/service.py). Without an HTTP_Listener in the configuration it opens nothing.
-Each enabled Listen gets one listener.HttpListener serving router.Router; a reload
+Each enabled Listen gets one listener.HttpListener serving router.Router (HTTPS when
+``use_ssl``: https.py; a Listen whose certificate cannot be loaded refuses to start
+with its file:line:col, or is skipped and logged on reload); a reload
 closes the Listens that went away and opens the new ones, and the Listens that stay
 keep serving (settings are resolved per connection, so they follow the new
 configuration). Uses ``app.spool`` / ``app.queue_manager`` through inject.py.
@@ -15,9 +17,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from . import https
 from .listener import HttpListener, listen_socket
 from .router import Router
-from .settings import LISTENER, inbound, max_connections
+from .settings import LISTENER, ListenSettings, inbound, max_connections
 
 
 def _startup_error(message: str) -> Exception:
@@ -72,8 +75,10 @@ class HTTPService:
         return {spec.name: spec for spec in specs if spec.enabled}
 
     def _open(self, spec: Any, cfg: Any) -> None:
-        if inbound(cfg, "use_ssl", False, listen=spec.name):  # never serve plaintext instead
-            raise _startup_error(f"{spec.loc}: use_ssl on HTTP_Listener is not implemented yet")
+        try:  # use_ssl without a usable certificate: refuse, never serve plaintext instead
+            https.startup_check(ListenSettings.resolve(cfg, spec.name, None), str(spec.loc))
+        except https.HttpsConfigError as exc:
+            raise _startup_error(str(exc)) from None
         backlog = int(inbound(cfg, "listen_backlog", 500, listen=spec.name))
         mode = int(inbound(cfg, "file_mode", 0o660, listen=spec.name))
         try:

@@ -33,6 +33,14 @@ class ListenSettings:
     max_request_size: int
     log_requests_to_paniclog: bool
     rest_api_keys: tuple[str, ...]
+    # HTTPS (listener.py): smtp/tls.py's profile_of reads these attributes by name
+    use_ssl: bool = False
+    tls_certificate: str | None = None
+    tls_key: str | None = None
+    tls_ciphers: str | None = None
+    tls_protocols: str | None = None
+    tls_client_ca: str | None = None
+    tls_verify_mode: str | None = None
 
     @classmethod
     def resolve(cls, cfg: Any, listen: str, peer_ip: str | None) -> "ListenSettings":
@@ -48,7 +56,18 @@ class ListenSettings:
             log_requests_to_paniclog=bool(inbound(cfg, "log_requests_to_paniclog", False,
                                                   listen=listen, peer_ip=peer_ip)),
             rest_api_keys=tuple(str(k) for k in keys if str(k)),
+            use_ssl=bool(inbound(cfg, "use_ssl", False, listen=listen, peer_ip=peer_ip)),
+            **{name: _text(inbound(cfg, name, None, listen=listen, peer_ip=peer_ip))
+               for name in TLS_OPTIONS},
         )
+
+
+TLS_OPTIONS = ("tls_certificate", "tls_key", "tls_ciphers", "tls_protocols", "tls_client_ca",
+               "tls_verify_mode")
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 def max_connections(cfg: Any, listen: str) -> int:

@@ -4,13 +4,16 @@ Called by inject.py with the decoded JSON (momentum-facts.md §5.6). Supported:
 ``recipients`` (an array; each ``address`` a string or ``{email, name, header_to}``,
 with its own ``return_path``, ``metadata``, ``substitution_data``, ``tags``),
 ``content`` inline (``from`` string or ``{name, email}``, ``subject``, ``text``,
-``html``, ``reply_to``, ``headers``) or ``{email_rfc822}``, ``return_path``,
+``html``, ``reply_to``, ``headers``, ``attachments`` and ``inline_images``: content.py
+builds the MIME tree) or ``{email_rfc822}``, ``return_path``,
 ``campaign_id``, ``metadata``, ``substitution_data``. ``{{name}}`` and
 ``{{a.b}}`` are substituted from the recipient's data over the transmission's (plus
 ``address``); in html the values are HTML-escaped, ``{{{name}}}`` is not. Not
-supported (422): stored lists (``{list_id}``), stored templates, attachments.
+supported (422): stored lists (``{list_id}``), stored templates. ``options`` are not
+read (start_time, sandbox, tracking: not implemented).
 Invalid requests raise TransmissionError with Momentum's extended code; a
-recipient without a valid address is counted as rejected. Never does I/O.
+recipient without a valid address, or whose substitution data would put a line break
+in a header, is counted as rejected. Never does I/O.
 """
 from __future__ import annotations
 
@@ -23,17 +26,16 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from .content import Parts, fill_body, read_parts
+from .errors import TransmissionError
+
+__all__ = ["Rendered", "TransmissionError", "render_transmission", "substitute"]
+
 _VAR = re.compile(r"\{\{\{\s*([\w.]+)\s*\}\}\}|\{\{\s*([\w.]+)\s*\}\}")
 _FORBIDDEN_HEADERS = {"subject", "from", "to", "reply-to", "content-type",
                       "content-transfer-encoding", "mime-version"}
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@\[[0-9a-fA-F:.]+\]$")
 MAX_CAMPAIGN_ID = 64
-
-
-class TransmissionError(Exception):
-    def __init__(self, status: int, message: str, code: str, description: str = ""):
-        super().__init__(description or message)
-        self.status, self.message, self.code, self.description = status, message, code, description
 
 
 @dataclass
@@ -112,8 +114,6 @@ def _check_content(content: Any) -> dict[str, Any]:
         raise _missing("content")
     if "template_id" in content:
         raise _invalid("stored templates (template_id) are not supported; send inline content")
-    if content.get("attachments") or content.get("inline_images"):
-        raise _invalid("attachments and inline_images are not supported yet")
     if "email_rfc822" in content:
         if not isinstance(content["email_rfc822"], str) or not content["email_rfc822"].strip():
             raise _invalid("content.email_rfc822 must be a non-empty string")
@@ -138,7 +138,8 @@ def _crlf(data: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", data)
 
 
-def _inline_message(content: dict[str, Any], data: dict[str, Any], rcpt: tuple) -> bytes:
+def _inline_message(content: dict[str, Any], data: dict[str, Any], rcpt: tuple,
+                    parts: Parts) -> bytes:
     rcpt_email, rcpt_name, header_to = rcpt
     sender_email, sender_name = _sender(content)
     message = EmailMessage(policy=email.policy.SMTP)
@@ -152,14 +153,8 @@ def _inline_message(content: dict[str, Any], data: dict[str, Any], rcpt: tuple) 
     for name, value in (content.get("headers") or {}).items():
         message[str(name)] = substitute(str(value), data)
     text, body_html = content.get("text"), content.get("html")
-    if text:
-        message.set_content(substitute(str(text), data))
-    if body_html:
-        rendered = substitute(str(body_html), data, escape_html=True)
-        if text:
-            message.add_alternative(rendered, subtype="html")
-        else:
-            message.set_content(rendered, subtype="html")
+    fill_body(message, substitute(str(text), data) if text else None,
+              substitute(str(body_html), data, escape_html=True) if body_html else None, parts)
     return _crlf(message.as_bytes())
 
 
@@ -169,6 +164,7 @@ def render_transmission(payload: Any) -> tuple[list[Rendered], int]:
         raise _invalid("the request body must be a JSON object")
     recipients = _recipients(payload)
     content = _check_content(payload.get("content"))
+    parts = Parts() if "email_rfc822" in content else read_parts(content)
     campaign = payload.get("campaign_id")
     if campaign is not None and len(str(campaign).encode()) > MAX_CAMPAIGN_ID:
         raise _invalid(f"campaign_id is longer than {MAX_CAMPAIGN_ID} bytes")
@@ -190,7 +186,11 @@ def render_transmission(payload: Any) -> tuple[list[Rendered], int]:
             sender = email.utils.parseaddr(
                 email.message_from_bytes(body).get("From", ""))[1]
         else:
-            body = _inline_message(content, data, rcpt)
+            try:
+                body = _inline_message(content, data, rcpt, parts)
+            except ValueError:  # a substituted header value holds a line break: no injection
+                rejected += 1
+                continue
             sender = _sender(content)[0]
         return_path = recipient.get("return_path") or payload.get("return_path") or sender
         context = {"campaign_id": str(campaign or ""), "metadata": json.dumps(meta)}

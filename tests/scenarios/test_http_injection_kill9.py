@@ -46,7 +46,7 @@ def test_kill9_after_200_loses_nothing(tmp_path):
                             timeout=30).stdout
     assert re.search(r'Message Context: \[campaign_id=durable,metadata="\{"order": 42\}",'
                      r"transmission_id=\d+\]", record), record
-    assert "Received From: HTTP 127.0.0.1" in record and "with HTTP id" in record
+    assert "Received From: REST 127.0.0.1" in record and "with HTTP id" in record
     with SmtpSink("127.0.0.1") as sink, \
             start_daemon(CONF.format(port=free_port(), sink=sink.port), tmp_path) as d:
         assert wait_for(lambda: len(sink.messages) >= 1, timeout=20), d.diagnostics()
