@@ -68,6 +68,7 @@ setup(
         "gevent>=24",
         "dnspython>=2.6",
         "dkimpy>=1.1",
+        "cryptography>=42",  # fast RSA for dkimpy signing (ecelerity/dkim/fastrsa.py)
         "lxml>=5",
         "pyyaml>=6",
         "pcre2>=0.7",

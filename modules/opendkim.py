@@ -43,6 +43,7 @@ class _Loaded:
 
 def load(ctx: Any) -> _Loaded:
     from ecelerity.delivery.dns import DnsResolver
+    from ecelerity.dkim.keys import KeyCache
     from ecelerity.dkim.service import APP_KEY, DkimService
     from ecelerity.dkim.settings import read_settings
     from ecelerity.dkim.stats import stats_for
@@ -51,7 +52,8 @@ def load(ctx: Any) -> _Loaded:
     app = ctx.app
     if app.__dict__.get(APP_KEY) is not None:
         raise RuntimeError(f"{ctx.instance.loc}: only one opendkim instance may be loaded")
-    settings = read_settings(ctx.instance.stanza)
+    keys = KeyCache()  # the keys parsed while checking the stanza are the ones we sign with
+    settings = read_settings(ctx.instance.stanza, keys)
     stats = stats_for(app)
     try:
         stats.mode = str(ctx.config.get("signing_stats") or "all").lower()
@@ -59,7 +61,7 @@ def load(ctx: Any) -> _Loaded:
         stats.mode = "all"
     resolver = DnsResolver.from_config(ctx.config, timeout=2.0, attempts=2)
     service = DkimService(settings, config=lambda: app.config, stats=stats, resolver=resolver,
-                          log=ctx.log)
+                          log=ctx.log, keys=keys)
     app.__dict__[APP_KEY] = service
     ctx.register_hook("data_spool", service.sign_hook, priority=SIGN_PRIORITY,
                       name=f"{ctx.label}:sign")

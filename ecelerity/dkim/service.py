@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..smtp.headers import apply_edits
 from .keys import DkimKeyError, KeyCache, expand_key_path
-from .settings import CANONS, DIGESTS, DkimSettings, SigningRule, check_pem
+from .settings import CANONS, DIGESTS, DkimSettings, SigningRule
 from .signer import SigningError, SignRequest, responsible_domain, sign
 from .stats import SigningStats
 from .verifier import VerifyResult, txt_from_resolver, verify_message
@@ -63,8 +63,7 @@ class DkimService:
         if not domain or not rule.selector:
             return None, "no signing domain or selector"
         if overrides.get("keybuf"):
-            pem = _pem(str(overrides["keybuf"]))
-            check_pem(pem, rule.digest, "keybuf")
+            pem = self.keys.from_pem(_pem(str(overrides["keybuf"])), rule.digest, "keybuf")
         else:
             template = overrides.get("keyfile") or rule.key
             if not template:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..config.registry import OptionSpec
 from ..config.types import BOOLEAN, STRING, STRING_LIST, ConfigValueError, EnumType
-from .keys import DkimKeyError, KeyCache, check_key, expand_key_path, needs_message
+from .keys import DkimKeyError, KeyCache, expand_key_path, needs_message
 
 CANONS = ("relaxed", "simple")
 DIGESTS = ("rsa-sha256", "rsa-sha1", "ed25519-sha256")
@@ -172,7 +172,3 @@ def read_settings(stanza: Any, keys: KeyCache | None = None) -> DkimSettings:
     _check_key(defaults, keys, f"opendkim '{stanza.name or ''}'")
     return settings
 
-
-def check_pem(pem: bytes, digest: str, where: str) -> None:
-    """Refuse an inline key (Lua ``keybuf``) dkimpy cannot use; raises DkimKeyError."""
-    check_key(pem, where, digest)

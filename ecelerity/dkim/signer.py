@@ -3,7 +3,9 @@
 Called by service.py (the module's data_spool hook, Lua's msys.validate.opendkim.sign
 and Sieve's ec_dkim_sign). ``responsible_domain`` is Momentum's: the domain of the
 Sender: header, else of From:. Pure computation on bytes: never does I/O (the key
-arrives as PEM bytes) and never changes the message itself.
+arrives as PEM bytes; a keys.KeyCache key is a fastrsa.LoadedKey, whose RSA runs in
+OpenSSL -- importing this module installs fastrsa's dispatchers into dkimpy) and
+never changes the message itself.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from email.utils import getaddresses
 import dkim
 
 from ..smtp.headers import header_values
+from . import fastrsa
+
+fastrsa.install()
 
 
 class SigningError(Exception):
