@@ -234,7 +234,12 @@ class SmtpClient:
         mail_reply = self._read_reply(self.settings.mailfrom_timeout, MAIL)
         if not mail_reply.ok:
             raise SmtpFailure(mail_reply, MAIL)
-        rcpt_replies = [self._read_reply(self.settings.rcptto_timeout, RCPT) for _ in recipients]
+        rcpt_replies = []
+        for _ in recipients:
+            rcpt_reply = self._read_reply(self.settings.rcptto_timeout, RCPT)
+            if rcpt_reply.code == 421:  # the peer is closing: its reply, not "connection closed"
+                raise SmtpFailure(rcpt_reply, RCPT)
+            rcpt_replies.append(rcpt_reply)
         reply = self._read_reply(self.settings.mailfrom_timeout, DATA)
         if not any(r.ok for r in rcpt_replies):
             if reply.code == 354:   # a peer that takes DATA with no recipient: end it empty

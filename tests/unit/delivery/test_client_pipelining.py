@@ -21,8 +21,10 @@ class GroupServer:
     """Answers a whole command group only once it ends with DATA; records the groups."""
 
     def __init__(self, *, refuse_rcpt: bool = False, refuse_mail: bool = False,
-                 data_reply_without_rcpt: bytes = b"554 5.5.1 no valid recipients\r\n") -> None:
+                 data_reply_without_rcpt: bytes = b"554 5.5.1 no valid recipients\r\n",
+                 close_at_first_rcpt: bool = False) -> None:
         self.refuse_rcpt, self.refuse_mail = refuse_rcpt, refuse_mail
+        self.close_at_first_rcpt = close_at_first_rcpt  # 421 to the first RCPT, then hang up
         self.data_reply_without_rcpt = data_reply_without_rcpt
         self.hang_up_after_delivery = False
         self.groups: list[list[bytes]] = []
@@ -62,6 +64,10 @@ class GroupServer:
                     answers.append(b"250 2.0.0 ok\r\n")
                 elif verb == b"MAIL":
                     answers.append(b"550 5.7.1 no\r\n" if self.refuse_mail else b"250 2.1.0 ok\r\n")
+                elif verb == b"RCPT" and self.close_at_first_rcpt:
+                    sock.sendall(b"".join(answers) + b"421 4.3.2 shutting down\r\n")
+                    sock.close()
+                    return
                 elif verb == b"RCPT":
                     ok = not self.refuse_rcpt and not self.refuse_mail
                     accepted += ok
@@ -154,3 +160,14 @@ def test_a_reused_connection_the_peer_closed_fails_at_rset_so_the_engine_can_go_
         with pytest.raises(SmtpFailure) as caught:
             client.send(ENVELOPE, ENVELOPE.recipients, BODY)
     assert caught.value.stage == stages.RSET and caught.value.reply.code < 500
+
+
+def test_a_421_to_a_pipelined_rcpt_then_hang_up_fails_with_the_421_not_connection_closed():
+    """The peer's own words (421 4.3.2) must reach the queue's last_error and the logs."""
+    with GroupServer(close_at_first_rcpt=True) as server:
+        client = connect(server)
+        with pytest.raises(SmtpFailure) as caught:
+            client.send(ENVELOPE, ENVELOPE.recipients, BODY)
+        client.close()
+    assert caught.value.stage == stages.RCPT
+    assert (caught.value.reply.code, caught.value.reply.enhanced) == (421, "4.3.2")
