@@ -42,9 +42,14 @@ def all_constants() -> dict[str, Any]:
 FUNCTION_NAMES = sorted(all_functions()) + sorted(all_constants())
 
 
-def _wrap(runtime: Any, name: str, function: Callable) -> Any:
+def packed_results() -> frozenset[str]:
+    """Functions whose flat results sandbox.lua's wrap_packed turns into a table."""
+    return frozenset().union(*(getattr(group, "PACKED", ()) for group in GROUPS))
+
+
+def _wrap(runtime: Any, name: str, function: Callable, packed: bool = False) -> Any:
     """A Lua function calling ``function(runtime, ...)``; Python errors become Lua errors."""
-    wrap_py = runtime.sandbox.wrap_py
+    wrap_py = runtime.sandbox.wrap_packed if packed else runtime.sandbox.wrap_py
     # Lua owns this closure, so it must hold no Lua object (their refs would be released
     # inside lua_close) and no strong ref to the runtime (a cycle lupa cannot collect).
     runtime = weakref.proxy(runtime)
@@ -74,8 +79,9 @@ def _place(runtime: Any, root: Any, dotted: str, value: Any) -> None:
 def install_all(runtime: Any) -> Any:
     """Put every library function into the sandbox's shared globals; returns msys."""
     base = runtime.sandbox.base
+    packed = packed_results()
     for name, function in all_functions().items():
-        _place(runtime, base, name, _wrap(runtime, name, function))
+        _place(runtime, base, name, _wrap(runtime, name, function, name in packed))
     for name, value in all_constants().items():
         _place(runtime, base, name, value)
     # extended APIs ('msys.extended.message' ...) need no separate loading here

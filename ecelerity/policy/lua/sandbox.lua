@@ -217,15 +217,16 @@ local hidden = real_setmetatable({}, { __mode = "k" })
 local classes = {}
 -- py_fields (optional): name -> getter(obj), read as proxy.name (part.child, part.next).
 -- dual (optional): method names also usable as proxy.name() (msg.id() as well as msg:id()).
--- A Python exception raised by a method becomes a plain string error naming the method
--- (scripts never receive Python exception objects, even through pcall).
-local function method_result(label, ok, ...)
-  if ok then return ... end
-  local problem = ...
-  if real_type(problem) ~= "string" then
-    real_error(label .. ": " .. real_tostring(problem), 3)
-  end
-  real_error(problem, 0)
+-- Each Python method comes guarded (sandbox.py guard_method): a Python exception comes
+-- back as (PY_ERROR, "class:method: message"), raised here as a plain string error at
+-- the script's call site (scripts never receive Python exception objects, even through
+-- pcall). No pcall and no vararg packing per call: the guard does the catching.
+-- hidden[proxy] is the Python object, or a number the guard resolves (a handle,
+-- sandbox.py hold/release: proxies of short-lived objects cost no Python object in Lua).
+local PY_ERROR = {}
+local function raise_py(first, ...)
+  if first == PY_ERROR then real_error((...), 2) end
+  return first, ...
 end
 local function make_class(class_name, py_methods, py_fields, dual)
   local methods = {}
@@ -236,7 +237,7 @@ local function make_class(class_name, py_methods, py_fields, dual)
       if obj == nil then
         real_error(label .. ": call it with ':' on a " .. class_name, 2)
       end
-      return method_result(label, real_pcall(f, obj, ...))
+      return raise_py(f(obj, ...))
     end
   end
   local index = methods
@@ -287,17 +288,25 @@ end
 
 -- Python library functions report failure as (PY_ERROR, message): raise it here, as a
 -- plain string error located at the script's call site.
-local PY_ERROR = {}
-local function raise_py(first, ...)
-  if first == PY_ERROR then real_error((...), 2) end
-  return first, ...
-end
 local function wrap_py(f)
   return function(...) return raise_py(f(...)) end
 end
+-- wrap_packed: a Python function answering nil, a finished value (table), or a flat
+-- (n, [0], [1], ..., [n]) that becomes the table {[0] = ..., ...} here (msys.pcre.match:
+-- building the captures table in Lua costs less than building it from Python).
+local function packed(first, ...)
+  if first == PY_ERROR then real_error((...), 2) end
+  if real_type(first) ~= "number" then return first end
+  local out = { [0] = (...) }
+  for i = 1, first do out[i] = (select(i + 1, ...)) end
+  return out
+end
+local function wrap_packed(f)
+  return function(...) return packed(f(...)) end
+end
 
 return {
-  PY_ERROR = PY_ERROR, wrap_py = wrap_py, base = base, runner = runner, worker = worker,
+  PY_ERROR = PY_ERROR, wrap_py = wrap_py, wrap_packed = wrap_packed, base = base, runner = runner, worker = worker,
   load_in = load_in, new_env = new_env,
   make_class = make_class, make_two = make_two, class_of = class_of, is_jit = is_jit,
   class_metatable = function(name) return classes[name] end,

@@ -16,6 +16,8 @@ from ecelerity.policy.vctx import ValidationContext
 from ecelerity.smtp.accept import InboundMessage
 from ecelerity.smtp.headers import split_message
 
+from .conftest import values
+
 RAW = b"From: a@b.example\r\nSubject: hello\r\n\r\nbody\r\n"
 SCRIPT = r"""
 local mod = {}
@@ -125,3 +127,29 @@ def test_a_finished_session_leaves_nothing_alive(rt):
     gc.collect()
     assert gone_vctx() is None
     assert gone_message() is None  # at once: Lua's collector need not run first
+
+
+def test_proxies_kept_past_their_session_fail_cleanly_and_hold_nothing(rt):
+    """The session's and the message's proxies stand for hold() numbers: released with
+    the session / message, after which a kept proxy raises a plain, catchable error."""
+    _caller, hooks = setup(rt)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    hooks.run("connect", vctx)
+    one_message(hooks, vctx)
+    assert len(rt.sandbox.handles) == 3  # vctx, ac, this message's msg
+    kept_msg = lua_global(rt, b"rcpt_msg")
+    vctx.reset_message()
+    assert len(rt.sandbox.handles) == 2  # the message's number went with it
+    del vctx
+    gc.collect()
+    assert rt.sandbox.handles == {}
+    probe = rt.load_source(r"""
+        function after(vctx, msg)
+          local ok_v, err_v = pcall(vctx.get, vctx, "conn", "peer_ip")
+          local ok_m, err_m = pcall(msg.header, msg, "Subject")
+          return ok_v, type(err_v), err_v, ok_m, err_m
+        end""", "after")
+    got = values(rt.call(probe[b"after"], lua_global(rt, b"vctx"), kept_msg))
+    assert got[:2] == (False, b"string") and got[3] is False
+    assert b"validate_context:get: the object is gone" in got[2]
+    assert b"ec_message:header: the object is gone" in got[4]

@@ -5,6 +5,8 @@ import pytest
 
 from ecelerity.policy.lua import Limits, LuaRuntime, available_engines
 
+from .conftest import values
+
 
 def still_works(run) -> None:
     result = run("return 40 + 2")
@@ -115,3 +117,25 @@ def test_small_memory_cap_is_exact_on_lua54():
     assert not result.ok and "memory limit exceeded" in result.error
     assert runtime.call(runtime.sandbox.load_in(runtime.sandbox.new_env(b"t"), b"return 1",
                                                 b"=ok")).values == (1,)
+
+
+def test_a_failing_proxy_method_is_a_plain_error_naming_it(rt, run):
+    """Guarded methods: a Python exception reaches the script as a string naming
+    class:method (never a Python object, even through pcall), at the call site."""
+    from ecelerity.policy.lua.bindings import LuaBindings, OfflineVctx
+    vctx = LuaBindings(rt).vctx(OfflineVctx())
+    got = run("local v = ... local ok, err = pcall(v.get, v, 'nope', 'k') "
+              "return ok, type(err), err", vctx)
+    assert got.values[:2] == (False, b"string")
+    assert b"validate_context:get: vctx type must be VCTX_CONN or VCTX_MESS" in got.values[2]
+    failed = run("local v = ...\nv:get('nope', 'k')", vctx)
+    assert "test:2:" in failed.error and "validate_context:get" in failed.error
+
+
+def test_held_numbers_resolve_until_released(rt, run):
+    from ecelerity.policy.lua.bindings import LuaBindings, OfflineVctx
+    number = rt.sandbox.hold(OfflineVctx(conn={"peer_ip": "192.0.2.9"}))
+    proxy = LuaBindings(rt).vctx(number)
+    assert values(run("local v = ... return v:get('conn', 'peer_ip')", proxy)) == (b"192.0.2.9",)
+    rt.sandbox.release(number)
+    assert "the object is gone" in run("local v = ... return v:get('conn', 'peer_ip')", proxy).error
