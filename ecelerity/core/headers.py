@@ -18,6 +18,8 @@ from urllib.parse import unquote_to_bytes
 from ecelerity._speedups.mimescan import split_headers, unfold
 from ecelerity.core.encodings import decode_header_words, encode_header_words
 
+_FIELD_NAME = re.compile(r"[!-9;-~]+\Z")  # printable ASCII without ':' (RFC 5322 ftext)
+
 __all__ = ["HeaderField", "Headers", "parse_content_header"]
 
 
@@ -114,8 +116,11 @@ class Headers:
     def make_field(self, name: str, value: str) -> HeaderField:
         """A new field; non-ASCII value text is RFC 2047 encoded. Raises ValueError on a
         name that is not printable ASCII without ':' or a value that would add a line."""
-        if not name or not all(33 <= ord(char) <= 126 and char != ":" for char in name):
+        if _FIELD_NAME.match(name) is None:
             raise ValueError(f"invalid header name {name!r}")
+        if value.isascii() and "\n" not in value and "\r" not in value and "=?" not in value:
+            # the common case (policy-added headers): nothing to flatten or encode
+            return HeaderField(name, f"{name}: {value}".encode("ascii") + self.eol, len(name))
         flat = value.replace("\r\n", " ").replace("\n", " ")
         encoded = encode_header_words(flat, len(name) + 2)
         raw = (name + ": " + encoded).encode("utf-8").replace(b"\r\n", self.eol) + self.eol
