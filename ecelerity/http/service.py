@@ -17,8 +17,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ecelerity.daemon.listen_socket import listen_socket
+
 from . import https
-from .listener import HttpListener, listen_socket
+from .listener import HttpListener
 from .router import Router
 from .settings import LISTENER, ListenSettings, inbound, max_connections
 

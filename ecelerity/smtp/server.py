@@ -22,7 +22,6 @@ configuration (asks the resolver).
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from ..daemon.listen_socket import listen_socket
 from ..policy.phases import HookRegistry
 from . import replies
 from .limits import InboundThrottle, SessionLimiter
@@ -171,27 +171,9 @@ class SMTPService:
         self.servers[spec.name] = server
 
     def _listen_socket(self, spec: Any, backlog: int, cfg: Any) -> socket.socket:
-        from gevent import socket as gsocket
-        if spec.kind == "unix":
-            path = spec.path
-            if os.path.exists(path) and not os.path.isdir(path):
-                os.unlink(path)  # a stale socket from a previous run
-            sock = gsocket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.bind(path)
-            mode = _cfg_get(cfg, "file_mode", 0o660, listener=self.listener, listen=spec.name)
-            os.chmod(path, int(mode))
-        else:
-            host = spec.host or "0.0.0.0"
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = gsocket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if getattr(cfg, "reuse_port", False):  # a worker of daemon/supervisor.py
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((host, spec.port or 0))
-        sock.listen(backlog)
-        return sock
+        mode = _cfg_get(cfg, "file_mode", 0o660, listener=self.listener, listen=spec.name)
+        return listen_socket(spec, backlog, reuse_port=bool(getattr(cfg, "reuse_port", False)),
+                             file_mode=int(mode))
 
     def _open_spool(self, cfg: Any) -> Any:
         from ..core.spool import Spool
