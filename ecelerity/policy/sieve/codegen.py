@@ -4,7 +4,7 @@ Called by compiler.compile_script once the reference closure tree is built (and
 checked). The closures stay the reference semantics; this module only flattens the
 *structure* around them: blocks become straight-line statements, if/elsif/else
 chains native if/elif/else, allof/anyof/not native ``and``/``or``/``not``, and the
-hottest leaves (single-name ``header``/``exists``, ``size``, ``ec_test $var`` and
+hottest leaves (single-name ``header``/``address``/``envelope``/``exists``, ``size``, ``ec_test $var`` and
 ``$var = ...`` into a plain local variable; a one-value header's :is/:contains, and
 :matches "literal"/"prefix*suffix" as a prefilter before the capturing call) are
 inlined from the shape their builder recorded on the closure (``sieve_shape``, see
@@ -108,18 +108,25 @@ class _Emitter:
         if kind in ("allof", "anyof"):
             joiner = " and " if kind == "allof" else " or "
             return "(" + joiner.join(self.test(t, depth + 1) for t in desc[1]) + ")"
-        if kind == "header1":
-            key, check = repr(desc[1]), self.const(desc[2], "m")
-            values = f"view.decoded.get({key}) or view.header_values({key})"
-            one = self.one_header(desc[2])
+        if kind in ("header1", "address1", "envelope1"):
+            key, check_fn = repr(desc[1]), desc[-1]
+            check = self.const(check_fn, "m")
+            if kind == "header1":
+                # a cached [] (no such field) is final too: no second call for it
+                values = f"(_d if (_d := view.decoded.get({key})) is not None else view.header_values({key}))"
+            else:
+                method = "address_part_values" if kind == "address1" else "envelope_part_values"
+                values = f"view.{method}({key}, {desc[2]!r})"
+            one = self.one_header(check_fn)
             if one is None:
                 return f"{check}(rt, {values})"
             # the condition of ``a if c else b`` runs first: it binds _h (then _v/_f)
             return f"({one} if len(_h := {values}) == 1 else {check}(rt, _h))"
         if kind == "exists1":
             return f"view.has_key({desc[1]!r})"
-        if kind == "size":
-            return f"(view.size {'>' if desc[1] == 'over' else '<'} {int(desc[2])})"
+        if kind == "size":  # MessageView.size's cached value read inline
+            return (f"((_s if (_s := view._size) is not None else view.size)"
+                    f" {'>' if desc[1] == 'over' else '<'} {int(desc[2])})")
         if kind == "testvar":
             name, check = repr(desc[1]), self.const(desc[2], "m")
             return (f"({check}(rt, rt.get_values({name})) if rt.lists or rt.scope.global_names "

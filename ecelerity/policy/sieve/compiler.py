@@ -18,7 +18,7 @@ import os
 from typing import Callable
 
 from .ast import Command, NumberArg, Script, StringArg, Test
-from .codegen import generate, shape
+from .codegen import SHAPE, generate, shape
 from .compile_args import parse_args
 from .errors import DEFAULT_LIMITS, Limits, Loc, SieveCompileError, SieveRuntimeError
 from .matchers import compile_regex
@@ -29,6 +29,7 @@ from .runtime import Runtime
 from .strings import StrFn, compile_template, decode_encoded_characters, is_constant
 
 Block = tuple[Callable[[Runtime], None], ...]
+LOCATED_SHAPES = ("header1", "address1", "envelope1")  # values read without SieveRuntimeError
 
 
 class CompiledScript:
@@ -122,7 +123,12 @@ def compile_test(test: Test, env: CompileEnv) -> Callable[[Runtime], bool]:
                 compile_regex(pattern, args.matcher.comparator)
             except ValueError as exc:
                 raise SieveCompileError(str(exc), args.positional[-1].loc) from None
-        return _locating(spec.build(args, env), test.loc)
+        args.matcher.loc = test.loc  # a constant :regex check names it itself (match_compile)
+        built = spec.build(args, env)
+        desc = getattr(built, SHAPE, None)
+        if desc and desc[0] in LOCATED_SHAPES and getattr(desc[-1], "located", False):
+            return built  # nothing but the located check can raise: no wrapper (codegen inlines)
+        return _locating(built, test.loc)
     return spec.build(args, env)
 
 

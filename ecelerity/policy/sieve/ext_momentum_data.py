@@ -38,9 +38,9 @@ def _fmt(value: float) -> str:
 
 
 def _hashes(rt: Runtime) -> dict[str, dict[str, str]]:
-    found = rt.__dict__.get("hashes")
+    found = rt.hashes
     if found is None:
-        found = rt.__dict__["hashes"] = {}
+        found = rt.hashes = {}
     return found
 
 

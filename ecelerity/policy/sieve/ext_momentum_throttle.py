@@ -15,7 +15,6 @@ means node-wide, and epsilon (replication slack) is accepted and ignored.
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from functools import lru_cache
@@ -44,13 +43,16 @@ class Throttle:
 
 
 class ThrottleCache:
-    """LRU of named throttles (``clock`` is injectable for tests)."""
+    """LRU of named throttles (``clock`` is injectable for tests).
+
+    No lock: only the hub thread's greenlets (sessions, console) use it, and nothing
+    here blocks, so no other greenlet runs in the middle of a method.
+    """
 
     def __init__(self, size: int = DEFAULT_CACHE_SIZE, clock: Callable[[], float] = time.monotonic):
         self.size = max(1, int(size))
         self.clock = clock
         self._items: OrderedDict[str, Throttle] = OrderedDict()
-        self._lock = threading.Lock()
         self._next_expiry = float("inf")  # no throttle can be stale before this time
 
     def __len__(self) -> int:
@@ -59,15 +61,14 @@ class ThrottleCache:
     def create(self, name: str, spec: str) -> None:
         limit, seconds = parse_rate(spec)
         now = self.clock()
-        with self._lock:
-            self._expire(now)
-            if name in self._items:
-                self._items.move_to_end(name)
-                return
-            self._items[name] = Throttle(limit, seconds, now, 0, now)
-            self._next_expiry = min(self._next_expiry, now + seconds + 1)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self._expire(now)
+        if name in self._items:
+            self._items.move_to_end(name)
+            return
+        self._items[name] = Throttle(limit, seconds, now, 0, now)
+        self._next_expiry = min(self._next_expiry, now + seconds + 1)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
     def _get(self, name: str) -> Throttle | None:
         now = self.clock()
@@ -93,31 +94,27 @@ class ThrottleCache:
 
     def add(self, name: str, delta: int) -> bool:
         """Change the count; False if there is no such throttle (evicted or never created)."""
-        with self._lock:
-            throttle = self._get(name)
-            if throttle is None:
-                return False
-            throttle.count = max(0, throttle.count + delta)
-            return True
+        throttle = self._get(name)
+        if throttle is None:
+            return False
+        throttle.count = max(0, throttle.count + delta)
+        return True
 
     def over(self, name: str) -> bool:
-        with self._lock:
-            throttle = self._get(name)
-            return throttle is not None and throttle.count > throttle.limit
+        throttle = self._get(name)
+        return throttle is not None and throttle.count > throttle.limit
 
     def wait_time(self, name: str) -> float:
         """Seconds until the window of an over-quota throttle ends (0 when under quota)."""
-        with self._lock:
-            throttle = self._get(name)
-            if throttle is None or throttle.count <= throttle.limit:
-                return 0.0
-            return max(0.0, throttle.window_start + throttle.seconds - self.clock())
+        throttle = self._get(name)
+        if throttle is None or throttle.count <= throttle.limit:
+            return 0.0
+        return max(0.0, throttle.window_start + throttle.seconds - self.clock())
 
     def flush(self) -> int:
-        with self._lock:
-            count = len(self._items)
-            self._items.clear()
-            return count
+        count = len(self._items)
+        self._items.clear()
+        return count
 
 
 @lru_cache(maxsize=256)
@@ -171,7 +168,11 @@ def _check(attr: str):
         name_of = value_fn(env, args.positional[0])
 
         def ec_throttle_check(rt: Runtime) -> str:
-            return "true" if _cache(rt, args, attr).over(name_of(rt)) else "false"
+            host = rt.host  # _cache inline: the usual case is a host with its cache
+            cache = getattr(host, attr) if host is not None else None
+            if cache is None:
+                cache = _cache(rt, args, attr)
+            return "true" if cache.over(name_of(rt)) else "false"
         return ec_throttle_check
     return build
 

@@ -10,7 +10,6 @@ itself, except the tarpit sleep, which only sleeps the calling (session) greenle
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,27 +28,26 @@ class Outcome:
 
 
 class Counters:
-    """Per-instance hit counters (``sieve:<inst> stats``), safe across greenlets/threads."""
+    """Per-instance hit counters (``sieve:<inst> stats``).
+
+    No lock: used only by the hub thread's greenlets, and no method blocks, so
+    greenlets never interleave inside one.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
     def inc(self, name: str, by: int = 1) -> None:
-        with self._lock:
-            self._counts[name] += by
+        self._counts[name] += by
 
     def items(self) -> list[tuple[str, int]]:
-        with self._lock:
-            return sorted(self._counts.items())
+        return sorted(self._counts.items())
 
     def get(self, name: str) -> int:
-        with self._lock:
-            return self._counts.get(name, 0)
+        return self._counts.get(name, 0)
 
     def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()
+        self._counts.clear()
 
 
 @dataclass
@@ -82,6 +80,23 @@ class PolicyHost:
     shared_throttles: Any = None              # ThrottleCache of ec_shared_throttle_* (node-local)
     error_mode: str | None = None             # ec_error_mode: overrides runtime_error for the run
     injected: list[tuple[str, list[str], bytes]] | None = None  # offline injections
+
+    @classmethod
+    def template(cls, **fields: Any) -> dict[str, Any]:
+        """The fields a hook passes on every call, once (``from_template`` per call)."""
+        return dict(cls(None, **fields).__dict__)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_template(cls, template: dict[str, Any], vctx: ValidationContext,
+                      phase: str, message: Any, recipient: Any) -> PolicyHost:
+        """A fresh host from a ``template`` without running the 30-field __init__: the
+        per-run mutable fields (notes, outcome, injected...) start as __init__ makes them."""
+        host = cls.__new__(cls)
+        state = host.__dict__
+        state.update(template)
+        state["vctx"], state["phase"], state["message"], state["recipient"] = vctx, phase, message, recipient
+        state["notes"], state["outcome"], state["injected"], state["error_mode"] = [], None, None, None
+        return host
 
     def terminal(self, outcome: Outcome) -> None:
         if self.outcome is None:

@@ -44,14 +44,18 @@ ORDER_KEYS: dict[str, Callable[[str], object]] = {
 
 
 def compile_match(matcher: Matcher, keys_fn: KeysFn, const_keys: list[str] | None) -> Check:
-    """``check(rt, values)``: whether any value matches any key (captures stored on a hit)."""
+    """``check(rt, values)``: whether any value matches any key (captures stored on a hit).
+
+    A constant :regex check names ``matcher.loc`` (the test's file:line:col, set by
+    compiler.compile_test) in its budget errors, so the test needs no locating wrapper.
+    """
     if const_keys is None:
         return _generic(matcher, keys_fn)
     mt, comp, keys = matcher.match_type, matcher.comparator, list(const_keys)
     if mt == "matches":
         return _glob_check(keys, comp)
     if mt == "regex":
-        return _regex_check(keys, comp)
+        return _regex_check(keys, comp, getattr(matcher, "loc", None))
     if mt == "count":
         op, order = RELATION_OPS[matcher.relation], ORDER_KEYS[comp]
         folded = tuple(order(k) for k in keys)
@@ -178,7 +182,7 @@ def compile_glob(pattern: str, comp: str) -> Callable[[str, str], "list[str] | N
     return lambda text, value: glob_segments_match(segments, text, value)
 
 
-def _regex_check(keys: list[str], comp: str) -> Check:
+def _regex_check(keys: list[str], comp: str, loc=None) -> Check:
     """Patterns compiled once; a miss costs one direct PCRE2 call (matchers.raw_code)."""
     compiled = []
     for key in keys:
@@ -198,11 +202,13 @@ def _regex_check(keys: list[str], comp: str) -> Check:
                         continue
                     found = search(item)
                 except Exception as exc:  # LibraryError: match/depth limit exceeded
-                    raise SieveRuntimeError(f"regex {key!r} exceeded its time budget: {exc}") from None
+                    raise SieveRuntimeError(f"regex {key!r} exceeded its time budget: {exc}",
+                                            loc) from None
                 if found is not None:
                     rt.set_matches([found.group(0)] + [g if g is not None else "" for g in found.groups()])
                     return True
         return False
+    check.located = loc is not None
     return check
 
 

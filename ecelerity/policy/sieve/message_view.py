@@ -52,6 +52,7 @@ class MessageView:
         self._email: EmailMessage | None = None
         self._size: int | None = None
         self._cache: dict[tuple[str, str], list[str]] = {}  # ("address" or part, key) -> addresses
+        self._envelope_parts: dict[tuple[str, str], tuple[str, list[str]]] = {}  # (name, part) ->
         self._index: dict[str, list] | None = None  # key -> HeaderField | (value start, end) in raw
         self.decoded: dict[str, list[str]] = {}  # lower-case name -> decoded values (read-only)
         self._pending: list[tuple[str, str, HeaderField]] = []  # prepends not yet on the model
@@ -197,6 +198,23 @@ class MessageView:
             values = [value for value in (address_part(addr, part) for addr in self.address_values(key))
                       if value is not None]
             self._cache[cache_key] = values
+        return values
+
+    def envelope_part_values(self, name: str, part: str) -> list[str]:
+        """The ``envelope`` test's values of part ``name`` (from/to/auth): none for an
+        empty to/auth, ``[""]`` for the null sender's :all (do not mutate). Cached per
+        (name, part) for as long as ``envelope[name]`` holds the same string."""
+        addr = self.envelope.get(name, "")
+        cached = self._envelope_parts.get((name, part))
+        if cached is not None and cached[0] is addr:
+            return cached[1]
+        bare = addr.strip("<>")
+        if bare:
+            value = address_part(bare, part)
+        else:
+            value = "" if name == "from" and part == "all" else None
+        values = [] if value is None else [value]
+        self._envelope_parts[(name, part)] = (addr, values)
         return values
 
     def addresses(self, name: str) -> list[str]:

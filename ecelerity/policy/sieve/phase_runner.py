@@ -230,8 +230,11 @@ def apply_to_vctx(result: PhaseOutcome, vctx: ValidationContext, host: PolicyHos
     return DONE
 
 
-def host_for(vctx: ValidationContext, phase: str, args: tuple, **fields: Any) -> tuple[PolicyHost, Any]:
-    """A PolicyHost for a hook call: picks the message and recipient out of the phase args."""
+def host_for(vctx: ValidationContext, phase: str, args: tuple, *,
+             template: dict[str, Any] | None = None, **fields: Any) -> tuple[PolicyHost, Any]:
+    """A PolicyHost for a hook call: picks the message and recipient out of the phase args.
+
+    ``template`` (PolicyHost.template, built once per hook) replaces ``fields``."""
     message = recipient = None
     if phase in MESSAGE_PHASES and args:
         message = args[0]
@@ -239,8 +242,11 @@ def host_for(vctx: ValidationContext, phase: str, args: tuple, **fields: Any) ->
             recipient = args[1]
     elif phase == "rcptto" and len(args) > 1:
         recipient = args[1]
-    host = PolicyHost(vctx, phase=phase, message=message, recipient=recipient,
-                      counters=fields.pop("counters", None) or Counters(), **fields)
+    if template is not None:
+        host = PolicyHost.from_template(template, vctx, phase, message, recipient)
+    else:
+        host = PolicyHost(vctx, phase=phase, message=message, recipient=recipient,
+                          counters=fields.pop("counters", None) or Counters(), **fields)
     if message is not None:
         envelope = message.envelope
         host.mail_from = envelope.mail_from
@@ -269,10 +275,12 @@ def make_hook(ctx: Any, inst: Any, scripts: PhaseScripts):
     except (KeyError, AttributeError):
         pass
 
+    template = PolicyHost.template(config=config, counters=inst.counters, throttles=inst.throttles,
+                                  log=ctx.log, spool_base=spool_base, app=app, audit=inst.audit,
+                                  shared_throttles=inst.shared_throttles)
+
     def sieve_hook(vctx: ValidationContext, *args: Any) -> int:
-        host, message = host_for(vctx, phase, args, config=config, counters=inst.counters,
-                                 throttles=inst.throttles, log=ctx.log, spool_base=spool_base,
-                                 app=app, audit=inst.audit, shared_throttles=inst.shared_throttles)
+        host, message = host_for(vctx, phase, args, template=template)
         if message is not None:
             envelope = message.envelope
             host.peer_ip, host.peer_port = envelope.peer_ip or "", envelope.peer_port or 0

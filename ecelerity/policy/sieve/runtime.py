@@ -7,7 +7,7 @@ network: it only records what the script decided.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import DEFAULT_LIMITS, Limits, SieveRuntimeError
 from .message_view import MessageView
@@ -21,12 +21,15 @@ class ReturnScript(Exception):
     """``return`` (include): end the current included script."""
 
 
-@dataclass
 class Scope:
     """One script's variables (include gives each script its own)."""
 
-    variables: dict[str, str] = field(default_factory=dict)
-    global_names: set[str] = field(default_factory=set)
+    __slots__ = ("variables", "global_names")
+
+    def __init__(self, variables: dict[str, str] | None = None,
+                 global_names: set[str] | None = None) -> None:
+        self.variables: dict[str, str] = {} if variables is None else variables
+        self.global_names: set[str] = set() if global_names is None else global_names
 
 
 @dataclass
@@ -63,6 +66,8 @@ DELIVERING = ("keep", "fileinto", "redirect")
 
 class ActionList:
     """Actions in execution order, duplicates merged into their first occurrence."""
+
+    __slots__ = ("limits", "actions", "_index")
 
     def __init__(self, limits: Limits):
         self.limits = limits
@@ -103,7 +108,10 @@ class ActionList:
 
 
 class Runtime:
-    """Mutable state of one script run over one message."""
+    """Mutable state of one script run over one message (slots: built once per run)."""
+
+    __slots__ = ("message", "host", "limits", "actions", "implicit_keep", "scope", "global_vars",
+                 "match_values", "flags", "included_once", "include_depth", "lists", "hashes")
 
     def __init__(self, message: MessageView, limits: Limits = DEFAULT_LIMITS, host=None):
         self.message = message
@@ -118,6 +126,7 @@ class Runtime:
         self.included_once: set[str] = set()
         self.include_depth = 0
         self.lists: dict[str, list[str]] = {}  # Sieve++ variables holding a list value
+        self.hashes: dict[str, dict[str, str]] | None = None  # ext_momentum_data's hashes
 
     # --- variables (RFC 5229) ----------------------------------------------------
     def get_variable(self, name: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .address_list import address_part
 from .codegen import shape
 from .errors import SieveCompileError
 from .match_compile import Check, compile_match
@@ -60,11 +59,15 @@ def build_address(args: Args, env) -> TestFn:
     _check_header_names(args, env, args.positional[0])
     check, keys = _checker(args, env, args.positional[1]), _lower_names(env, args.positional[0])
     names, part = env.strings(args.positional[0]), args.address_part
+    if keys is not None and len(keys) == 1:
+        key = keys[0]
+
+        def address_one(rt: Runtime) -> bool:
+            return check(rt, rt.message.address_part_values(key, part))
+        return shape(address_one, "address1", key, part, check)
 
     def address(rt: Runtime) -> bool:
         view = rt.message
-        if keys is not None and len(keys) == 1:
-            return check(rt, view.address_part_values(keys[0], part))
         wanted = keys if keys is not None else [name.lower() for name in names(rt)]
         return check(rt, [value for key in wanted for value in view.address_part_values(key, part)])
     return address
@@ -76,17 +79,17 @@ def build_envelope(args: Args, env) -> TestFn:
             raise SieveCompileError(f"unknown envelope part '{name}'", args.positional[0].loc)
     check, keys = _checker(args, env, args.positional[1]), _lower_names(env, args.positional[0])
     parts, part = env.strings(args.positional[0]), args.address_part
+    if keys is not None and len(keys) == 1:
+        key = keys[0]
+
+        def envelope_one(rt: Runtime) -> bool:
+            return check(rt, rt.message.envelope_part_values(key, part))
+        return shape(envelope_one, "envelope1", key, part, check)
 
     def envelope(rt: Runtime) -> bool:
-        values = []
-        for name in keys if keys is not None else [name.lower() for name in parts(rt)]:
-            addr = rt.message.envelope.get(name, "").strip("<>")
-            if not addr and name != "from":
-                continue
-            value = address_part(addr, part) if addr else ("" if part == "all" else None)
-            if value is not None:
-                values.append(value)
-        return check(rt, values)
+        values_of = rt.message.envelope_part_values
+        names = keys if keys is not None else [name.lower() for name in parts(rt)]
+        return check(rt, [value for name in names for value in values_of(name, part)])
     return envelope
 
 
