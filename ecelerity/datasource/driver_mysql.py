@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import Result
-from .driver_sqlite import cell
+from .dbapi import cursor_result
 from .params import bind
 
 try:
@@ -37,11 +37,7 @@ def run(conn: Any, text: str, params: Any, max_rows: int, fetch: bool) -> Result
     query, values = bind(text, params, "%s")
     with conn.cursor() as cursor:
         cursor.execute(query, values)
-        if not fetch or cursor.description is None:
-            return Result(rowcount=max(cursor.rowcount, 0))
-        columns = [d[0] for d in cursor.description]
-        raw = cursor.fetchall() if max_rows < 0 else cursor.fetchmany(max_rows)
-        return Result(columns, [[cell(v) for v in row] for row in raw], len(raw))
+        return cursor_result(cursor, max_rows, fetch)
 
 
 def still_usable(conn: Any, exc: BaseException) -> bool:

@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from .core import Result
+from .dbapi import cursor_result
 from .params import bind
 
 
@@ -22,24 +23,11 @@ def connect(settings: dict, timeout: float) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
 
 
-def cell(value: Any) -> Any:
-    """Momentum hands scripts strings: every non-NULL value as text."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)
-
-
 def run(conn: sqlite3.Connection, text: str, params: Any, max_rows: int, fetch: bool) -> Result:
     query, values = bind(text, params, "?")
     cursor = conn.execute(query, values)
     try:
-        if not fetch or cursor.description is None:
-            return Result(rowcount=max(cursor.rowcount, 0))
-        columns = [d[0] for d in cursor.description]
-        raw = cursor.fetchall() if max_rows < 0 else cursor.fetchmany(max_rows)
-        return Result(columns, [[cell(v) for v in row] for row in raw], len(raw))
+        return cursor_result(cursor, max_rows, fetch)
     finally:
         cursor.close()
 
