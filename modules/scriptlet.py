@@ -38,7 +38,7 @@ directory) are the only places scripts may write. Importing this file only defin
 """
 from __future__ import annotations
 
-import time
+from time import monotonic as _monotonic
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,13 +99,8 @@ class ScriptletInstance:
         return self.caller.failures
 
     def hook(self, phase: str) -> Any:
-        callout = CALLOUTS[phase]
-        run = self.caller.run
-
-        def run_lua(vctx: Any, *args: Any) -> int:
-            return run(phase, callout, vctx, args)
-        run_lua.__qualname__ = f"scriptlet:{callout}"
-        return run_lua
+        """The registered hook of ``phase``: PhaseCaller's closure itself, no wrapper."""
+        return self.caller.hook(phase, CALLOUTS[phase])
 
     def run(self, phase: str, callout: str, vctx: Any, args: tuple) -> int:
         """One Lua callout for one phase (what the registered hooks do)."""
@@ -114,11 +109,8 @@ class ScriptletInstance:
     def audit(self, kind: str, vctx: Any, token: Any = None) -> None:
         """Feed msys.audit.* (policy/audit.py, shared with Sieve++): connections and
         receptions once per session / message whichever module counts first."""
-        store = self._audit_store
-        if store is None:
-            from ecelerity.policy.lua.lib_series import store_of
-            store = self._audit_store = store_of(self.runtime)
-        now = getattr(self.runtime, "clock", time.monotonic)()
+        store = self._audit_store or self._store()
+        now = getattr(self.runtime, "clock", _monotonic)()
         if kind == "rejections":
             store.record(kind, vctx.get("conn", "peer_ip") or "", now)
         else:
@@ -128,14 +120,23 @@ class ScriptletInstance:
         """Hooks run last in their phase (after Lua): connect counts a connection,
         data_spool a reception when no hook refused the message."""
         def connected(vctx: Any, *args: Any) -> int:
-            self.audit("connections", vctx)
+            store = self._audit_store or self._store()
+            store.record_once("connections", vctx, getattr(self.runtime, "clock", _monotonic)())
             return 0
 
         def spooled(vctx: Any, *args: Any) -> int:
-            if vctx.code is None or vctx.code.code < 400:  # Lua's rejections: in run()
-                self.audit("receptions", vctx, getattr(args[0], "id", None) if args else None)
+            code = vctx.code
+            if code is None or code.code < 400:  # Lua's rejections: in PhaseCaller
+                store = self._audit_store or self._store()
+                store.record_once("receptions", vctx, getattr(self.runtime, "clock", _monotonic)(),
+                                  getattr(args[0], "id", None) if args else None)
             return 0
         return {"connect": connected, "data_spool": spooled}
+
+    def _store(self) -> Any:
+        from ecelerity.policy.lua.lib_series import store_of
+        self._audit_store = store_of(self.runtime)
+        return self._audit_store
 
     def sessions_by_ip(self) -> dict[str, int]:
         """Peer IP -> live inbound sessions over every ESMTP listener of the daemon

@@ -113,15 +113,14 @@ class SeriesStore:
 
     def record_once(self, kind: str, vctx: Any, now: float, token: Any = None) -> bool:
         """Record ``kind`` for the vctx's peer unless a module already did for this
-        session (connections) or this message (``token``: its id); True if counted."""
+        session (connections) or this message (``token``: its id); True if counted.
+        The vctx keeps the last token per kind (a session's messages come one after
+        another): nothing grows with the messages of a long session."""
         state = vctx.__dict__
-        seen = state.get("_audit_recorded")
-        if seen is None:
-            seen = state["_audit_recorded"] = set()
-        key = kind if token is None else (kind, token)
-        if key in seen:
+        mark = _ONCE_MARKS.get(kind) or "_audit_once_" + kind
+        if state.get(mark, _NEVER) == token:
             return False
-        seen.add(key)
+        state[mark] = token
         peer_ip = vctx.get("conn", "peer_ip")
         if peer_ip:
             self._audit[kind].bump(peer_ip, 1, now)
@@ -135,6 +134,10 @@ class SeriesStore:
 
     def define_gauge(self, name: str, ttl: float = 300) -> Gauge:
         return self.gauges.setdefault(name, Gauge(max(0.0, float(ttl or 0))))
+
+
+_NEVER = object()  # record_once: nothing recorded yet for this kind
+_ONCE_MARKS = {name[1:]: "_audit_once_" + name[1:] for name in AUDIT_SERIES}
 
 
 def store_for(app: Any) -> SeriesStore:

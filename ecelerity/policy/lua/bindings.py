@@ -39,6 +39,9 @@ def weak(runtime: Any) -> Any:
     return runtime if isinstance(runtime, weakref.ProxyTypes) else weakref.proxy(runtime)
 
 
+_STACK_SAFE = 200  # values returned through Lua's stack at most (PY_LIST)
+
+
 def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogateescape")
 
@@ -248,13 +251,21 @@ class _Methods:
     # msg --------------------------------------------------------------------------------
     def _header(self, msg: Any, name: bytes, value: Any = None, mode: Any = None) -> Any:
         if value is None:
-            return self.runtime.to_lua(msg.header(_text(name)))
+            values = msg.header(_text(name))
+            if len(values) > _STACK_SAFE:  # too many for Lua's stack: a table from Python
+                return self.runtime.to_lua(values)
+            # an array of the values, built on the Lua side (sandbox.lua PY_LIST)
+            return (self.runtime.sandbox.PY_LIST, *[_bytes(one) for one in values])
         if value == b"":
             return msg.header_delete(_text(name))
         mode_text = _text(mode) if mode is not None else "append"
-        values = value.values() if self.runtime.sandbox.lua_type(value) == "table" else [value]
+        if type(value) is bytes:  # the common case: one string value
+            values: Any = (value,)
+        else:
+            values = value.values() if self.runtime.sandbox.lua_type(value) == "table" else [value]
+        name_text = _text(name)
         for one in values:
-            msg.header_add(_text(name), _text(one), mode_text)
+            msg.header_add(name_text, _text(one), mode_text)
             if mode_text == "replace":
                 mode_text = "append"
         return True

@@ -35,7 +35,10 @@ def define(runtime: Any, name: bytes, entries: Any) -> bool:
             raise CidrError(f"msys.cidr.define({bytes(name).decode()!r}): {exc}") from exc
         networks.append((network, result))
     networks.sort(key=lambda item: item[0].prefixlen, reverse=True)
-    _tables(runtime)[bytes(name)] = networks
+    # (version, network as int, netmask as int, value), most specific first: a query is
+    # integer masking, not ipaddress's __contains__
+    _tables(runtime)[bytes(name)] = [(network.version, int(network.network_address),
+                                      int(network.netmask), value) for network, value in networks]
     return True
 
 
@@ -46,19 +49,22 @@ def query(runtime: Any, name: bytes, ip: bytes) -> Any:
     address = _address(bytes(ip))
     if address is None:
         return None
-    for network, value in table:
-        if network.version == address.version and address in network:
+    version, number = address
+    for net_version, net, mask, value in table:
+        if net_version == version and number & mask == net:
             return value
     return None
 
 
 @functools.lru_cache(maxsize=4096)
 def _address(text: bytes) -> Any:
-    """Parsed peer addresses, cached: the same IPs are queried for every message."""
+    """Parsed peer addresses as (IP version, int), cached: the same IPs are queried for
+    every message."""
     try:
-        return ipaddress.ip_address(text.decode("ascii", "replace").strip("[]"))
+        address = ipaddress.ip_address(text.decode("ascii", "replace").strip("[]"))
     except ValueError:
         return None
+    return address.version, int(address)
 
 
 def reload(runtime: Any, name: bytes) -> bool:

@@ -1,14 +1,16 @@
 """The daemon's hot path into Lua: one validation callout of one session, per call.
 
-Called by modules/scriptlet.py (ScriptletInstance.run) for every Lua hook a
-validation phase runs, and by benchmarks/lua_policy_cost.py. What a call costs is
-what issue 9 budgets (a 5-hook policy <= 50 us per message), so everything that can
-be made once is made once:
+modules/scriptlet.py registers PhaseCaller.hook(phase, callout) -- one closure per
+phase, the worker resume inlined -- as the phase's validation hook; run() is the same
+call for tests and benchmarks/lua_policy_cost.py. What a call costs is what issue 9
+budgets (a 5-hook policy <= 50 us per message), so everything that can be made once is
+made once:
   * per runtime and callout: the chain of (Lua function, module table, label) from
     registry.chain(), rebuilt only when a script registers a module again
     (registry.generation);
   * per session, on the ValidationContext (it lives as long as the connection): the
-    vctx and ac proxies and the CallContext that msys.expandMacro reads;
+    vctx and ac proxies (over one object, one hold() number) and the CallContext that
+    msys.expandMacro reads;
   * per message, in vctx.message_state (dropped by reset_message): ONE msg proxy from
     rcptto to set_binding -- Momentum's ec_message is one object for the message's
     life -- given the phase, its recipient and the InboundMessage before each call;
@@ -29,13 +31,14 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
+from gevent import getcurrent
+
 from ..phases import CONTINUE, DONE
 from .bindings_real import LiveAccept, LiveMessage, LiveVctx
 from .registry import VALIDATE_DONE
-from .runtime import CallContext
+from .runtime import MAX_IDLE_WORKERS, CallContext, _script_error, _text
+from .sandbox import WORKER_DONE
 
-# phases whose first hook argument is the InboundMessage (smtp/accept.py)
-DATA_PHASES = frozenset(("data", "data_spool", "data_spool_each_rcpt", "set_binding"))
 _SESSION_KEY = "_lua_session"  # in the ValidationContext's __dict__
 _MESSAGE_KEY = "lua"           # in ValidationContext.message_state
 
@@ -48,12 +51,23 @@ class _Held:
 
     def __init__(self, sandbox: Any, *objects: Any) -> None:
         self.handles = sandbox.handles
-        self.numbers = tuple(sandbox.hold(obj) for obj in objects)
+        hold = sandbox.hold
+        self.numbers = tuple([hold(obj) for obj in objects])
 
     def __del__(self) -> None:
         pop = self.handles.pop
         for number in self.numbers:
             pop(number, None)
+
+
+class _SessionObject(LiveVctx, LiveAccept):
+    """What both the vctx and the ac proxy of one session stand for: one hold() number."""
+
+    def __init__(self, real: Any, session_count: Callable[[], int],
+                 log: Callable[[str], None]) -> None:
+        self.real = self.vctx = real
+        self.session_count = session_count
+        self.log = log
 
 
 class _Session:
@@ -79,81 +93,112 @@ class PhaseCaller:
         self.on_rejection = on_rejection  # a Lua hook left a 4xx/5xx code (msys.audit)
         self.calls = 0
         self.failures = 0
-        self._chains: dict[str, tuple] = {}
-        self._generation = -1
+        self._hooks: dict[tuple[str, str], Callable[..., int]] = {}  # run()'s, by phase
 
     def run(self, phase: str, callout: str, vctx: Any, args: tuple) -> int:
-        """The validation hook: run the callout, then apply what the scripts left --
-        msg edits committed into the message, msg:code / msg:discard onto the vctx, a
-        failure answered with ``error_reply``. Returns phases.DONE or CONTINUE."""
-        verdict, failure, msg = self.call(phase, callout, vctx, args)
-        self.calls += 1
-        if vctx.code is not None and vctx.code.code >= 400:
-            self.on_rejection(vctx)
-        if failure is not None:
-            self.failures += 1
-            vctx.set_code(*self.error_reply)
-            return DONE  # the phase ends on the configured temporary failure
-        if msg is not None:
-            msg.commit()
-            if msg.code is not None:
-                code, text = msg.code
-                if code == 0:  # Momentum: a code of 0 takes the code from the text
-                    head, _, text = text.partition(" ")
-                    code = int(head) if head.isdigit() else 550
-                vctx.set_code(code, text)
-            if msg.discarded is not None:
-                vctx.discard()
-        return verdict
+        """One call of the validation hook hook(phase, callout) would register."""
+        hook = self._hooks.get((phase, callout))
+        if hook is None:
+            hook = self._hooks[(phase, callout)] = self.hook(phase, callout)
+        return hook(vctx, *args)
 
-    def call(self, phase: str, callout: str, vctx: Any,
-             args: tuple) -> tuple[int, str | None, LiveMessage | None]:
-        """Run every registered module's ``callout`` in order until one returns
-        VALIDATE_DONE or fails. Returns ``(phases.DONE | phases.CONTINUE, failure text
-        or None, the msg the hooks saw or None)`` (a failure is DONE), nothing applied."""
+    def hook(self, phase: str, callout: str) -> Callable[..., int]:
+        """The validation hook of ``phase``: runs every registered module's ``callout``
+        in order until one returns VALIDATE_DONE or fails, then applies what the
+        scripts left -- msg edits committed into the message, msg:code / msg:discard
+        onto the vctx, a failure answered with ``error_reply`` (the paniclog has the
+        traceback). Returns phases.DONE or CONTINUE.
+
+        One closure per phase, so a call is one Python frame around the Lua resumes:
+        the phase's argument shape is chosen here, the worker resume of
+        LuaRuntime.invoke is inlined (same errors, same worker reuse)."""
         runtime = self.runtime
         registry = runtime.registry
-        if self._generation != registry.generation:
-            self._chains = {}
-            self._generation = registry.generation
-        chain = self._chains.get(callout)
-        if chain is None:
-            chain = self._chains[callout] = registry.chain(callout)
-        session = vctx.__dict__.get(_SESSION_KEY)
-        if session is None or session.runtime is not runtime:
-            session = self._new_session(vctx)
-        msg = None
-        vc, ac = session.vctx_proxy, session.accept_proxy
-        if phase in DATA_PHASES:
-            msg, proxy = self._message(session, vctx, args[0],
-                                       args[1] if phase == "data_spool_each_rcpt" else None, phase)
-            lua_args = (proxy,) if phase == "set_binding" else (proxy, ac, vc)
-        elif phase == "connect":
-            lua_args = (ac, vc)
-        elif phase == "rcptto":
-            msg, proxy = self._message(session, vctx, None, args[1] if len(args) > 1 else None,
-                                       phase)
-            lua_args = (proxy, _wire(args[0]), ac, vc)
-        elif phase == "rcptto_list":  # before DATA: the envelope only, every recipient
-            msg, proxy = self._message(session, vctx, None, None, phase)
-            lua_args = (proxy, ac, vc)
-        else:  # ehlo, mailfrom (and any string phase)
-            lua_args = (_wire(args[0] if args else ""), ac, vc)
-        context = session.context
-        context.msg = msg
-        invoke = runtime.invoke
-        verdict = CONTINUE
-        failure = None
-        for function, table, what, _name in chain:
-            ok, value = invoke(function, (table, *lua_args), what, context)
-            if not ok:
-                verdict, failure = DONE, f"{what}: {value}"
-                break
-            if value == VALIDATE_DONE:
-                verdict = DONE
-                break
-        context.msg = None
-        return verdict, failure, msg
+        sandbox = runtime.sandbox
+        idle = runtime._idle_workers
+        contexts = runtime._contexts
+        lua_error, memory_error = sandbox.LuaError, sandbox.LuaMemoryError
+        failed = runtime._failed
+        prepared: list = [-1, ()]  # [registry generation, chain]
+        arguments = _ARGUMENTS.get(phase, _string_args)
+        message_of = self._message
+        new_session = self._new_session
+        error_reply = self.error_reply
+        on_rejection = self.on_rejection
+
+        def run_lua(vctx: Any, *args: Any) -> int:
+            if prepared[0] != registry.generation:
+                prepared[0], prepared[1] = registry.generation, registry.chain(callout)
+            session = vctx.__dict__.get(_SESSION_KEY)
+            if session is None or session.runtime is not runtime:
+                session = new_session(vctx)
+            msg, lua_args = arguments(message_of, session, vctx, args, phase)
+            context = session.context
+            context.msg = msg
+            verdict = CONTINUE
+            failure = None
+            me = getcurrent()
+            previous = contexts.get(me)
+            contexts[me] = context
+            try:
+                for function, table, what, _name in prepared[1]:
+                    try:
+                        if idle:
+                            worker = idle.pop()
+                            returned = worker.send((sandbox.limits.ticks, function, table,
+                                                    *lua_args))
+                        else:
+                            worker = sandbox.worker.coroutine(sandbox.limits.ticks, function,
+                                                              table, *lua_args)
+                            returned = worker.send(None)
+                    except memory_error as exc:
+                        problem = f"memory limit exceeded: {_text(exc) or 'not enough memory'}"
+                    except lua_error as exc:
+                        problem = _text(exc)
+                    except Exception as exc:  # a Python library function raised outside pcall
+                        problem = f"{type(exc).__name__}: {exc}"
+                    else:
+                        if (type(returned) is not tuple or not returned
+                                or returned[0] is not WORKER_DONE):
+                            problem = "coroutine.yield outside a coroutine the script made"
+                        else:
+                            if len(idle) < MAX_IDLE_WORKERS:
+                                idle.append(worker)
+                            if returned[1] is True:
+                                if len(returned) > 2 and returned[2] == VALIDATE_DONE:
+                                    verdict = DONE
+                                    break
+                                continue
+                            problem = _script_error(returned)
+                    verdict, failure = DONE, f"{what}: {failed(what, problem).error}"
+                    break
+            finally:
+                if previous is None:
+                    contexts.pop(me, None)
+                else:
+                    contexts[me] = previous
+                context.msg = None
+            self.calls += 1
+            code = vctx.code
+            if code is not None and code.code >= 400:
+                on_rejection(vctx)
+            if failure is not None:
+                self.failures += 1
+                vctx.set_code(*error_reply)
+                return DONE  # the phase ends on the configured temporary failure
+            if msg is not None:
+                msg.commit()
+                if msg.code is not None:
+                    code, text = msg.code
+                    if code == 0:  # Momentum: a code of 0 takes the code from the text
+                        head, _, text = text.partition(" ")
+                        code = int(head) if head.isdigit() else 550
+                    vctx.set_code(code, text)
+                if msg.discarded is not None:
+                    vctx.discard()
+            return verdict
+        run_lua.__qualname__ = f"scriptlet:{callout}"
+        return run_lua
 
     def _new_session(self, vctx: Any) -> _Session:
         weak = weakref.proxy(vctx)
@@ -164,10 +209,11 @@ class PhaseCaller:
         count = self.session_count
         bindings = self.bindings
         sandbox = self.runtime.sandbox
-        held = session.held = _Held(sandbox, LiveVctx(weak),
-                                    LiveAccept(weak, lambda: count(peer_ip), self.runtime.log))
+        held = session.held = _Held(sandbox, _SessionObject(weak, lambda: count(peer_ip),
+                                                            self.runtime.log))
+        number = held.numbers[0]  # each proxy reaches only its own class's methods
         session.vctx_proxy, session.accept_proxy = sandbox.make_two(
-            bindings.vctx, held.numbers[0], bindings.accept, held.numbers[1])
+            bindings.vctx, number, bindings.accept, number)
         session.context = CallContext(vctx=weak)
         vctx.__dict__[_SESSION_KEY] = session
         return session
@@ -190,6 +236,51 @@ class PhaseCaller:
         # vctx.mess is replaced by reset_message: a second key for "the same message"
         vctx.message_state[_MESSAGE_KEY] = (session, vctx.mess, msg, proxy, inbound, held)
         return msg, proxy
+
+
+# Per phase: (message_of, session, vctx, hook args, phase) -> (msg or None, Lua arguments
+# after the module table); message_of is PhaseCaller._message.
+def _data_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
+    msg, proxy = message_of(session, vctx, args[0], None, phase)
+    return msg, (proxy, session.accept_proxy, session.vctx_proxy)
+
+
+def _each_rcpt_args(message_of: Any, session: _Session, vctx: Any, args: tuple,
+                    phase: str) -> tuple:
+    msg, proxy = message_of(session, vctx, args[0], args[1], phase)
+    return msg, (proxy, session.accept_proxy, session.vctx_proxy)
+
+
+def _set_binding_args(message_of: Any, session: _Session, vctx: Any, args: tuple,
+                      phase: str) -> tuple:
+    msg, proxy = message_of(session, vctx, args[0], None, phase)
+    return msg, (proxy,)
+
+
+def _connect_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
+    return None, (session.accept_proxy, session.vctx_proxy)
+
+
+def _rcptto_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
+    msg, proxy = message_of(session, vctx, None, args[1] if len(args) > 1 else None, phase)
+    return msg, (proxy, _wire(args[0]), session.accept_proxy, session.vctx_proxy)
+
+
+def _rcptto_list_args(message_of: Any, session: _Session, vctx: Any, args: tuple,
+                      phase: str) -> tuple:  # before DATA: the envelope only, every recipient
+    msg, proxy = message_of(session, vctx, None, None, phase)
+    return msg, (proxy, session.accept_proxy, session.vctx_proxy)
+
+
+def _string_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
+    """ehlo, mailfrom (and any phase whose argument is an SMTP command string)."""
+    return None, (_wire(args[0] if args else ""), session.accept_proxy, session.vctx_proxy)
+
+
+_ARGUMENTS = {"data": _data_args, "data_spool": _data_args,
+              "data_spool_each_rcpt": _each_rcpt_args, "set_binding": _set_binding_args,
+              "connect": _connect_args, "rcptto": _rcptto_args,
+              "rcptto_list": _rcptto_list_args}
 
 
 def _weak(inbound: Any) -> Any:

@@ -53,7 +53,8 @@ class LiveMessage:
         self.code = None
         self.discarded = None
         self._model = None
-        self._appended = []
+        if self._appended:
+            self._appended = []
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -130,7 +131,7 @@ class LiveMessage:
         if mode == "append" and self._scannable():
             head = self.inbound.trace or self.inbound.header_block
             # make_field validates the name and RFC 2047-encodes like Headers.append
-            self._appended.append((Headers(eol=_eol_of(head)).make_field(name, value), value))
+            self._appended.append((_FIELD_MAKERS[_eol_of(head)].make_field(name, value), value))
             return
         headers = self._editable().headers
         if mode == "append":
@@ -207,6 +208,10 @@ class LiveMessage:
                                    "validate_data_spool_each_rcpt or later")
             recipient.address = new
         return getattr(recipient, "address", "") if recipient is not None else ""
+
+
+# make_field only reads the eol: one empty Headers per line end makes the appended fields
+_FIELD_MAKERS = {b"\r\n": Headers(eol=b"\r\n"), b"\n": Headers(eol=b"\n")}
 
 
 def header_values(head: bytes, name: str) -> list[str]:

@@ -14,9 +14,10 @@ scriptlet settings and Config come in through the constructor).
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import gevent
 from gevent import getcurrent
@@ -44,13 +45,23 @@ class CallResult:
         return self.values[0] if self.values else None
 
 
-@dataclass
-class CallContext:
-    """Who is calling (visible to msys.expandMacro and friends during the call)."""
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
-    vctx: Any = None
-    msg: Any = None
-    extra: dict = field(default_factory=dict)
+
+class CallContext:
+    """Who is calling (visible to msys.expandMacro and friends during the call).
+    ``extra`` is read-only during the call (console output capture, delivery msg)."""
+
+    __slots__ = ("vctx", "msg", "extra")
+
+    def __init__(self, vctx: Any = None, msg: Any = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
+        self.vctx = vctx
+        self.msg = msg
+        self.extra = _NO_EXTRA if extra is None else extra
+
+
+_NO_CONTEXT = CallContext()  # outside calls (never written to)
 
 
 class ScriptError(Exception):
@@ -154,7 +165,7 @@ class LuaRuntime:
     # -- calling -----------------------------------------------------------------------
     def current(self) -> CallContext:
         """The context of the call running in this greenlet (empty outside calls)."""
-        return self._contexts.get(getcurrent()) or CallContext()
+        return self._contexts.get(getcurrent()) or _NO_CONTEXT
 
     def call(self, function: Any, *args: Any, what: str = "call",
              context: CallContext | None = None) -> CallResult:

@@ -223,9 +223,13 @@ local classes = {}
 -- pcall). No pcall and no vararg packing per call: the guard does the catching.
 -- hidden[proxy] is the Python object, or a number the guard resolves (a handle,
 -- sandbox.py hold/release: proxies of short-lived objects cost no Python object in Lua).
-local PY_ERROR = {}
+-- A Python answer (PY_LIST, v1, v2, ...) is the array {v1, v2, ...} built here (msg:header:
+-- a table made from Python costs a table_from crossing).
+local PY_ERROR, PY_LIST = {}, {}
+local rawequal = rawequal
 local function raise_py(first, ...)
   if first == PY_ERROR then real_error((...), 2) end
+  if rawequal(first, PY_LIST) then return { ... } end
   return first, ...
 end
 local function make_class(class_name, py_methods, py_fields, dual)
@@ -306,7 +310,7 @@ local function wrap_packed(f)
 end
 
 return {
-  PY_ERROR = PY_ERROR, wrap_py = wrap_py, wrap_packed = wrap_packed, base = base, runner = runner, worker = worker,
+  PY_ERROR = PY_ERROR, PY_LIST = PY_LIST, wrap_py = wrap_py, wrap_packed = wrap_packed, base = base, runner = runner, worker = worker,
   load_in = load_in, new_env = new_env,
   make_class = make_class, make_two = make_two, class_of = class_of, is_jit = is_jit,
   class_metatable = function(name) return classes[name] end,

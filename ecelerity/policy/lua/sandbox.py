@@ -129,6 +129,7 @@ class Sandbox:
         self.class_metatable = bootstrap[b"class_metatable"]  # msys.getClassMetaTable
         self.make_two = bootstrap[b"make_two"]
         self.PY_ERROR = bootstrap[b"PY_ERROR"]
+        self.PY_LIST = bootstrap[b"PY_LIST"]  # (PY_LIST, *values) reaches Lua as an array
         self.wrap_py = bootstrap[b"wrap_py"]
         self.wrap_packed = bootstrap[b"wrap_packed"]
         self._anchor = self.lua.table()

@@ -224,3 +224,20 @@ def test_dns_lookup_against_a_real_server(rt, run, dns):
     assert got == (b"127.0.0.7", b"127.0.0.8", b"mx1.m.test", b"mx2.m.test", 10, b"mx1.m.test",
                    b"hello", b"h.test", None, b"nothere.test: NXDOMAIN")
     assert "unsupported record type" in run("return msys.dnsLookup('h.test', 'SRV')").error
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 200, 201, 1000])
+def test_header_values_arrive_as_an_array_however_many_there_are(rt, run, count):
+    """msg:header(name) is a Lua array of every value, in order: built on the Lua side
+    (sandbox.lua PY_LIST) up to 200 values, as a table from Python past that."""
+    fields = b"".join(b"X-Many: value %d\r\n" % n for n in range(count))
+    _vctx, _message, msg, b = live(rt, b"From: a@b.example\r\n" + fields + b"\r\nbody\r\n")
+    got = values(run("""
+        local msg = ...
+        local many = msg:header('x-many')
+        local joined = table.concat(many, ',')
+        return type(many), #many, many[1], many[#many], joined""", b.msg(msg)))
+    expected = [b"value %d" % n for n in range(count)]
+    assert got[:2] == ("table".encode(), count)
+    assert got[2:4] == ((expected[0], expected[-1]) if count else (None, None))
+    assert got[4] == b",".join(expected)

@@ -136,10 +136,10 @@ def test_proxies_kept_past_their_session_fail_cleanly_and_hold_nothing(rt):
     vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
     hooks.run("connect", vctx)
     one_message(hooks, vctx)
-    assert len(rt.sandbox.handles) == 3  # vctx, ac, this message's msg
+    assert len(rt.sandbox.handles) == 2  # the session's (vctx and ac), this message's msg
     kept_msg = lua_global(rt, b"rcpt_msg")
     vctx.reset_message()
-    assert len(rt.sandbox.handles) == 2  # the message's number went with it
+    assert len(rt.sandbox.handles) == 1  # the message's number went with it
     del vctx
     gc.collect()
     assert rt.sandbox.handles == {}
@@ -153,3 +153,60 @@ def test_proxies_kept_past_their_session_fail_cleanly_and_hold_nothing(rt):
     assert got[:2] == (False, b"string") and got[3] is False
     assert b"validate_context:get: the object is gone" in got[2]
     assert b"ec_message:header: the object is gone" in got[4]
+
+
+def test_vctx_and_ac_share_a_number_but_reach_only_their_own_methods(rt):
+    """One hold() number stands behind a session's vctx and ac proxies; each proxy still
+    offers only its own class's methods (no ac method through vctx, no vctx one through ac)."""
+    rt.env = rt.load_source(r"""
+        local mod = {}
+        function mod:validate_connect(ac, vctx)
+          crossed = {vctx.esmtp_capability_add, ac.get, ac.set_code}
+          ac:esmtp_capability_add("XPROBE")
+          vctx:set(msys.core.VCTX_CONN, "seen", "yes")
+          return msys.core.VALIDATE_CONT
+        end
+        msys.registerModule("cross", mod)""", "cross")
+    caller = PhaseCaller(rt, bindings_of(rt), lambda peer_ip: 3)
+    vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+    assert caller.run("connect", "validate_connect", vctx, ()) == 0 and caller.failures == 0
+    assert list(rt.env[b"crossed"].items()) == []  # all three are nil
+    assert vctx.capability_edits == [("add", "XPROBE")] and vctx.conn["seen"] == "yes"
+
+
+def test_every_kind_of_failure_in_the_hook_path_is_the_error_reply(rt):
+    """The resume inlined in PhaseCaller.hook fails like LuaRuntime.invoke: a script
+    error, the instruction budget, a stray coroutine.yield -- each logged and answered
+    with error_reply; a worker whose call did not end cleanly (the yield) is dropped, the
+    others go back to the idle list; the next call works."""
+    from ecelerity.policy.lua.sandbox import Limits
+    from ecelerity.policy.lua import LuaRuntime
+    logged: list[str] = []
+    small = LuaRuntime(rt.engine, limits=Limits(ticks=3),
+                       paniclog=lambda module, text: logged.append(text))
+    env = small.load_source(r"""
+        local mod = {}
+        function mod:validate_ehlo(str, ac, vctx)
+          if str == "EHLO error" then error("plain failure") end
+          if str == "EHLO spin" then while true do end end
+          if str == "EHLO yield" then coroutine.yield(1) end
+          seen = str
+          return msys.core.VALIDATE_CONT
+        end
+        msys.registerModule("failing", mod)""", "failing")
+    caller = PhaseCaller(small, bindings_of(small), error_reply=(454, "4.7.0 try later"))
+    ehlo = caller.hook("ehlo", "validate_ehlo")
+    for command, expected, reused in (("EHLO error", "plain failure", True),
+                                      ("EHLO spin", "instruction budget", True),
+                                      ("EHLO yield", "coroutine.yield outside", False)):
+        vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+        workers_before = list(small._idle_workers)
+        assert ehlo(vctx, command) == 1  # DONE
+        assert (vctx.code.code, vctx.code.text) == (454, "try later")
+        assert expected in logged[-1] and "failing:validate_ehlo" in logged[-1]
+        assert (small._idle_workers == workers_before) is reused
+        assert small.current().vctx is None  # the call's context is gone
+        vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
+        assert ehlo(vctx, "EHLO fine") == 0 and vctx.code is None
+        assert env[b"seen"] == b"EHLO fine"
+    assert caller.calls == 6 and caller.failures == 3
