@@ -1,13 +1,15 @@
 """Where the relay's CPU goes: smtp-source -> ecelerity (under cProfile) -> smtp-sink.
 
     .venv/bin/python benchmarks/relay_cprofile.py [--sessions 20] [--messages 4000]
-        [--size 2048] [--top 40] [--sort tottime] [--no-profile] [--out FILE.prof]
+        [--size 2048] [--top 40] [--sort tottime] [--no-profile] [--out FILE.prof] [--trace]
 
 Like relay_quick.py (same sink, same daemon config) but the daemon runs in-process under
 ``cProfile`` (deterministic: every call counted, robust to other load on the machine)
 and the script reports the daemon's CPU seconds per 1,000 messages read from
 /proc/PID/stat between the first injection and the last delivery. ``--no-profile``
-measures the CPU cost without cProfile's overhead. Who calls it: engineers working on
+measures the CPU cost without cProfile's overhead; ``--trace`` has the daemon stamp
+every message between "." and 250 (core/spool_latency.py) and prints per-interval
+histograms (benchmarks/eod_trace_report.py). Who calls it: engineers working on
 issue 9, by hand. Not a test; it never decides pass/fail and uses loopback only.
 """
 from __future__ import annotations
@@ -62,6 +64,8 @@ def main() -> int:
     parser.add_argument("--spy", type=float, default=0.0,
                         help="py-spy the (last) worker for this many seconds during the load")
     parser.add_argument("--strace", action="store_true", help="count the daemon's syscalls")
+    parser.add_argument("--trace", action="store_true",
+                        help="ECELERITY_EOD_TRACE: per-interval EOD->250 histograms")
     args = parser.parse_args()
     sink_port = free_port(SINK_HOST)
     sink = subprocess.Popen([_tool("smtp-sink"), "-u", "nobody", "-c", f"{SINK_HOST}:{sink_port}",
@@ -81,6 +85,8 @@ def main() -> int:
             helper.ecelerity_command = lambda *a: [sys.executable, args.wrapper, *a]
         elif not args.no_profile:  # start_daemon runs ecelerity_command(): run it under cProfile
             helper.ecelerity_command = lambda *a: [sys.executable, str(wrapper), str(prof), *a]
+        if args.trace:
+            os.environ["ECELERITY_EOD_TRACE"] = f"{tmp}/eod-trace"
         try:
             daemon = start_daemon(conf, tmp)
         finally:
@@ -144,6 +150,9 @@ def main() -> int:
               f"{' (under cProfile)' if not args.no_profile else ''}; smtp-sink "
               f"{1000 * peers[0] / max(1, delivered):.3f}, smtp-source {1000 * peers[1] / max(1, delivered):.3f}"
               f"{'; smtp-source: ' + source.stderr.decode()[-200:] if source.returncode else ''}")
+        if args.trace:
+            from benchmarks.eod_trace_report import report
+            print(report(f"{tmp}/eod-trace"))
         if not args.no_profile and prof.exists():
             stats = pstats.Stats(str(prof))
             stats.sort_stats(args.sort).print_stats(args.top)

@@ -43,6 +43,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import replace
+from typing import Any, Callable
 
 import gevent
 
@@ -113,11 +114,13 @@ class Spool:
     # -- writing -------------------------------------------------------------------
 
     def store(self, envelope: Envelope, body: bytes | list[bytes], *,
-              batch_id: str | None = None) -> StoredBatch:
+              batch_id: str | None = None,
+              on_durable: Callable[[Any], None] | None = None) -> StoredBatch:
         """Spool one message per recipient; return only once all of it is durable.
 
         ``batch_id`` lets the SMTP session name the batch before the body is stored
         (it already went into the Received: header); it must come from ``self.idgen``.
+        ``on_durable``: see JournalWriter.append (the session's early 250).
         """
         if not envelope.recipients:
             raise ValueError("store: the envelope has no recipients")
@@ -131,7 +134,7 @@ class Spool:
             for recipient in envelope.recipients
         ]
         segment, data_offset = self._journal.append(
-            b"B", batch_meta(batch_id, envelope, messages), data)
+            b"B", batch_meta(batch_id, envelope, messages), data, on_durable=on_durable)
         self._track(messages, segment, data_offset)
         self._recent.add((segment, data_offset), data, len(messages))
         self._after_write()

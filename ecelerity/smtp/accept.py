@@ -11,7 +11,9 @@ Called by Session.accept_message with the unstuffed message bytes. Steps, in ord
 4. the ``data_spool`` phase, then ``data_spool_each_rcpt`` per recipient (a
    rejection there drops that recipient only), then ``set_binding``;
 5. header edits the hooks asked for; ``Spool.store`` -- it returns only once the
-   message is durable -- and only then ``250 2.0.0 OK <id>``.
+   message is durable -- and only then ``250 2.0.0 OK <id>`` (sent by the spool's
+   committer right after the fdatasync when the session allows it: Session.early_reply;
+   the log line, counters and queue hand-off follow in the session greenlet).
 
 Bare LF / bare CR (the DataReader keeps them as data: they never end a line or
 the message, so nothing can be smuggled). Momentum's values map as follows:
@@ -37,6 +39,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import stats
+from ..core import spool_latency
 from ..core.envelope import Envelope
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..log.service import log_reception
@@ -258,10 +261,15 @@ def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool 
 
 def store(session: "Session", message: InboundMessage) -> Reply:
     """Hand the message to the spool; the 250 is built only after store() returned."""
+    spool_latency.mark("phases")
     chunks = [part for part in (message.trace, message.header_block, message.separator,
                                 message.body) if part]
+    # The 250 names the batch id chosen before the body was stored; the session may send
+    # it from the spool's committer the moment the record is durable (Session.early_reply).
+    accepted = Reply(250, "2.0.0", f"OK {message.id}")
     try:
-        batch = _spool_store(session.spool, message, chunks)
+        batch = _spool_store(session.spool, message, chunks, _early_reply(session, accepted))
+        spool_latency.mark("stored")
     except SpoolFullError:
         return replies.SPOOL_FULL
     except SpoolError as exc:
@@ -276,10 +284,18 @@ def store(session: "Session", message: InboundMessage) -> Reply:
         queue.admit(batch)
     conn = session.vctx.conn
     conn["connection_message_count"] = str(session.messages_accepted)
-    msg_id = getattr(batch, "batch_id", None) or message.id
-    return Reply(250, "2.0.0", f"OK {msg_id}")
+    spool_latency.mark("built")
+    return accepted
 
 
-def _spool_store(spool: Any, message: InboundMessage, chunks: list[bytes]) -> Any:
+def _early_reply(session: "Session", reply: Reply) -> Any:
+    early_reply = getattr(session, "early_reply", None)
+    return early_reply(reply) if early_reply is not None else None
+
+
+def _spool_store(spool: Any, message: InboundMessage, chunks: list[bytes],
+                 on_durable: Any) -> Any:
     # The batch id was chosen before the body was complete: it is already in Received:.
-    return spool.store(message.envelope, chunks, batch_id=message.id)
+    if on_durable is None:
+        return spool.store(message.envelope, chunks, batch_id=message.id)
+    return spool.store(message.envelope, chunks, batch_id=message.id, on_durable=on_durable)
