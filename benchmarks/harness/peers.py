@@ -148,9 +148,12 @@ Control_Listener {{ Listen "{control}" {{ File_Mode = 0600 }} }}
         shutil.rmtree(getattr(self, "_scratch", ""), ignore_errors=True)
 
     def received(self) -> int:
-        code = ("import sys\nfrom ecelerity.core.spool import Spool\n"
-                "sp = Spool(sys.argv[1], fsync=False)\nsp.load_all(repair=False)\n"
-                "print(len(sp.messages()))\n")
+        # worker_processes = N keeps one spool partition per worker: <spoolbase>/w<index>
+        code = ("import os, sys\nfrom ecelerity.core.spool import Spool\n"
+                "base = sys.argv[1]\nparts = sorted(os.path.join(base, d) for d in os.listdir(base)\n"
+                "               if d[:1] == 'w' and d[1:].isdigit()) or [base]\ntotal = 0\n"
+                "for path in parts:\n    sp = Spool(path, fsync=False)\n    sp.load_all(repair=False)\n"
+                "    total += len(sp.messages())\nprint(total)\n")
         out = subprocess.run([sys.executable, "-c", code, str(self.workdir / "var" / "spool")],
                              capture_output=True, text=True, env=_env(), timeout=300)
         if out.returncode != 0:
