@@ -1,4 +1,4 @@
-"""``python -m benchmarks run [scenario...] [--quick] [--peers a,b] [--out DIR]``.
+"""``python -m benchmarks run [scenario...] [--quick] [--peers a,b] [--out DIR] [--repeat N]``.
 
 Runs the named scenarios (default: all written ones) against ecelerity and its peers in
 the same run, prints progress, and writes JSON + Markdown under benchmarks/results/
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="replace the accept/relay loads (repeatable), e.g. 102400:20:2000")
     run.add_argument("--profile", action="store_true",
                      help="py-spy the ecelerity daemon during relay/policy loads (OUT/profiles/)")
+    run.add_argument("--repeat", type=int, default=3,
+                     help="policy: interleaved rounds of plain / sieve / lua (median + spread)")
     run.add_argument("--workers", type=int, default=1,
                      help="ecelerity worker_processes (2 uses both cores, like Postfix does)")
     code = run.add_mutually_exclusive_group()
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             loads = [Load(*map(int, spec.split(":"))) for spec in args.load] if args.load else \
                 (QUICK_LOADS if args.quick else FULL_LOADS)
             rows = run_scenario(scenario, peers, loads,
-                                workdir, progress, quick=args.quick,
+                                workdir, progress, quick=args.quick, repeat=args.repeat,
                                 profile_dir=Path(args.out) / "profiles" if args.profile else None)
             written = report.write(scenario, rows, Path(args.out), quick=args.quick, code=code)
             print(written["text"])

@@ -1,7 +1,8 @@
 """The issue-9 scenarios beyond ``accept``: relay, policy, slowdisk, idle, fanout.
 
 Who calls it: scenarios.run_scenario. Builds each peer variant (plain relay, Sieve++ /
-Lua policy, fsync-delay shim) and hands it to relay.py / idle.py / fanout.py; one
+Lua policy, fsync-delay shim) and hands it to relay.py / idle.py / fanout.py (policy:
+``repeat`` interleaved rounds, each run's in-daemon policy CPU read, policy_cost.py); one
 failing run becomes an ``error`` row and never hides the others' numbers. Rows carry
 ``peer`` = the variant label the report shows. It must never leave a peer running
 (the runners stop them) nor keep the shim after the run.
@@ -15,7 +16,7 @@ from typing import Callable
 from benchmarks.lua_policy_cost import POLICY as LUA_POLICY
 from benchmarks.sieve_cost import make_script
 
-from . import slow_fsync
+from . import policy_cost, slow_fsync
 from .fanout import run_fanout
 from .idle import run_idle
 from .peers import PEERS
@@ -75,8 +76,13 @@ def _profile_path(profile_dir: Path | None, name: str, label: str, load) -> Path
     return profile_dir / f"{name}-{slug}-{load.size // 1024}k-{load.sessions}.txt"
 
 
+def _policy_cpu(peer) -> dict:
+    """The daemon's ``policy cpu`` counters, read before it stops (None: not available)."""
+    return {"policy_cpu": policy_cost.read_policy_cpu(peer.control_address)}
+
+
 def run(name: str, peers: list[str], loads: list, workdir: Path, progress: Callable[[str], None],
-        *, quick: bool, profile_dir: Path | None = None) -> list[dict]:
+        *, quick: bool, profile_dir: Path | None = None, repeat: int = 3) -> list[dict]:
     from .scenarios import FANOUT, IDLE_SESSIONS, POLICY_LOADS, SLOWDISK_LOADS
 
     rows: list[dict] = []
@@ -97,16 +103,21 @@ def run(name: str, peers: list[str], loads: list, workdir: Path, progress: Calla
                          lambda make=make, load=load, prof=prof: run_relay(make, load, progress,
                                                                            profile_path=prof))
     elif name == "policy":
+        # rounds interleave the variants (plain, sieve, lua, plain, ...) so slow drift of
+        # the machine hits every variant alike; each run reads the daemon's policy CPU
         for index, load in enumerate(POLICY_LOADS[quick]):
             if "ecelerity" not in available:
                 break
-            for label, (conf, files) in POLICY_VARIANTS.items():
-                make = _factory("ecelerity", workdir / f"policy-{index}-{label}", load.sessions,
-                                conf_extra=conf, files=files)
-                prof = _profile_path(profile_dir, name, label, load)
-                _guarded(rows, name, label, load.size, load.sessions, progress,
-                         lambda make=make, load=load, prof=prof: run_relay(make, load, progress,
-                                                                           profile_path=prof))
+            for round_no in range(max(1, repeat)):
+                for label, (conf, files) in POLICY_VARIANTS.items():
+                    make = _factory("ecelerity", workdir / f"policy-{index}-{round_no}-{label}",
+                                    load.sessions, conf_extra=conf, files=files,
+                                    env_extra=policy_cost.ENV)
+                    prof = _profile_path(profile_dir, name, f"{label}-r{round_no}", load)
+                    _guarded(rows, name, label, load.size, load.sessions, progress,
+                             lambda make=make, load=load, prof=prof: run_relay(
+                                 make, load, progress, profile_path=prof, before_stop=_policy_cpu))
+                    rows[-1]["round"] = round_no
     elif name == "slowdisk":
         so = slow_fsync.build_shim(2000)
         try:

@@ -140,6 +140,11 @@ Control_Listener {{ Listen "{control}" {{ File_Mode = 0600 }} }}
                                      start_new_session=True)
         self._wait_ready()
 
+    @property
+    def control_address(self) -> str:
+        """The console socket of the running daemon (``policy cpu`` is read through it)."""
+        return f"{self._scratch}/c.sock"
+
     def stop(self) -> None:
         super().stop()
         if getattr(self, "_log", None):

@@ -4,9 +4,10 @@ Who calls it: scenarios.py. ``run_relay(make_peer, load, progress)`` starts a fr
 builds the peer pointed at it (``make_peer(sink_port)``), drives ``smtp-source -d`` plus a
 2-session probe (probe.py), waits until the sink holds everything that was acknowledged
 (or nothing new arrives for a while), samples the peer's CPU/RSS, stops both and returns
-the result row. msg/s = messages counted at the sink / (first byte sent -> last message
-seen at the sink). It must never use the sender's count as the result, and must always
-stop the peer and the sink (finally).
+the result row (plus what ``before_stop(peer)`` read from the still-running peer).
+msg/s = messages counted at the sink / (first byte sent -> last message seen at the sink).
+It must never use the sender's count as the result, and must always stop the peer and
+the sink (finally).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def _percentiles(values: list[float]) -> dict:
 
 
 def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], None],
-              *, drain_stall: float = 20.0, profile_path: Path | None = None) -> dict:
+              *, drain_stall: float = 20.0, profile_path: Path | None = None,
+              before_stop: Callable[[Peer], dict] | None = None) -> dict:
     smtp_source = find_tool("smtp-source")
     if smtp_source is None:
         raise RuntimeError("smtp-source not found: apt-get install postfix")
@@ -76,6 +78,7 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
         after = procstat.cpu_by_name(samples, peer.root_pid)
         sink_after = procstat.sample(sink.proc.pid)
         source_error = source.stderr.read().decode(errors="replace").strip() if source.stderr else ""
+        extra = before_stop(peer) if before_stop is not None else {}  # e.g. policy cpu counters
     finally:
         profile.stop(profiler)
         peer.stop()
@@ -109,4 +112,4 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
         "left_in_queue": left_in_queue,
         # the sink must hold everything that was acknowledged
         "lost": max(0, expected - received),
-    } | ({"profile": str(profile_path)} if profiler is not None else {})
+    } | ({"profile": str(profile_path)} if profiler is not None else {}) | extra

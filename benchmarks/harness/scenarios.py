@@ -10,7 +10,8 @@ Scenarios: ``accept`` (here: reception with spooling and fsync, no delivery; aio
 writes + fsyncs a file per message; Postfix puts every message on hold),
 ``relay`` (relay.py: smtp-source -> MTA -> smtp-sink, counted at the sink, ecelerity
 and Postfix back to back), ``policy`` (relay through ecelerity plain / with a 50-rule
-Sieve++ script / with a 5-hook Lua policy: CPU per message of each engine),
+Sieve++ script / with a 5-hook Lua policy, ``repeat`` interleaved rounds: CPU per message
+of each engine, in-daemon and whole-daemon, policy_cost.py),
 ``slowdisk`` (relay with and without a ~2 ms fsync, slow_fsync.py), ``idle`` (idle.py:
 concurrent idle sessions, RSS per session) and ``fanout`` (fanout.py: one message to
 1,000 recipients over 50 domains).
@@ -118,14 +119,14 @@ def run_one(peer: Peer, load: Load, progress: Callable[[str], None]) -> dict:
 
 def run_scenario(name: str, peers: list[str], loads: list[Load], workdir: Path,
                  progress: Callable[[str], None] = lambda _: None, *, quick: bool = False,
-                 profile_dir: Path | None = None) -> list[dict]:
+                 profile_dir: Path | None = None, repeat: int = 3) -> list[dict]:
     if name not in SCENARIOS:
         raise ValueError(f"unknown or unwritten scenario {name!r} (have: {', '.join(SCENARIOS)})")
     peers = [p for p in peers if p in SCENARIO_PEERS[name]]
     if name != "accept":
         from . import extra_scenarios
         return extra_scenarios.run(name, peers, loads, workdir, progress, quick=quick,
-                                   profile_dir=profile_dir)
+                                   profile_dir=profile_dir, repeat=repeat)
     rows = []
     for index, load in enumerate(loads):
         for peer_name in peers:

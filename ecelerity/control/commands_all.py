@@ -15,6 +15,7 @@ from .commands_counters import register_counter_commands
 from .commands_core import register_core_commands
 from .commands_dns import register_dns_commands
 from .commands_domain import register_domain_commands
+from .commands_policy import register_policy_commands
 from .commands_queue import register_queue_view_commands
 from .commands_queue_ops import register_queue_op_commands
 from .commands_system import register_system_commands
@@ -38,6 +39,7 @@ def register_console_commands(registry: CommandRegistry) -> None:
     register_tls_commands(registry)
     register_trace_commands(registry)
     register_spool_import_commands(registry)
+    register_policy_commands(registry)
 
 
 def attach_stats(app: Any) -> Any:

@@ -73,3 +73,25 @@ def test_quick_relay_run_counts_at_the_sink(tmp_path):
     assert row["sink_latency_ms"]["samples"] >= 1
     assert row["latency_ms"]["p50"] <= row["latency_ms"]["p99"]
     assert "| ecelerity |" in (tmp_path / "latest-relay-quick.md").read_text()
+
+
+@pytest.mark.timeout(60)
+def test_quick_policy_run_reads_the_daemons_policy_cpu(tmp_path):
+    need_tool("smtp-source")
+    need_tool("smtp-sink")
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "run", "policy", "--quick",
+                             "--repeat", "1", "--peers", "ecelerity", "--out", str(tmp_path)],
+                            cwd=REPO, env=daemon_env(), capture_output=True, text=True, timeout=55)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [json_path] = list(tmp_path.glob("policy-*-quick.json"))
+    rows = {row["peer"]: row for row in json.loads(json_path.read_text())["rows"]}
+    assert sorted(rows) == ["ecelerity", "ecelerity+lua5hooks", "ecelerity+sieve50"]
+    assert all(row["round"] == 0 and row["lost"] == 0 for row in rows.values()), rows
+    assert rows["ecelerity"]["policy_cpu"]["engines"] == {}  # plain: no policy hook ran
+    for variant, engine in (("ecelerity+sieve50", "sieve"), ("ecelerity+lua5hooks", "lua")):
+        counted = rows[variant]["policy_cpu"]["engines"]
+        assert list(counted) == [engine], counted
+        # every message at the sink passed the engine's data hook at least once
+        assert counted[engine]["calls"] >= rows[variant]["received"] and counted[engine]["ns"] > 0
+    markdown = (tmp_path / "latest-policy-quick.md").read_text()
+    assert "in-daemon policy CPU us/msg" in markdown and "In-daemon:" in markdown
