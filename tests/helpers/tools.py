@@ -24,6 +24,7 @@ DEBIAN_PACKAGE = {
     "sieve-test": "dovecot-sieve",
     "logwatch": "logwatch",
     "sma": "sma",
+    "curl": "curl",
 }
 # sbin dirs (root's tools when PATH lacks them) and the venv's bin (eximstats is put there)
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin", os.path.join(sys.prefix, "bin"))
