@@ -32,8 +32,10 @@ if [ ${#missing[@]} -gt 0 ]; then
             $SUDO chmod 755 /usr/sbin/policy-rc.d
             own_policy=1
         fi
-        $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+        status=0
+        $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+        if [ -n "$own_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+        if [ "$status" -ne 0 ]; then echo "bootstrap: apt-get install failed ($status)" >&2; exit "$status"; fi
         if [ -d /run/systemd/system ]; then  # freshclam would fetch signatures from the internet
             $SUDO systemctl disable --now clamav-freshclam.service clamav-daemon.service \
                 postgresql.service mariadb.service slapd.service >/dev/null 2>&1 || true
