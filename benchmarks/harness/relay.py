@@ -2,7 +2,7 @@
 
 Who calls it: scenarios.py. ``run_relay(make_peer, load, progress)`` starts a fresh sink,
 builds the peer pointed at it (``make_peer(sink_port)``), drives ``smtp-source -d`` plus a
-2-session probe (probe.py), waits until the sink holds everything that was acknowledged
+2-session probe (probe.py, in its own process: probe_process.py), waits until the sink holds everything that was acknowledged
 (or nothing new arrives for a while), samples the peer's CPU/RSS, stops both and returns
 the result row (plus what ``before_stop(peer)`` read from the still-running peer).
 msg/s = messages counted at the sink / (first byte sent -> last message seen at the sink).
@@ -21,7 +21,7 @@ from tests.helpers.tools import find_tool
 
 from . import procstat, profile
 from .peers import Peer
-from .probe import Probe
+from .probe_process import ProbeProcess
 from .sink import Sink
 
 PROBE_SESSIONS = 2
@@ -52,7 +52,7 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
             profiler = profile.start(peer.root_pid, profile_path)
         before = procstat.cpu_by_name(peer.processes(), peer.root_pid)
         sink_before = procstat.sample(sink.proc.pid)
-        probe = Probe("127.0.0.1", peer.port, sessions=PROBE_SESSIONS, size=load.size)
+        probe = ProbeProcess("127.0.0.1", peer.port, sessions=PROBE_SESSIONS, size=load.size)
         started = time.perf_counter()
         probe.start()
         source = subprocess.Popen([smtp_source, "-d", "-s", str(load.sessions), "-m", str(load.messages),
@@ -81,6 +81,8 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
         extra = before_stop(peer) if before_stop is not None else {}  # e.g. policy cpu counters
     finally:
         profile.stop(profiler)
+        if probe is not None:
+            probe.stop()  # idempotent; on an error path it ends the probe's process
         peer.stop()
         sink.stop()
     try:
