@@ -1,4 +1,4 @@
-"""ec_logger: Momentum's mainlog, rejectlog and acctlog, written by the running daemon.
+"""ec_logger: Momentum's mainlog, rejectlog, acctlog and importlog, written by the running daemon.
 
 Declares the ``ec_logger`` module stanza (its option table lives here, not in
 ecelerity/modules.py's catalogue) and loads one instance: ``load(ctx)`` builds an
@@ -22,11 +22,11 @@ _LOGS = {  # log -> (implemented, what it holds)
     "rejectlog": (True, "refused SMTP commands"),
     "paniclog": (True, "the daemon's errors and events (opened by the daemon)"),
     "acctlog": (True, "authentication and authorization records"),
-    "importlog": (False, "spool imports (no import exists yet)"),
+    "importlog": (True, "outcomes of spool import (I records; off unless set)"),
 }
 _SWITCHES = {  # switch -> implemented
     "log_receptions": True, "log_deliveries": True, "log_transient_failures": True,
-    "log_permanent_failures": True, "log_rejections": True, "log_errors": False,
+    "log_permanent_failures": True, "log_rejections": True, "log_errors": True,
 }
 
 

@@ -9,13 +9,17 @@ How: the source is read read-only (core/spool_in ``load_segments(repair=False)``
 in it is repaired, quarantined or deleted) while holding a shared flock on its
 ``.lock``, so a spool a running process holds is refused. Its live messages are grouped
 by batch (recipients of one DATA share one body); each batch is stored into
-``app.spool`` with the original envelope (only its live recipients), each new message
-gets the original retry state (retries, next attempt, last error, binding: one update
-record) and creation time (in memory: expiry counts from the original reception; the
-spool's record keeps the import time, see the report), then the batch is admitted to
-the queues. Every imported message is one paniclog line (``old-id I new-id``, the
-importlog's fields; ecelerity/log has no importlog yet). File reads run in gevent's
-threadpool; never blocks the hub, never modifies the source directory.
+``app.spool`` with the original envelope (only its live recipients, their message
+context -- a policy's ``routing_gateway`` too), and each new message takes over the
+original creation time and retry state (retries, next attempt, last error, binding) in
+that same durable batch record (``Spool.store(carried=...)``), so expiry counts from
+the original reception also after a restart; then the batch is admitted to the queues.
+Every message is one importlog line (ec_logger's ``importlog``, when configured:
+``ts@old-id@I@new-id@result@source``, result 1 imported, 3 its body could not be read,
+4 our spool refused it; through ``app.loggers.spool_import``); the paniclog gets the
+import's start, each failed batch, each damaged source record and the summary. File
+reads run in gevent's threadpool; never blocks the hub, never modifies the source
+directory.
 """
 from __future__ import annotations
 
@@ -90,36 +94,65 @@ def _batch_envelope(messages: list[Any]) -> Any:
     return copy
 
 
+IMPORTED, BODY_UNREADABLE, STORE_FAILED = 1, 3, 4   # importlog result codes
+
+
+def _importlog(app: Any, old: list[Any], new: list[Any] | None, result: int, source: str) -> None:
+    """One importlog line per message of a batch; never raises (logging never stops an import)."""
+    hub = getattr(app, "loggers", None)
+    if hub is None or not hasattr(hub, "spool_import"):
+        return
+    for index, before in enumerate(old):
+        try:
+            hub.spool_import(before.id, new[index].id if new else None, result, source)
+        except Exception as exc:  # noqa: BLE001
+            app.log("spool_import", f"importlog line for {before.id} not written: {exc}")
+
+
+def _import_batch(app: Any, job: ImportJob, pool: Any, old: list[Any]) -> None:
+    """Copy one source batch (its live messages ``old``) into our spool and queues."""
+    try:
+        body = pool.spawn(_read_body, job.source, old[0]).get()
+    except Exception as exc:  # noqa: BLE001 - this batch fails, the import goes on
+        _fail_batch(app, job, old, BODY_UNREADABLE, f"reading its body failed: {exc}")
+        return
+    try:
+        stored = app.spool.store(_batch_envelope(old), body, carried=old)
+    except Exception as exc:  # noqa: BLE001
+        _fail_batch(app, job, old, STORE_FAILED, f"storing it failed: {exc}")
+        return
+    _importlog(app, old, stored.messages, IMPORTED, job.source)
+    job.imported += len(old)
+    try:
+        app.queue_manager.admit(stored)
+    except Exception as exc:  # noqa: BLE001 - durable already: queued at the next start
+        app.log("spool_import", f"batch {old[0].batch_id} from {job.source} is spooled but "
+                                f"was not queued: {type(exc).__name__}: {exc}")
+
+
+def _fail_batch(app: Any, job: ImportJob, old: list[Any], result: int, why: str) -> None:
+    job.failed += len(old)
+    job.error = f"batch {old[0].batch_id}: {why}"
+    _importlog(app, old, None, result, job.source)
+    app.log("spool_import", f"importing batch {old[0].batch_id} from {job.source}: {why}")
+
+
 def run_import(app: Any, job: ImportJob) -> None:
     """Import every live message of ``job.source`` (the job's greenlet); never raises."""
     pool = gevent.get_hub().threadpool
     lock = None
     try:
         lock = _shared_lock(job.source)
+        app.log("spool_import", f"importing {job.source}")
         report = pool.spawn(_read_source, job.source).get()
         job.found, job.damaged = report.count, len(report.quarantined)
+        for where, reason in report.quarantined:
+            app.log("spool_import", f"{job.source}: damaged record left in place: {where}: {reason}")
         batches: dict[str, list[Any]] = {}
         for message in report.messages:
             batches.setdefault(message.batch_id, []).append(message)
         for old in batches.values():
-            try:
-                body = pool.spawn(_read_body, job.source, old[0]).get()
-                stored = app.spool.store(_batch_envelope(old), body)
-                for before, new in zip(old, stored.messages, strict=True):
-                    if (before.retries, before.next_attempt, before.last_error, before.binding) != (
-                            new.retries, new.next_attempt, new.last_error, new.binding):
-                        app.spool.update(new, retries=before.retries, next_attempt=before.next_attempt,
-                                         last_error=before.last_error, binding=before.binding)
-                    new.created = before.created
-                    app.log("spool_import", f"{before.id} I {new.id} <{new.recipient.address}> "
-                                            f"from {job.source}")
-                app.queue_manager.admit(stored)
-                job.imported += len(old)
-            except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the import
-                job.failed += len(old)
-                job.error = f"batch {old[0].batch_id}: {type(exc).__name__}: {exc}"
-                app.log("spool_import", f"importing batch {old[0].batch_id} from {job.source} "
-                                        f"failed: {exc}")
+            _import_batch(app, job, pool, old)
         job.state = "done"
     except Exception as exc:  # noqa: BLE001 - reported by import_poll, never a traceback
         job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"

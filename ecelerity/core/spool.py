@@ -115,15 +115,23 @@ class Spool:
 
     def store(self, envelope: Envelope, body: bytes | list[bytes], *,
               batch_id: str | None = None,
-              on_durable: Callable[[Any], None] | None = None) -> StoredBatch:
+              on_durable: Callable[[Any], None] | None = None,
+              carried: list[SpooledMessage] | None = None) -> StoredBatch:
         """Spool one message per recipient; return only once all of it is durable.
 
         ``batch_id`` lets the SMTP session name the batch before the body is stored
         (it already went into the Received: header); it must come from ``self.idgen``.
         ``on_durable``: see JournalWriter.append (the session's early 250).
+        ``carried`` (spool import): one message per recipient, in order, whose creation
+        time and retry state (retries, next attempt, last error, binding) the new
+        messages take over in the same record, so expiry still counts from the original
+        reception after a restart.
         """
         if not envelope.recipients:
             raise ValueError("store: the envelope has no recipients")
+        if carried is not None and len(carried) != len(envelope.recipients):
+            raise ValueError(f"store: {len(carried)} carried messages for "
+                             f"{len(envelope.recipients)} recipients")
         data = body if isinstance(body, bytes) else b"".join(body)
         batch_id = batch_id or self.idgen.next_id()
         created = time.time()
@@ -133,6 +141,10 @@ class Spool:
                            created=created, binding=envelope.binding, size=len(data))
             for recipient in envelope.recipients
         ]
+        for message, old in zip(messages, carried or (), strict=False):
+            message.created, message.retries, message.next_attempt = (
+                old.created, old.retries, old.next_attempt)
+            message.last_error, message.binding = old.last_error, old.binding
         segment, data_offset = self._journal.append(
             b"B", batch_meta(batch_id, envelope, messages), data, on_durable=on_durable)
         self._track(messages, segment, data_offset)

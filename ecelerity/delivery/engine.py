@@ -7,9 +7,12 @@ order. Recipients sharing a body (same spool batch) go in one transaction, up to
 give per-message results; with ``delivery_method = LMTP`` the client speaks LHLO to
 ``lmtp_port`` (unless a route names a port) and each recipient gets its own reply
 after the body (RFC 2033). Targets come from routes.py (gateway / routes / MX via
-dns.py); the next target is tried only when a connection cannot be set up (connect,
+dns.py); a message whose policy chose a gateway (Sieve ``ec_set_routing_gateway``:
+message context ``routing_gateway``) goes there instead, and messages of one hand-off
+with different gateways never share a connection (one group per gateway, in order).
+The next target is tried only when a connection cannot be set up (connect,
 banner, EHLO, TLS), never after a transaction started. Connections are reused through
-an IdlePool per (binding, domain, ip, port) until ``max_deliveries_per_connection``
+an IdlePool per (binding, domain, ip, port, gateway) until ``max_deliveries_per_connection``
 (successful deliveries; 0 = unlimited) and closed after ``idle_timeout`` idle seconds.
 An idle connection to any target is used before a new one is opened, so the
 connections open to a domain never outnumber the hand-offs the queue allowed.
@@ -36,7 +39,7 @@ from .client import (CONFIRMATION, MAIL, NOT_CONNECTED, RCPT, RSET, ClientSettin
                      SmtpClient, SmtpFailure, internal)
 from .dns import DnsResolver
 from .pool import IdlePool
-from .routes import RouteError, Target, resolve_targets
+from .routes import RouteError, Target, message_gateway, resolve_targets
 
 SMTP_METHODS = frozenset({"ESMTP", "SMTP", "LMTP"})
 
@@ -133,11 +136,6 @@ class DeliveryEngine:
             return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
         lmtp = method == "LMTP"
         port = cfg.get("lmtp_port", binding=binding, domain=domain) if lmtp else None
-        try:
-            targets = resolve_targets(cfg, self.dns, binding, domain, default_port=port)
-        except RouteError as exc:
-            reply = Reply(exc.code, exc.enhanced, exc.text)
-            return [self._result(m, reply, NOT_CONNECTED, "", 0, "") for m in messages]
         settings = client_settings(cfg, binding, domain)
         settings.lmtp = lmtp
         per_batch = cfg.get("max_recipients_per_batch", binding=binding, domain=domain)
@@ -147,23 +145,36 @@ class DeliveryEngine:
         hold_down = cfg.get("host_failure_retry", binding=binding, domain=domain)
         by_id: dict[str, DeliveryResult] = {}
         bodies: dict[str, bytes] = {}
-        for chunk in _chunks(messages, per_batch):
-            first = chunk[0]
-            if first.batch_id not in bodies:
-                bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
-            chunk_results = self._deliver_chunk((binding, domain), targets, settings, chunk,
-                                                bodies[first.batch_id], max_deliveries,
-                                                (idle_timeout, idle_limit), hold_down)
-            for result in chunk_results:
-                by_id[result.message_id] = result
-            if on_results is not None:
-                on_results(chunk_results)
+        for gateway, group in _by_gateway(messages):
+            try:
+                targets = resolve_targets(cfg, self.dns, binding, domain, default_port=port,
+                                          chosen_gateway=gateway)
+            except RouteError as exc:
+                reply = Reply(exc.code, exc.enhanced, exc.text)
+                by_id.update((m.id, self._result(m, reply, NOT_CONNECTED, "", 0, ""))
+                             for m in group)
+                continue
+            for chunk in _chunks(group, per_batch):
+                first = chunk[0]
+                if first.batch_id not in bodies:
+                    bodies = {first.batch_id: self.spool.read_body(first)}  # one body resident
+                chunk_results = self._deliver_chunk((binding, domain, gateway or ""), targets,
+                                                    settings, chunk, bodies[first.batch_id],
+                                                    max_deliveries, (idle_timeout, idle_limit),
+                                                    hold_down)
+                for result in chunk_results:
+                    by_id[result.message_id] = result
+                if on_results is not None:
+                    on_results(chunk_results)
         return [by_id[m.id] for m in messages]
 
-    def _deliver_chunk(self, key: tuple[str, str], targets: list[Target], settings: ClientSettings,
-                       chunk: list[SpooledMessage], body: bytes, max_deliveries: int,
-                       idle: tuple[float, int], hold_down: float) -> list[DeliveryResult]:
-        pool_keys = [(*key, target.ip, target.port) for target in targets]
+    def _deliver_chunk(self, key: tuple[str, str, str], targets: list[Target],
+                       settings: ClientSettings, chunk: list[SpooledMessage], body: bytes,
+                       max_deliveries: int, idle: tuple[float, int],
+                       hold_down: float) -> list[DeliveryResult]:
+        """``key``: (binding, domain, the gateway a policy chose or '')."""
+        binding, domain, gateway = key
+        pool_keys = [(binding, domain, target.ip, target.port, gateway) for target in targets]
         pooled = self.pool.take_any(pool_keys)
         if pooled is not None:
             pool_key, client = pooled
@@ -175,7 +186,7 @@ class DeliveryEngine:
         else:
             # idle connections to addresses that are no longer targets still count at the
             # receiver: close them before opening another (max_outbound_connections)
-            self.pool.quit_group(*key)
+            self.pool.quit_group(binding, domain, gateway)
         failure: SmtpFailure | None = None
         failed_ip = ""
         now = self.clock()
@@ -256,6 +267,15 @@ class DeliveryEngine:
                 conn_id: str) -> DeliveryResult:
         return DeliveryResult(message.id, outcome_of(reply.code), reply.code, reply.enhanced,
                               reply.text, stage, ip, sent, conn_id)
+
+
+def _by_gateway(messages: list[SpooledMessage]) -> list[tuple[str | None, list[SpooledMessage]]]:
+    """Messages grouped by the gateway their policy chose (None: the domain's route),
+    groups in order of first appearance."""
+    groups: dict[str | None, list[SpooledMessage]] = {}
+    for message in messages:
+        groups.setdefault(message_gateway(message), []).append(message)
+    return list(groups.items())
 
 
 def _chunks(messages: list[SpooledMessage], per_batch: int) -> list[list[SpooledMessage]]:

@@ -1,10 +1,12 @@
-"""Idle outbound connections kept for reuse, per (binding, domain, ip, port).
+"""Idle outbound connections kept for reuse, per (binding, domain, ip, port, gateway).
 
 The engine puts a connection back after a delivery round (unless it reached
 ``max_deliveries_per_connection``) and takes one on the next round for the same
 (binding, domain): ``take_any`` returns an idle connection to ANY of that round's
 targets before the engine opens a new one, and ``quit_group`` closes the idle ones
-left to addresses that are no longer targets. So the connections open to a domain
+left to addresses that are no longer targets (of the same gateway: the one a policy
+chose for the messages, '' for the domain's own route, so mail sent to a per-message
+gateway never closes or reuses the domain's connections). So the connections open to a domain
 (busy + idle, as the remote server counts them) never exceed the hand-offs the queue
 allowed: ``max_outbound_connections`` holds at the receiver, not just in our books.
 Each parked connection gets a timer of ``idle_timeout`` seconds; when it fires the
@@ -28,7 +30,7 @@ import gevent
 
 from .client import SmtpClient
 
-PoolKey = tuple[str, str, str, int]   # (binding, domain, ip, port)
+PoolKey = tuple[str, str, str, int, str]   # (binding, domain, ip, port, gateway)
 
 
 class _IdleTimer:
@@ -77,10 +79,12 @@ class IdlePool:
                     return key, client
         return None
 
-    def quit_group(self, binding: str, domain: str) -> int:
-        """QUIT and close every idle connection of (binding, domain); how many there were."""
+    def quit_group(self, binding: str, domain: str, gateway: str = "") -> int:
+        """QUIT and close every idle connection of (binding, domain) kept for ``gateway``
+        ('' = the domain's own route); how many there were."""
         keys = [key for key in self._idle
-                if isinstance(key, tuple) and key[:2] == (binding, domain)]
+                if isinstance(key, tuple) and key[:2] == (binding, domain)
+                and (key[4] if len(key) > 4 else "") == gateway]
         closed = 0
         for key in keys:
             for client, timer, _ in self._idle.pop(key, []):

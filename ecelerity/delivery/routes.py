@@ -1,6 +1,10 @@
 """Where mail for a (binding, domain) goes: the ordered list of (host, IP, port) to try.
 
-Called by delivery/engine.py. Precedence: ``gateway`` (static smarthost, MX ignored),
+Called by delivery/engine.py. Precedence: a gateway the policy chose for the message
+(``message_gateway``: Sieve ``ec_set_routing_gateway`` -> message context
+``routing_gateway``, per recipient ``routing_gateway:<address>``; an IP literal, or a
+name whose MX set -- else its A record -- is used, as Momentum documents), then
+``gateway`` (static smarthost, MX ignored),
 else ``routes`` (hostnames, IPs, ``__mx__`` or ``smtp://host?pref=P&port=O&type=mx|a``;
 items without a pref keep their listed order), else the domain's MX set from
 delivery/dns.py (equal preferences shuffled so load spreads evenly). ``prohibited_hosts``
@@ -95,11 +99,48 @@ def _route_targets(dns: DnsResolver, item: str, domain: str, port: int, ordinal:
     return _host_targets(dns, host, item_port or port, ordinal)
 
 
+GATEWAY_KEY = "routing_gateway"
+
+
+def message_gateway(message: Any) -> str | None:
+    """The gateway a policy chose for ``message`` (a SpooledMessage), or None: the
+    message context's ``routing_gateway:<recipient address>`` (set in each_rcpt for that
+    recipient), else ``routing_gateway`` (set for the whole message)."""
+    context = message.envelope.mess_context
+    if not context:
+        return None
+    chosen = context.get(f"{GATEWAY_KEY}:{message.recipient.address.lower()}") \
+        or context.get(GATEWAY_KEY) or ""
+    return chosen.strip() or None
+
+
+def gateway_targets(dns: DnsResolver, gateway: str, port: int) -> list[Target]:
+    """Targets of a per-message gateway ``host[:port]``: an IP literal as it is, else
+    the name's MX set (its A record when it has no MX: the implicit MX). A name that
+    does not resolve is a transient RouteError, as a static ``gateway`` is."""
+    host, item_port = _split_hostport(gateway)
+    if not host:
+        raise RouteError(451, "4.4.1", f"[internal] invalid routing gateway {gateway!r}")
+    if _is_ip(host):
+        return [Target(host, host, item_port or port, 0)]
+    try:
+        return _mx_targets(dns, host, item_port or port)
+    except RouteError as exc:   # like a static gateway that does not resolve: retried
+        raise RouteError(451, "4.4.1", f"[internal] routing gateway {gateway}: {exc.text}") from exc
+
+
 def resolve_targets(cfg: Any, dns: DnsResolver, binding: str | None, domain: str, *,
-                    default_port: int | None = None) -> list[Target]:
+                    default_port: int | None = None,
+                    chosen_gateway: str | None = None) -> list[Target]:
     """The ordered delivery targets for ``domain`` from ``binding``; raises RouteError.
-    ``default_port`` (LMTP: ``lmtp_port``) replaces ``remote_smtp_port``."""
+    ``default_port`` (LMTP: ``lmtp_port``) replaces ``remote_smtp_port``;
+    ``chosen_gateway`` (a policy's, see ``message_gateway``) overrides gateway and routes."""
     port = default_port or cfg.get("remote_smtp_port", binding=binding, domain=domain)
+    if chosen_gateway:
+        targets = _filter(cfg, gateway_targets(dns, chosen_gateway, port))
+        if not targets:
+            raise no_valid_hosts()
+        return targets
     gateway = cfg.get("gateway", binding=binding, domain=domain)
     routes = cfg.get("routes", binding=binding, domain=domain)
     if gateway is not None:

@@ -1,9 +1,13 @@
-"""ec_logger: Momentum's mainlog, rejectlog and acctlog, written from SMTP and delivery events.
+"""ec_logger: Momentum's mainlog, rejectlog, acctlog and importlog, written from SMTP,
+delivery and spool-import events.
 
 Built from the ``ec_logger`` module stanza (``EcLogger.from_config(cfg)``; options in
-modules/ec_logger.py: mainlog, rejectlog, acctlog and their ``*_mode``, heartbeat, and
-the log_receptions / log_deliveries / log_transient_failures / log_permanent_failures /
-log_rejections switches; the global ``log_hires_timestamp``). In the daemon,
+modules/ec_logger.py: mainlog, rejectlog, acctlog, importlog and their ``*_mode``,
+heartbeat, and the log_receptions / log_deliveries / log_transient_failures /
+log_permanent_failures / log_rejections switches; the global ``log_hires_timestamp``).
+The importlog is written only when the stanza names it (off by default, as in
+Momentum): one ``I`` line per message of a ``spool import`` (``record_import``, from
+control/spool_import.py through LogHub.spool_import); it is reopened with the others. In the daemon,
 log/service.py's LogHub hands it every event through ``record(facts)``; the
 ``log_reception`` / ``log_rejection`` / ``log_delivery`` / ``log_transient`` /
 ``log_permanent`` / ``log_auth`` / ``log_authz`` helpers build the facts themselves
@@ -12,8 +16,8 @@ log/service.py's LogHub hands it every event through ``record(facts)``; the
 buffered LogWriter (log/writer.py); construction, ``from_config`` and the
 start/flush/reopen/close life cycle come from log/lifecycle.py's StanzaLogger.
 
-The paniclog named in the stanza belongs to the daemon (log/paniclog.py) and
-``log_errors`` to it; ``importlog`` is not written (there is no import yet). Never
+The paniclog named in the stanza belongs to the daemon (log/paniclog.py), and so does
+``log_errors``: false there drops the paniclog's error events (log/paniclog.py). Never
 blocks and never raises into the caller: a log that cannot be written is reported to
 the paniclog once, and mail keeps flowing.
 """
@@ -45,6 +49,10 @@ class EcLogger(StanzaLogger):
             path = self.settings.get(log) or os.path.join(log_dir, f"{log}.ec")
             self.writers[log] = LogWriter(str(path), mode=self.settings.get(f"{log}_mode", 0o644),
                                           name=log, **writer_args)
+        if self.settings.get("importlog"):   # off unless configured
+            self.writers["importlog"] = LogWriter(
+                str(self.settings["importlog"]), mode=self.settings.get("importlog_mode", 0o644),
+                name="importlog", **writer_args)
 
     @classmethod
     def from_config(cls, cfg: Any, *, report: Callable[[str, str], None] | None = None,
@@ -69,6 +77,18 @@ class EcLogger(StanzaLogger):
             self.writers["acctlog"].write_line(records.acctlog_line(facts, self.hires))
         elif facts["type"] in records.MAINLOG_FIELDS:
             self.writers["mainlog"].write_line(records.mainlog_line(facts, self.hires))
+
+    def record_import(self, facts: Mapping[str, Any]) -> None:
+        """An importlog line (facts.import_facts), when this instance has an importlog."""
+        writer = self.writers.get("importlog")
+        if writer is not None:
+            writer.write_line(records.importlog_line(facts, self.hires))
+
+    def log_import(self, old_id: str, new_id: str | None, result: int, source: str, *,
+                   when: float | None = None) -> None:
+        """importlog I: message ``old_id`` of spool ``source`` became ``new_id``."""
+        self.record_import(event_facts.import_facts(now=self._now(when), old_id=old_id,
+                                                    new_id=new_id, result=result, source=source))
 
     def log_reception(self, msg: Any, conn_id: str | None = None, *,
                       when: float | None = None) -> None:

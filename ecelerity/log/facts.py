@@ -146,6 +146,17 @@ def acct_facts(*, now: float, kind: str, endpoint: str, peer: str, user: str, re
     return facts
 
 
+IMPORTED, SOURCE_META_UNREADABLE, SOURCE_BODY_UNREADABLE, STORE_FAILED = 1, 2, 3, 4
+
+
+def import_facts(*, now: float, old_id: str, new_id: str | None, result: int,
+                 source: str) -> dict[str, Any]:
+    """An importlog record: message ``old_id`` of spool ``source`` became ``new_id``
+    (the original ID when it got none) with ``result`` (1 imported .. 4, see records.py)."""
+    return {"ts": now, "event": "import", "type": "I", "message_id": old_id,
+            "new_message_id": new_id or old_id, "result": result, "source": source}
+
+
 def _int_or(value: Any, default: int) -> int:
     try:
         return int(value)

@@ -10,7 +10,11 @@ subsystem with something an operator must see. Each event has a level (default
 ``error``) and belongs to one of Momentum's error classes (SMTP, DNS, LOG1, START...:
 log/debug_flags.py maps the module name, or the caller names it); the ``Debug_Flags``
 stanza of the configuration in force (``config_getter``) decides which are written:
-by default every error and critical event, nothing below. ``write`` only appends to a buffer; the
+by default every error and critical event, nothing below. ``log_errors = false`` in the
+``ec_logger`` stanza that names the paniclog (else the first one) turns the error
+events off (Momentum's ec_logger event switch): what Debug_Flags lets through below
+CRITICAL is dropped, except the daemon's own start/stop/reload lines (START class);
+critical events (Sieve ``ec_log``, Lua ``print``) and ``write_raw`` lines still go. ``write`` only appends to a buffer; the
 buffer goes to disk when ``flush`` runs: on a short timer (``start_flusher``, a gevent
 greenlet), when the buffer grows large, and at ``close``. ``reopen`` closes and reopens
 the file (log rotation: the operator renames the file, then sends SIGUSR1).
@@ -27,12 +31,29 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from .debug_flags import DebugFlags, subsystem_of
+from .debug_flags import DebugFlags, level_name, subsystem_of
 
 DEFAULT_MODE = 0o644
 FLUSH_INTERVAL = 0.2  # seconds between timed flushes
 FLUSH_AT_LINES = 256  # flush at once when this many lines are waiting
 TAIL_LINES = 1000  # lines kept in memory for the ``paniclog`` console command
+
+
+def log_errors_enabled(cfg: Any) -> bool:
+    """``log_errors`` of the ec_logger stanza that names the paniclog (else the first
+    ec_logger stanza); True without one or when it cannot be read."""
+    try:
+        stanzas = [m for m in cfg.modules() if m.module.lower() == "ec_logger"]
+    except Exception:  # noqa: BLE001 - no configuration: the default
+        return True
+    owner = next((m for m in stanzas if m.settings.get("paniclog")), stanzas[0] if stanzas else None)
+    if owner is None:
+        return True
+    settings = {str(key).lower(): value for key, value in owner.settings.items()}
+    value = settings.get("log_errors", True)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "0")
+    return value is not False
 
 
 def format_line(module: str, text: str, when: float | None = None) -> list[str]:
@@ -51,7 +72,7 @@ class PanicLog:
                  config_getter: Callable[[], Any] | None = None):
         self.path = path
         self.config_getter = config_getter  # the daemon's current Config (Debug_Flags)
-        self._flags: tuple[Any, DebugFlags] = (None, DebugFlags())
+        self._flags: tuple[Any, DebugFlags, bool] = (None, DebugFlags(), True)
         self.mode = mode
         self._stderr = stderr
         self._clock = clock
@@ -63,17 +84,27 @@ class PanicLog:
         self._closed = False
 
     # -- writing ---------------------------------------------------------------------
-    def flags(self) -> DebugFlags:
-        """The Debug_Flags of the configuration in force (recomputed when it changes)."""
+    def _settings(self) -> tuple[Any, DebugFlags, bool]:
+        """(config, its Debug_Flags, its log_errors switch), recomputed when it changes."""
         cfg = self.config_getter() if self.config_getter is not None else None
         if cfg is not self._flags[0]:
-            self._flags = (cfg, DebugFlags.from_config(cfg) if cfg is not None else DebugFlags())
-        return self._flags[1]
+            flags = DebugFlags.from_config(cfg) if cfg is not None else DebugFlags()
+            self._flags = (cfg, flags, log_errors_enabled(cfg))
+        return self._flags
+
+    def flags(self) -> DebugFlags:
+        """The Debug_Flags of the configuration in force (recomputed when it changes)."""
+        return self._settings()[1]
 
     def wanted(self, module: str, level: str = "error", subsystem: str | None = None) -> bool:
-        """Whether Debug_Flags lets an event of ``module`` at ``level`` through."""
+        """Whether Debug_Flags (and ``log_errors``) let an event of ``module`` at
+        ``level`` through."""
         try:
-            return self.flags().allows(level, subsystem or subsystem_of(module))
+            _, flags, errors_on = self._settings()
+            subsystem = subsystem or subsystem_of(module)
+            if not errors_on and subsystem != "START" and level_name(level) != "CRITICAL":
+                return False
+            return flags.allows(level, subsystem)
         except Exception:  # noqa: BLE001 - when in doubt, write it
             return True
 

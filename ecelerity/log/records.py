@@ -1,4 +1,4 @@
-"""Momentum's log record layouts: mainlog, rejectlog, acctlog and bouncelog lines.
+"""Momentum's log record layouts: mainlog, rejectlog, acctlog, importlog and bouncelog lines.
 
 The single place where the field order of each record type is written down (docs/logs.md
 repeats it for operators; momentum-facts.md §2 is the source). Every formatter here takes
@@ -20,6 +20,9 @@ Field layouts (``@``-separated logs; the record type is always field 4, 0-based)
 - bouncelog heartbeat: ts@@@@M1
 - acctlog N / T: ts@N@endpoint@peer@user@result;  Z: ts@Z@endpoint@peer@user@result@
   command@role
+- importlog I (spool import): ts@original_msgid@I@new_msgid@result@source_spool_dir;
+  result 1 = imported, 2 = the source's metadata could not be read, 3 = the message
+  could not be read from the source, 4 = it could not be written into our spool
 - rejectlog: ``ts: R="ip:port" L="ip:port" C="connid" PATH="p" PATH_GRP="g" P="phase"
   E=550 M=module CTXCONN=[k=v,...] CTXMESS=[k=v,...] text``; heartbeat ``ts: Marker 1``.
 
@@ -49,6 +52,7 @@ BOUNCE_FIELDS = ("ts", "message_id", "batch_id", "conn_id", "type", "rcpt_local"
                  "stage", "classification", "size", "remote_ip", "response")
 AUTH_FIELDS = ("ts", "type", "endpoint", "peer", "user", "result")
 AUTHZ_FIELDS = AUTH_FIELDS + ("command", "role")
+IMPORT_FIELDS = ("ts", "message_id", "type", "new_message_id", "result", "source")
 
 MAINLOG_FIELDS = {"R": R_FIELDS, "D": D_FIELDS, "X": D_FIELDS, "T": TP_FIELDS, "P": TP_FIELDS}
 
@@ -112,7 +116,7 @@ def format_elapsed(seconds: float) -> str:
 # Fields our own code generates (IDs, numbers, record letters) cannot hold '@', '\\' or
 # control characters, so they skip escaping: half the fields of a line, on the hot path.
 _GENERATED = frozenset({"type", "message_id", "batch_id", "size", "retries", "stage",
-                        "bytes_sent", "classification", "result"})
+                        "bytes_sent", "classification", "result", "new_message_id"})
 
 
 def _plain(value: Any) -> str:
@@ -167,6 +171,11 @@ def acctlog_line(facts: Mapping[str, Any], hires: bool = False) -> str:
     """An acctlog record: type 'N'/'T' (authentication), 'Z' (authorization) or '?'."""
     layout = AUTHZ_FIELDS if facts.get("type") == "Z" else AUTH_FIELDS
     return render_at(layout, facts, hires)
+
+
+def importlog_line(facts: Mapping[str, Any], hires: bool = False) -> str:
+    """An importlog ``I`` record: one message of a ``spool import`` and its outcome."""
+    return render_at(IMPORT_FIELDS, facts, hires)
 
 
 def _quoted(value: Any) -> str:

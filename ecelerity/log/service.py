@@ -5,7 +5,8 @@ through ``attach_module_logger(ctx, factory)``; the SMTP side calls
 ``log_reception(session, batch)`` after a successful spool store,
 ``log_refusal(session, reply)`` for every 4xx/5xx reply and ``log_smtp_auth`` after
 each AUTH verdict (smtp/auth.py); the console calls ``log_console_auth`` /
-``log_console_authz`` (acctlog N/T and Z records); the QueueManager calls
+``log_console_authz`` (acctlog N/T and Z records); ``spool import`` calls
+``spool_import`` per message (importlog); the QueueManager calls
 ``LogHub.observe`` as one of its ``observers`` for every delivery outcome, and the R
 line (protocol ``internal``) of each DSN it generates comes from a wrapper around that
 manager's ``admit`` (``attach_queue``); the App calls ``reopen()`` (SIGUSR1, ``reopen
@@ -104,6 +105,23 @@ class LogHub:
         self.record(event_facts.acct_facts(now=self.clock(), kind=kind, endpoint=endpoint,
                                            peer=peer, user=user, result=result,
                                            command=command, role=role))
+
+    def spool_import(self, old_id: str, new_id: str | None, result: int, source: str) -> None:
+        """An importlog event (control/spool_import.py): to every sink that keeps one
+        (``record_import``: ec_logger with an ``importlog``)."""
+        facts = event_facts.import_facts(now=self.clock(), old_id=old_id, new_id=new_id,
+                                         result=result, source=source)
+        for sink in list(self.sinks):
+            record_import = getattr(sink, "record_import", None)
+            if record_import is None:
+                continue
+            try:
+                record_import(facts)
+            except Exception as exc:  # noqa: BLE001 - one broken log must not stop the others
+                if id(sink) not in self._broken:
+                    self._broken.add(id(sink))
+                    self._say(f"{type(sink).__name__} failed on an import event: "
+                              f"{type(exc).__name__}: {exc}")
 
     def observe(self, outcome: str, message: Any, text: str, result: Any = None) -> None:
         """A QueueManager observer: D / T / P for a delivery outcome (P feeds the bouncelog)."""

@@ -8,7 +8,10 @@ the run's PolicyHost (host.py); offline (no app) injection is recorded, not done
                                      (written in tmp/, fsynced, renamed into new/)
   generate_mail_raw "from" "to(s)" "raw message"   inject a new message -> batch id
   ec_forward "address"               inject a copy of this message      -> batch id
-  ec_set_routing_gateway "host[:port]"   mess context key ``routing_gateway``
+  ec_set_routing_gateway "host[:port]"   mess context key ``routing_gateway:<recipient>``
+                                     (rcptto/each_rcpt: that recipient only), else
+                                     ``routing_gateway`` (the whole message); read by
+                                     delivery/routes.py ``message_gateway``
   ec_trace_context ["text"]          prepend ``X-Trace-Context: <id> <peer> [text]``
   ec_error_mode "fail"|"continue"    the runtime_error disposition of this run
   advertize_esmtp_capability "KW" / disable_esmtp_capability "KW"  (connect, ehlo)
@@ -138,7 +141,10 @@ def _routing_gateway(args: Args, env) -> ValueFn:
         gateway = gateway_of(rt).strip()
         if not gateway or any(c.isspace() for c in gateway):
             raise SieveRuntimeError(f"ec_set_routing_gateway: invalid gateway {gateway!r}", args.loc)
-        host_of(rt, args).vctx.mess["routing_gateway"] = gateway
+        host = host_of(rt, args)
+        recipient = getattr(host.recipient, "address", None)
+        key = f"routing_gateway:{recipient.lower()}" if recipient else "routing_gateway"
+        host.vctx.mess[key] = gateway
         return "true"
     return ec_set_routing_gateway
 

@@ -1,7 +1,8 @@
 """ecelerity/control/spool_import.py against a real in-process App and a real second spool:
-live messages are copied with their envelope, body and retry state, delivered ones are
-not, the source is left byte-for-byte as it was, each message is a paniclog line, and a
-spool that a process holds, this daemon's own spool or a non-spool are refused."""
+live messages are copied with their envelope, body, retry state and creation time (kept
+across a restart), delivered ones are not, the source is left byte-for-byte as it was,
+each message is an importlog line (ec_logger's importlog), and a spool that a process
+holds, this daemon's own spool or a non-spool are refused."""
 from __future__ import annotations
 
 import hashlib
@@ -14,15 +15,26 @@ import pytest
 
 from ecelerity.core.envelope import Envelope, Recipient
 from ecelerity.core.spool import Spool
+from ecelerity.log.ec_logger import EcLogger
+from ecelerity.log.service import hub_for
 from tests.unit.control._console_app import run, running_app, stop
+
+
+def with_importlog(app, path):
+    """The importlog of an ec_logger stanza, in the app's log fan-out (as the module does)."""
+    logger = EcLogger({"importlog": str(path)}, log_dir=str(path.parent), use_threadpool=False)
+    hub_for(app).add(logger)
+    return logger
 
 
 @pytest.fixture
 def app(tmp_path):
     (tmp_path / "daemon").mkdir()
     app = running_app(tmp_path / "daemon")
+    app.importlog = with_importlog(app, tmp_path / "daemon" / "importlog.ec")
     yield app
     stop(app)
+    app.importlog.close()
 
 
 def ok(reply):
@@ -97,9 +109,12 @@ def test_import_copies_live_messages_with_their_state(app, tmp_path):
     assert (summary["total_queue_size"], summary["delayed_queue_size"]) == (3, 1), summary
     app.paniclog.flush()
     log = (tmp_path / "daemon" / "paniclog.ec").read_text()
-    for old, new in zip(made["ids"], [x, y, w], strict=True):
-        assert f"{old} I {new.id} <{new.recipient.address}> from {source}" in log
     assert "import of" in log and "done: 3 of 3 message(s) imported" in log
+    app.importlog.flush()
+    lines = (tmp_path / "daemon" / "importlog.ec").read_text().splitlines()
+    assert [line.split("@", 1)[1] for line in lines] == [
+        f"{old}@I@{new.id}@1@{source}" for old, new in zip(made["ids"], [x, y, w], strict=True)]
+    assert all(abs(int(line.split("@")[0]) - time.time()) < 60 for line in lines)
     assert ok(run(app, "spool import_poll"))[0] == f"spool import of {source}: done"
 
 
@@ -115,3 +130,62 @@ def test_refusals(app, tmp_path):
     finally:
         held.close()
     assert len(app.spool) == 0
+
+
+def test_creation_time_and_retry_state_survive_a_restart(tmp_path):
+    """The spool keeps the original creation time (expiry counts from the original
+    reception), not the import time, once the daemon starts again."""
+    source = tmp_path / "other"
+    made = make_source(source)
+    (tmp_path / "daemon").mkdir()
+    conf = "message_expiration = 1000\n"
+    first = running_app(tmp_path / "daemon", conf)
+    try:
+        ok(run(first, f"spool import {source}"))
+        assert wait_done(first)["imported"] == 3
+    finally:
+        stop(first)
+    again = running_app(tmp_path / "daemon", conf)
+    try:
+        messages = {m.recipient.address: m for m in again.spool.messages()}
+        assert sorted(messages) == ["w@three.test", "x@one.test", "y@two.test"]
+        x, y = messages["x@one.test"], messages["y@two.test"]
+        assert x.created == y.created == made["created"]
+        assert (y.retries, y.last_error, y.binding) == (3, "451 4.4.1 later", "b7")
+        assert y.next_attempt > time.time() + 3000
+        assert again.queue_manager.entry(x.id).expires_at == made["created"] + 1000
+        details = json.loads("\n".join(ok(run(again, f"message details {x.id} --json"))))
+        assert details["created"] == made["created"]
+    finally:
+        stop(again)
+
+
+def test_an_old_message_keeps_its_age(tmp_path):
+    """A message received two days before the import expires by its reception date."""
+    source = tmp_path / "old"
+    spool = Spool(str(source), fsync=False)
+    try:
+        envelope = Envelope(mail_from="a@src.test", recipients=[Recipient("x@one.test")])
+        template = spool.store(envelope, b"Subject: a\r\n\r\nb\r\n").messages[0]
+        spool.remove(template)
+        template.created = time.time() - 2 * 86400
+        aged = spool.store(Envelope.from_dict(envelope.to_dict()), b"Subject: a\r\n\r\nb\r\n",
+                           carried=[template]).messages[0]
+    finally:
+        spool.close()
+    (tmp_path / "daemon").mkdir()
+    first = running_app(tmp_path / "daemon")
+    try:
+        ok(run(first, f"spool import {source}"))
+        assert wait_done(first)["imported"] == 1
+    finally:
+        stop(first)
+    again = running_app(tmp_path / "daemon", "message_expiration = 86400\n")
+    try:
+        [message] = again.spool.messages()
+        assert message.created == aged.created < time.time() - 86400
+        entry = again.queue_manager.entry(message.id)
+        # loaded already expired: one last attempt, then it fails (queue/entry.py)
+        assert entry is not None and entry.last_chance
+    finally:
+        stop(again)

@@ -254,3 +254,25 @@ def test_compaction_moves_long_lived_messages_so_old_segments_can_go(tmp_path):
         assert spool.read_body(slow) == b"keep me"
     finally:
         spool.close()
+
+
+def test_store_carried_state_and_message_context_survive_a_reopen(spool):
+    """``carried`` (spool import): creation time and retry state in the batch record
+    itself; the message context (a policy's routing_gateway) is part of the envelope."""
+    first = spool.store(envelope_for("a@x.org", "b@y.org"), b"one").messages
+    first[0].created, first[0].retries, first[0].next_attempt = 1_600_000_000.5, 4, 1_600_000_900.0
+    first[1].last_error, first[1].binding, first[1].created = "451 4.4.1 later", "b2", 1_600_000_001.0
+    context = {"routing_gateway": "10.0.0.1:2525", "routing_gateway:b@y.org": "gw.test"}
+    copies = spool.store(envelope_for("a@x.org", "b@y.org", mess_context=context), b"two",
+                         carried=first).messages
+    with pytest.raises(ValueError, match="carried"):
+        spool.store(envelope_for("a@x.org"), b"three", carried=first)
+    spool = reopen(spool)
+    try:
+        spool.load_all()
+        a, b = (spool.get(m.id) for m in copies)
+        assert (a.created, a.retries, a.next_attempt, a.last_error) == (1_600_000_000.5, 4, 1_600_000_900.0, None)
+        assert (b.created, b.retries, b.last_error, b.binding) == (1_600_000_001.0, 0, "451 4.4.1 later", "b2")
+        assert a.envelope.mess_context == context and len(spool) == 4
+    finally:
+        spool.close()

@@ -104,3 +104,21 @@ def test_writes_after_close_still_reach_the_file(tmp_path):
     log.close()
     log.write("m", "late")
     assert path.read_text() == "2:m: late\n"
+
+
+def test_log_errors_false_drops_error_events_but_not_critical_or_startup(tmp_path):
+    from ecelerity.config.loader import load_config_text
+
+    path = tmp_path / "paniclog.ec"
+    configs = {"now": load_config_text(
+        'ec_logger "other" { mainlog = "/dev/null" }\n'
+        f'ec_logger "owner" {{ paniclog = "{path}"  log_errors = false }}\n')}
+    log = PanicLog(str(path), clock=lambda: 5.0, config_getter=lambda: configs["now"])
+    log.write("smtp", "a broken peer")                       # error: dropped
+    log.write("sieve", "ec_log text", level="critical")      # critical: kept
+    log.write("ecelerity", "started")                        # START class: kept
+    configs["now"] = load_config_text("ec_logger { }\n")   # reload: log_errors back to true
+    log.write("smtp", "another broken peer")
+    log.close()
+    assert path.read_text().splitlines() == [
+        "5:sieve: ec_log text", "5:ecelerity: started", "5:smtp: another broken peer"]

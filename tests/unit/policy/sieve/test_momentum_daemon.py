@@ -168,3 +168,13 @@ def test_ec_dns_lookup_a_mx_txt_and_nxdomain(dns):
     assert vctx.mess["r"] == "127.0.0.5|mx1.mail.test, mx2.mail.test|hello|"
     result, _, _, _ = run('$x = ec_dns_lookup "a.test" "SRV";', host_kw={"dns": resolver})
     assert "unsupported record type 'SRV'" in result.errors[0]
+
+
+def test_routing_gateway_in_each_rcpt_is_for_that_recipient_only():
+    result, vctx, _, _ = run('ec_set_routing_gateway "10.1.2.3:2525";', "each_rcpt",
+                             rcpts=("One@X.org", "two@x.org"))
+    assert not result.errors
+    assert vctx.mess["routing_gateway:one@x.org"] == "10.1.2.3:2525"
+    assert "routing_gateway" not in vctx.mess and "routing_gateway:two@x.org" not in vctx.mess
+    result, _, _, _ = run('ec_set_routing_gateway "two words";', "each_rcpt")
+    assert "invalid gateway" in result.errors[0]
