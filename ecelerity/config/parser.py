@@ -4,7 +4,9 @@ Called by the config loader (parse_file / parse_text); render_config (the
 reverse, in render.py) is re-exported here. It knows the statement grammar only: which
 options and stanzas exist is validate.py's business. It never raises anything
 but ConfigError for bad input, and reports every error it can recover from
-(at most MAX_ERRORS) with file:line:col.
+(at most MAX_ERRORS) with file:line:col. Statements are parsed here; values in
+parser_values.py, error bookkeeping and recovery in parser_recovery.py (FileParser
+inherits both; includes.py gets ProblemSink and TooManyErrors through this module).
 
 Grammar (whitespace and newlines insignificant): read a word W; ``W = value``
 is a setting; ``W {`` an anonymous stanza; ``W V {`` (V a scalar) a named
@@ -30,43 +32,21 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .errors import ConfigError, ConfigProblem
+from .errors import ConfigError
 from .lexer import EOF, STRING, WORD, Lexed, Token
+from .parser_recovery import BROKEN, MAX_ERRORS, MISSING, ProblemSink, TooManyErrors
+from .parser_values import ValueParser
 from .render import render_config
-from .tree import DictValue, ListValue, Location, Scalar, Setting, Stanza, Value
+from .tree import ListValue, Scalar, Setting, Stanza, Value
 
-MAX_ERRORS = 50
 MAX_DEPTH = 100  # stanza nesting plus include nesting
 INCLUDE_KEYWORDS = {"include": False, "readonly_include": True}  # keyword -> readonly
-
-_BROKEN = object()  # a value whose error was already reported
-_MISSING = object()  # no value token where one was expected
-_OPENERS = ("(", "[")
-_CLOSERS = (")", "]")
-
-
-class TooManyErrors(Exception):
-    """Internal: the error budget is spent; parse_text turns it into ConfigError."""
-
-
-class ProblemSink:
-    """The problems of one whole parse (all files), capped at MAX_ERRORS."""
-
-    def __init__(self) -> None:
-        self.problems: list[ConfigProblem] = []
-
-    def error(self, loc: Location | None, message: str) -> None:
-        self.problems.append(ConfigProblem(loc, message))
-        if len(self.problems) >= MAX_ERRORS:
-            self.problems.append(ConfigProblem(None, f"too many errors ({MAX_ERRORS}); stopping"))
-            raise TooManyErrors
-
 
 # include(stanza, keyword_token, path_scalar, readonly, depth) -> None
 IncludeHandler = Callable[[Stanza, Token, Scalar, bool, int], None]
 
 
-class FileParser:
+class FileParser(ValueParser):
     """Parses the tokens of one file into an existing stanza (the file's top level)."""
 
     def __init__(self, lexed: Lexed, sink: ProblemSink, include: IncludeHandler,
@@ -122,13 +102,13 @@ class FileParser:
             self.pos += 1
             value_start = self.pos
             value = self.value()
-            if value is _MISSING:
+            if value is MISSING:
                 if self.at_truncated_eof():
                     return
                 self.sink.error(nxt.loc, f"'=' without a value for option '{name}'")
                 self.skip_after_error(nxt.line)
                 return
-            if value is _BROKEN:
+            if value is BROKEN:
                 self.skip_after_error(None)
                 return
             after = tokens[self.pos]
@@ -153,13 +133,13 @@ class FileParser:
             return
         value_start = self.pos
         value = self.value()
-        if value is _MISSING:
+        if value is MISSING:
             if self.at_truncated_eof():
                 return
             self.sink.error(name_tok.loc, f"option '{name}' has no value")
             self.sync(name_tok.line)
             return
-        if value is _BROKEN:
+        if value is BROKEN:
             self.skip_after_error(None)
             return
         after = tokens[self.pos]
@@ -216,121 +196,6 @@ class FileParser:
         self.pos += 1
         self.block(child, brace, depth + 1)
 
-    # -- values -----------------------------------------------------------------------
-
-    def value(self) -> Value | object:
-        tok = self.tokens[self.pos]
-        if tok.kind == WORD or tok.kind == STRING:
-            self.pos += 1
-            return Scalar(tok.text, tok.kind == STRING, tok.loc)
-        if tok.kind == "(":
-            return self.list_value()
-        if tok.kind == "[":
-            return self.dict_value()
-        return _MISSING
-
-    def list_value(self) -> ListValue | object:
-        tokens = self.tokens
-        opener = tokens[self.pos]
-        self.pos += 1
-        items: list[Value] = []
-        while True:
-            tok = tokens[self.pos]
-            kind = tok.kind
-            if kind == WORD or kind == STRING:
-                items.append(Scalar(tok.text, kind == STRING, tok.loc))
-                self.pos += 1
-            elif kind == ")":
-                self.pos += 1
-                return ListValue(items, opener.loc)
-            elif kind in _OPENERS:
-                self.sink.error(tok.loc, "a list cannot contain a list or dictionary")
-                return self.abandon_group()
-            elif kind == "=":
-                self.sink.error(tok.loc, "unexpected '=' in list (a dictionary is written [ key = value ])")
-                return self.abandon_group()
-            elif kind == "]":
-                self.sink.error(tok.loc, "unexpected ']' in list")
-                return self.abandon_group()
-            else:  # { } or end of file
-                return self.report_unclosed(tok, opener, "list")
-
-    def dict_value(self) -> DictValue | object:
-        tokens = self.tokens
-        opener = tokens[self.pos]
-        self.pos += 1
-        items: list[tuple[str, Value, Location]] = []
-        while True:
-            tok = tokens[self.pos]
-            kind = tok.kind
-            if kind == "]":
-                self.pos += 1
-                return DictValue(items, opener.loc)
-            if kind in ("{", "}", EOF):
-                return self.report_unclosed(tok, opener, "dictionary")
-            if kind != WORD and kind != STRING:
-                self.sink.error(tok.loc, f"unexpected '{kind}' in dictionary: expected a key")
-                return self.abandon_group()
-            if tok.text == "":
-                self.sink.error(tok.loc, "empty key in dictionary")
-                return self.abandon_group()
-            self.pos += 1
-            if tokens[self.pos].kind == "=":
-                self.pos += 1
-            vtok = tokens[self.pos]
-            if vtok.kind == WORD or vtok.kind == STRING:
-                self.pos += 1
-                items.append((tok.text, Scalar(vtok.text, vtok.kind == STRING, vtok.loc), tok.loc))
-            elif vtok.kind == "(":
-                value = self.list_value()
-                if value is _BROKEN:
-                    return self.abandon_group()
-                items.append((tok.text, value, tok.loc))
-            elif vtok.kind == "[":
-                self.sink.error(vtok.loc, "a dictionary value cannot be a dictionary")
-                return self.abandon_group()
-            elif self.at_truncated_eof():
-                return _BROKEN
-            else:
-                self.sink.error(tok.loc, f"key '{tok.text}' in dictionary has no value")
-                return self.abandon_group()
-
-    # -- recovery ---------------------------------------------------------------------
-
-    def at_truncated_eof(self) -> bool:
-        """True at an end of file the lexer caused (its error already explains it)."""
-        return self.truncated and self.tokens[self.pos].kind == EOF
-
-    def report_eof(self, eof: Token, opener: Token) -> None:
-        if not self.eof_reported:
-            self.eof_reported = True
-            self.sink.error(eof.loc, f"unexpected end of file: '{opener.kind}' opened at "
-                            f"{opener.loc} is not closed")
-
-    def report_unclosed(self, tok: Token, opener: Token, what: str) -> object:
-        if tok.kind == EOF:
-            self.report_eof(tok, opener)
-        else:
-            self.sink.error(tok.loc, f"unexpected '{tok.kind}' in {what}: '{opener.kind}' "
-                            f"opened at {opener.loc} is not closed")
-        return _BROKEN
-
-    def abandon_group(self) -> object:
-        """Skip to the end of the list/dict we are in; stop before braces and EOF."""
-        tokens = self.tokens
-        depth = 0
-        while True:
-            kind = tokens[self.pos].kind
-            if kind in ("{", "}", EOF):
-                return _BROKEN
-            self.pos += 1
-            if kind in _OPENERS:
-                depth += 1
-            elif kind in _CLOSERS:
-                if depth == 0:
-                    return _BROKEN
-                depth -= 1
-
     def skip_after_error(self, line: int | None) -> None:
         """After a reported error: swallow a following block, else the rest of ``line``."""
         if self.tokens[self.pos].kind == "{":
@@ -338,38 +203,6 @@ class FileParser:
         elif line is not None:
             self.sync(line)
 
-    def sync(self, line: int) -> None:
-        """Skip the tokens left on ``line`` (whole groups opened there); keep ``}``/EOF."""
-        tokens = self.tokens
-        while True:
-            tok = tokens[self.pos]
-            if tok.kind == "}" or tok.kind == EOF or tok.line != line:
-                return
-            if tok.kind == "{":
-                self.skip_braces()
-            elif tok.kind in _OPENERS:
-                self.pos += 1
-                self.abandon_group()
-            else:
-                self.pos += 1
-
-    def skip_braces(self) -> None:
-        """Skip a ``{ ... }`` group without parsing it (iterative: any depth is safe)."""
-        tokens = self.tokens
-        opener = tokens[self.pos]
-        depth = 0
-        while True:
-            tok = tokens[self.pos]
-            if tok.kind == EOF:
-                self.report_eof(tok, opener)
-                return
-            self.pos += 1
-            if tok.kind == "{":
-                depth += 1
-            elif tok.kind == "}":
-                depth -= 1
-                if depth == 0:
-                    return
 
     def discard_block(self, depth: int) -> None:
         """Parse a misplaced ``{ ... }`` into a throw-away stanza, reporting errors inside it."""
@@ -404,4 +237,5 @@ def parse_tokens(lexed: Lexed, root: Stanza, sink: ProblemSink, include: Include
         sink.error(problem.loc, problem.message)
 
 
-__all__ = ["ConfigError", "parse_file", "parse_text", "render_config", "MAX_ERRORS", "MAX_DEPTH"]
+__all__ = ["ConfigError", "parse_file", "parse_text", "parse_tokens", "render_config", "MAX_ERRORS",
+           "MAX_DEPTH", "INCLUDE_KEYWORDS", "ProblemSink", "TooManyErrors", "FileParser"]

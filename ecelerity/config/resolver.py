@@ -7,7 +7,8 @@ reads configuration only through it. Values are typed by the option registry
 default. Never parses files, never validates option placement (validate.py does),
 never changes the tree.
 
-Chains, most specific first (momentum-facts.md §1.5, §1.6):
+Chains, most specific first (momentum-facts.md §1.5, §1.6); resolver_chains.py
+builds them (Config inherits ScopeChains), this module walks them and caches:
 
 - sending, ``get``: binding_group::binding::domain -> binding::domain ->
   binding_group::domain -> binding -> binding_group -> domain -> global -> default.
@@ -35,13 +36,13 @@ Inferences (the docs leave these open):
 """
 from __future__ import annotations
 
-import difflib
 import functools
 from typing import Any, Iterable
 
 from .errors import ConfigError, ConfigProblem
-from .resolver_index import GLOBAL_ID, PeerEntry, Scope, ScopeId, ScopeIndex, lookup_key, scope_name_key
-from .resolver_listen import ListenSpec, client_address, parse_listen_name
+from .resolver_chains import DEFAULT_NAME, ScopeChains
+from .resolver_index import Scope, ScopeId, ScopeIndex, scope_name_key
+from .resolver_listen import ListenSpec, parse_listen_name
 from .resolver_modules import ModuleInstance, module_option_spec, raw_value
 from .resolver_names import scope_path_string
 from .scopes import LISTENER_KINDS
@@ -50,7 +51,6 @@ from .tree import Location, Scalar, Setting, Stanza
 __all__ = ["Config", "ListenSpec", "ModuleInstance"]
 
 CACHE_SIZE = 65536
-DEFAULT_NAME = "default"
 HOST_ONLY_OPTIONS = frozenset({"max_outbound_connections"})
 _MISSING = object()
 
@@ -71,7 +71,7 @@ def _registry():
     return _REGISTRY
 
 
-class Config:
+class Config(ScopeChains):
     """One loaded configuration, answering option lookups by scope fallback (cached)."""
 
     def __init__(self, root: Stanza, *, files: list[str], warnings: list[ConfigProblem]):
@@ -201,66 +201,6 @@ class Config:
             for stanza in self._index.module_stanzas
         ]
 
-    # -- chains ---------------------------------------------------------------------
-    def _sending_chain(self, binding: str | None, domain: str | None) -> list[Scope | None]:
-        index = self._index
-        binding = DEFAULT_NAME if binding is None else binding
-        group = self.binding_group_of(binding)
-        binding_step, group_step = ("binding", binding), ("binding_group", group)
-        chain: list[Scope | None] = []
-        global_domain = None
-        if domain is not None:
-            key, subject = lookup_key(domain)
-            for container in ((group_step, binding_step), (binding_step,), (group_step,)):
-                chain.append(index.match("domain", container, key, subject))
-            global_domain = index.match("domain", GLOBAL_ID, key, subject)
-        chain += [index.scopes.get((binding_step,)), index.scopes.get((group_step,)), global_domain]
-        return chain
-
-    def _host_levels(self, host: str, binding: str | None) -> list[Scope | None]:
-        binding = DEFAULT_NAME if binding is None else binding
-        binding_step = ("binding", binding)
-        group_step = ("binding_group", self.binding_group_of(binding))
-        key, subject = lookup_key(host)
-        return [self._index.match("host", container, key, subject)
-                for container in ((group_step, binding_step), (binding_step,), (group_step,),
-                                  GLOBAL_ID)]
-
-    def _pathway_chain(self, pathway: str) -> list[Scope | None]:
-        index = self._index
-        if pathway not in index.pathway_names:
-            raise KeyError(self._unknown("pathway", pathway, index.pathway_names))
-        pathway_step = ("pathway", pathway)
-        group = index.pathway_group_of.get(pathway)
-        if group is None:
-            return [index.scopes.get((pathway_step,))]
-        group_step = ("pathway_group", group)
-        return [index.scopes.get((group_step, pathway_step)), index.scopes.get((pathway_step,)),
-                index.scopes.get((group_step,))]
-
-    def _listener_chain(self, kind: str, listen: str | None, peer_ip: str | None) -> list[Scope | None]:
-        index = self._index
-        if kind not in index.listen_names:
-            raise KeyError(self._unknown("listener kind", kind, list(LISTENER_KINDS)))
-        peers: list[PeerEntry] = list(index.listener_peers[kind])
-        listen_scope = None
-        if listen is not None:
-            listen_scope = index.scopes.get(((kind, None), ("listen", listen)))
-            if listen_scope is None:
-                raise KeyError(self._unknown(f"Listen in {kind}", listen, index.listen_names[kind]))
-            peers += index.listen_peers.get((kind, listen), [])
-        chain: list[Scope | None] = []
-        if peer_ip:
-            try:
-                address = client_address(peer_ip)
-            except ValueError:
-                raise KeyError(f"peer_ip {peer_ip!r} is not an IP address") from None
-            matching = [p for p in peers if address in p.network]
-            matching.sort(key=lambda p: (-p.network.prefixlen, not p.listen_level, p.scope.order))
-            chain += [p.scope for p in matching]
-        chain += [listen_scope, index.scopes.get(((kind, None),))]
-        return chain
-
     # -- uncached resolvers (wrapped by lru_cache in __init__) -------------------
     def _resolve_sending(self, option: str, binding: str | None, domain: str | None) -> Resolution:
         return self._first(option, self._sending_chain(binding, domain) + [self._index.global_scope])
@@ -336,13 +276,6 @@ class Config:
             if setting.value.text not in self._index.pathway_names:
                 raise ConfigError(self._unknown("pathway", setting.value.text,
                                                 self._index.pathway_names), setting.loc)
-
-    @staticmethod
-    def _unknown(what: str, name: str, candidates: list[str]) -> str:
-        by_lower = {candidate.lower(): candidate for candidate in candidates}
-        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
-        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
-        return f"unknown {what} {name!r}{hint}"
 
 
 def _explained(resolution: Resolution) -> tuple[Any, str, Location | None]:

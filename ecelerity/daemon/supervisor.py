@@ -8,14 +8,11 @@ everything, exactly as before.
 Design:
 
 - Processes. The supervisor holds the pidfile (it names the supervisor), writes the
-  paniclog, and starts N workers with fork+exec of ``ecelerity --worker I/N`` (a fresh
-  interpreter: no gevent hub, threadpool or open spool inherited across a fork). Each
-  worker runs the whole App (daemon/workers.py) and reports its start-up through a pipe;
-  the daemon is ready when every worker is, and fails start-up (exit 1, the worker's
-  reason) when one cannot start. A worker that dies is started again with the same
-  index after a backoff (0.5 s doubling up to 30 s while it keeps dying within 10 s of
-  its start); five restarts within 60 s are reported in the paniclog as a crash loop.
-  Workers die with the supervisor (PR_SET_PDEATHSIG).
+  paniclog, and starts N workers (daemon/supervisor_workers.py: fork+exec, start-up
+  report, restart with backoff, crash-loop report). Each worker runs the whole App
+  (daemon/workers.py); the daemon is ready when every worker is, and fails start-up
+  (exit 1, the worker's reason) when one cannot start. Workers die with the
+  supervisor (PR_SET_PDEATHSIG).
 - Signals. SIGTERM/SIGINT: stop the control channel, SIGTERM every worker, wait for
   them (SIGKILL after the stop timeout), remove the pidfile, exit 0. SIGHUP: reload the
   supervisor's configuration (control listeners) and forward SIGHUP to every worker,
@@ -50,18 +47,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
-import tempfile
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
 import gevent.event
-import gevent.os
-import gevent.subprocess
 
 import ecelerity
 from ecelerity.config.errors import ConfigError
@@ -69,39 +60,16 @@ from ecelerity.log.paniclog import PanicLog
 
 from .pidfile import PidFile, PidFileError
 from .service import StartupError
+from .supervisor_workers import (BACKOFF_FIRST, BACKOFF_MAX, CRASH_LOOP_RESTARTS,
+                                 CRASH_LOOP_WINDOW, MAX_UNIX_PATH, STABLE_AFTER, START_TIMEOUT,
+                                 STOP_TIMEOUT, WorkerProcesses, WorkerSlot, choose_run_dir)
 
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 20.0
-BACKOFF_FIRST, BACKOFF_MAX, STABLE_AFTER = 0.5, 30.0, 10.0
-CRASH_LOOP_RESTARTS, CRASH_LOOP_WINDOW = 5, 60.0
-MAX_UNIX_PATH = 100
-
-
-@dataclass
-class WorkerSlot:
-    index: int
-    proc: Any = None
-    started_at: float = 0.0
-    backoff: float = BACKOFF_FIRST
-    restarts: int = 0
-    recent: deque = field(default_factory=lambda: deque(maxlen=CRASH_LOOP_RESTARTS))
-    state: str = "starting"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
+__all__ = ["Supervisor", "run_supervisor", "hand_paniclog_to_workers", "WorkerSlot",
+           "choose_run_dir", "START_TIMEOUT", "STOP_TIMEOUT", "BACKOFF_FIRST", "BACKOFF_MAX",
+           "STABLE_AFTER", "CRASH_LOOP_RESTARTS", "CRASH_LOOP_WINDOW", "MAX_UNIX_PATH"]
 
 
-def choose_run_dir(pidfile: str) -> tuple[str, bool]:
-    """Where worker sockets and leases live; (path, made under /tmp and to be removed)."""
-    preferred = os.path.join(os.path.dirname(os.path.abspath(pidfile)), "workers")
-    if len(os.path.join(preferred, "w99.sock")) <= MAX_UNIX_PATH:
-        os.makedirs(preferred, mode=0o700, exist_ok=True)
-        return preferred, False
-    return tempfile.mkdtemp(prefix="ecelerity-w-", dir="/tmp"), True
-
-
-class Supervisor:
+class Supervisor(WorkerProcesses):
     """See the module docstring."""
 
     def __init__(self, cfg: Any, *, config_path: str, count: int, pidfile: str,
@@ -169,76 +137,7 @@ class Supervisor:
         self.paniclog.reopen()
         hand_paniclog_to_workers(self.config, self.paniclog.path)
 
-    def signal_workers(self, signum: int) -> None:
-        for slot in self.slots:
-            if slot.proc is not None and slot.proc.poll() is None:
-                try:
-                    os.kill(slot.proc.pid, signum)
-                except ProcessLookupError:
-                    pass
-
-    # -- workers ---------------------------------------------------------------------------
-    def _command(self, index: int, report_fd: int) -> list[str]:
-        return [sys.executable, "-m", "ecelerity.daemon.main", "-c", self.config_path,
-                "--foreground", "--worker", f"{index}/{self.count}", "--worker-dir", self.run_dir,
-                "--report-fd", str(report_fd)]
-
-    def spawn(self, slot: WorkerSlot) -> tuple[int, str]:
-        """Start the worker of ``slot`` and wait for its start-up report: (code, message)."""
-        read_fd, write_fd = os.pipe()
-        try:
-            slot.proc = gevent.subprocess.Popen(self._command(slot.index, write_fd),
-                                                pass_fds=(write_fd,), stdin=gevent.subprocess.DEVNULL)
-        finally:
-            os.close(write_fd)
-        slot.started_at = time.monotonic()
-        slot.state = "starting"
-        chunks: list[bytes] = []
-        try:
-            gevent.os.make_nonblocking(read_fd)
-            with gevent.Timeout(START_TIMEOUT):
-                while chunk := gevent.os.nb_read(read_fd, 4096):
-                    chunks.append(chunk)
-        except gevent.Timeout:
-            chunks = [b"1 no start-up report within %d s" % START_TIMEOUT]
-            slot.proc.kill()
-        finally:
-            os.close(read_fd)
-        code_text, _, message = b"".join(chunks).decode("utf-8", "replace").strip().partition(" ")
-        if not code_text.isdigit():
-            return 1, f"worker {slot.index} exited during start-up (see the paniclog)"
-        if code_text == "0":
-            slot.state = "running"
-        return int(code_text), message
-
-    def _watch(self, slot: WorkerSlot) -> None:
-        """Wait for the worker to exit; start it again unless the daemon is stopping."""
-        while True:
-            status = slot.proc.wait()
-            if self._stopping:
-                slot.state = "stopped"
-                return
-            lived = time.monotonic() - slot.started_at
-            slot.state = "restarting"
-            how = f"killed by signal {-status}" if status < 0 else f"exited with status {status}"
-            slot.backoff = BACKOFF_FIRST if lived >= STABLE_AFTER else min(BACKOFF_MAX, slot.backoff * 2)
-            now = time.monotonic()
-            slot.recent.append(now)
-            if len(slot.recent) == CRASH_LOOP_RESTARTS and now - slot.recent[0] <= CRASH_LOOP_WINDOW:
-                self.log("ecelerity", f"worker {slot.index} is in a crash loop: {CRASH_LOOP_RESTARTS} "
-                                      f"restarts in {now - slot.recent[0]:.0f}s")
-            self.log("ecelerity", f"worker {slot.index} (pid {slot.pid}) {how} after {lived:.1f}s; "
-                                  f"restarting in {slot.backoff:.1f}s")
-            gevent.sleep(slot.backoff)
-            if self._stopping:
-                return
-            slot.restarts += 1
-            code, message = self.spawn(slot)
-            if code != 0:
-                self.log("ecelerity", f"worker {slot.index} restart failed: {message}")
-            else:
-                self.log("ecelerity", f"worker {slot.index} restarted (pid {slot.pid})")
-
+    # -- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Start every worker, then the control channel; StartupError when one fails."""
         from ecelerity.control.server import ControlService
@@ -262,21 +161,6 @@ class Supervisor:
             self.stop_workers()
             raise
         self._control = control
-
-    def stop_workers(self, timeout: float = STOP_TIMEOUT) -> None:
-        self._stopping = True
-        self.signal_workers(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for slot in self.slots:
-            if slot.proc is None:
-                continue
-            try:
-                slot.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except gevent.subprocess.TimeoutExpired:
-                self.log("ecelerity", f"worker {slot.index} ignored SIGTERM; killing it")
-                slot.proc.kill()
-                slot.proc.wait()
-            slot.state = "stopped"
 
     def run(self) -> None:
         """Serve until a shutdown is requested, then stop everything."""

@@ -24,76 +24,32 @@ Servers come from ``nameservers=[(ip, port)]`` (tests) or a resolv.conf file (th
 ``resolv_conf`` option; /etc/resolv.conf by default). Our resolv.conf reader also
 takes ``nameserver 127.0.0.1:5353`` (see ``read_resolv_conf``), so the daemon can be
 pointed at a resolver on a non-standard port without another option.
+
+Answers and errors are in dns_answers.py, the wire queries in dns_wire.py
+(DnsResolver inherits WireQueries); every name is importable from this module.
 """
 from __future__ import annotations
 
 import ipaddress
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Callable
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
 import dns.rdatatype
 import gevent
 import gevent.event
-from gevent import socket as gsocket
+
+from .dns_answers import (DnsAnswer, DnsError, MxHost, domain_lookup_failed, no_mx_or_a, null_mx,
+                          temporary_failure)
+from .dns_wire import WireQueries
+
+__all__ = ["DnsAnswer", "DnsError", "DnsResolver", "MAX_TTL", "MxHost", "domain_lookup_failed",
+           "no_mx_or_a", "null_mx", "read_resolv_conf", "temporary_failure"]
 
 MAX_TTL = 4294967295
 
 
-class DnsError(Exception):
-    """A lookup that gave no usable answer, as an SMTP-style internal reason."""
-
-    def __init__(self, code: int, enhanced: str, text: str) -> None:
-        super().__init__(f"{code} {enhanced} {text}")
-        self.code, self.enhanced, self.text = code, enhanced, text
-
-    @property
-    def permanent(self) -> bool:
-        return self.code >= 500
-
-
-def domain_lookup_failed() -> DnsError:
-    return DnsError(554, "5.4.4", "[internal] Domain Lookup Failed")
-
-
-def null_mx(domain: str) -> DnsError:
-    return DnsError(556, "5.1.10", f"[internal] {domain} does not accept mail (null MX, RFC 7505)")
-
-
-def no_mx_or_a() -> DnsError:
-    return DnsError(454, "4.4.4", "[internal] no MX or A for domain")
-
-
-def temporary_failure(what: str) -> DnsError:
-    return DnsError(451, "4.4.3", f"[internal] DNS lookup failed: {what}")
-
-
-@dataclass(frozen=True)
-class MxHost:
-    """One exchanger of a domain: its name, MX preference and resolved addresses."""
-
-    name: str
-    preference: int
-    addresses: tuple[str, ...]
-    implicit: bool = False  # True when this is the RFC 5321 §5.1 fallback to the A record
-
-
-@dataclass
-class DnsAnswer:
-    """One cached answer: the rdata of the asked type, NXDOMAIN flag, expiry (clock time)."""
-
-    records: list[Any]          # rdata objects; empty for NXDOMAIN / NODATA
-    nxdomain: bool
-    expires: float
-
-
-class DnsResolver:
+class DnsResolver(WireQueries):
     """A caching stub resolver for delivery; see the module docstring."""
 
     def __init__(self, *, nameservers: list[tuple[str, int]] | None = None,
@@ -220,71 +176,6 @@ class DnsResolver:
             self._cache.popitem(last=False)
         return answer
 
-    def _clamp(self, ttl: int) -> int:
-        return max(self.min_ttl, min(self.max_ttl, ttl))
-
-    # -- the wire ------------------------------------------------------------------------
-
-    def _query(self, name: str, rdtype: int) -> DnsAnswer:
-        if not self.nameservers:
-            raise temporary_failure("no nameservers configured")
-        query = dns.message.make_query(name, rdtype)
-        last = "no answer"
-        for _ in range(self.attempts):
-            for server in self.nameservers:
-                try:
-                    response = self._exchange(query, server)
-                except (OSError, dns.exception.DNSException, EOFError) as exc:
-                    last = f"{type(exc).__name__} from {server[0]}:{server[1]}"
-                    continue
-                rcode = response.rcode()
-                if rcode == dns.rcode.NXDOMAIN:
-                    return DnsAnswer([], True, self.clock() + self._negative_ttl(response))
-                if rcode != dns.rcode.NOERROR:
-                    last = f"{dns.rcode.to_text(rcode)} from {server[0]}:{server[1]}"
-                    continue
-                return self._positive(response, name, rdtype)
-        raise temporary_failure(f"{name} {dns.rdatatype.to_text(rdtype)}: {last}")
-
-    def _positive(self, response: dns.message.Message, name: str, rdtype: int) -> DnsAnswer:
-        records, ttls = [], []
-        for rrset in response.answer:
-            if rrset.rdtype == rdtype:
-                records.extend(rrset)
-                ttls.append(rrset.ttl)
-        if not records:
-            return DnsAnswer([], False, self.clock() + self._negative_ttl(response))
-        return DnsAnswer(records, False, self.clock() + self._clamp(min(ttls)))
-
-    def _negative_ttl(self, response: dns.message.Message) -> int:
-        for rrset in response.authority:
-            if rrset.rdtype == dns.rdatatype.SOA:
-                return self._clamp(min(rrset.ttl, rrset[0].minimum))
-        return self._clamp(self.negative_ttl)
-
-    def _exchange(self, query: dns.message.Message, server: tuple[str, int]) -> dns.message.Message:
-        family = gsocket.AF_INET6 if ":" in server[0] else gsocket.AF_INET
-        sock = gsocket.socket(family, gsocket.SOCK_DGRAM)
-        sock.settimeout(self.timeout)
-        try:
-            self.queries_sent += 1
-            response = dns.query.udp(query, server[0], port=server[1], sock=sock,
-                                     raise_on_truncation=self.fallback_to_tcp)
-        except dns.message.Truncated:
-            return self._exchange_tcp(query, server)
-        finally:
-            sock.close()
-        return response
-
-    def _exchange_tcp(self, query: dns.message.Message,
-                      server: tuple[str, int]) -> dns.message.Message:
-        self.queries_sent += 1
-        self.tcp_queries_sent += 1
-        sock = gsocket.create_connection(server, timeout=self.timeout)
-        try:
-            return dns.query.tcp(query, server[0], port=server[1], sock=sock)
-        finally:
-            sock.close()
 
 
 def read_resolv_conf(path: str) -> list[tuple[str, int]]:

@@ -1,6 +1,6 @@
 """``server_max_outbound_connections`` counted the way the network sees it: busy + idle.
 
-Who calls it: queue/manager.py's dispatch loop, before it starts a hand-off. A
+Who calls it: queue/scheduler.py's dispatch loop, before it starts a hand-off. A
 hand-off holds at most one connection; the delivery engine also keeps idle connections
 parked for reuse (delivery/pool.py), and those are open sockets too. ``make_room``
 says whether one more hand-off fits under the server-wide and per-binding limits:

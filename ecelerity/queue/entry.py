@@ -1,6 +1,6 @@
 """The queue manager's per-message record and the small vocabulary shared by its files.
 
-Who uses it: queue/manager.py (admission, dispatch, primitives), queue/results.py
+Who uses it: queue/manager.py (admission, primitives), queue/scheduler.py (dispatch), queue/results.py
 (applying delivery results), queue/admin.py. Holds a reference to the spool's
 SpooledMessage, never a body; never does I/O.
 """

@@ -6,39 +6,19 @@ spool store; queue/admin.py drives the console operations through the primitives
 the bottom. It never reads message bodies except to hand one to the DSN builder,
 never speaks SMTP (the DeliveryEngine does), and never sleeps on the wall clock (the
 injected Clock decides, so tests control time). Results are applied by
-ResultsMixin (queue/results.py).
+ResultsMixin (queue/results.py), scheduled by SchedulerMixin (queue/scheduler.py:
+the ``_pump`` greenlet, limits and throttles), and counted against
+``max_resident_messages`` by ResidencyMixin (queue/residency.py, with the memory
+figures per queued message).
 
 Per (binding, routing domain) a DomainQueue (active + delayed). The binding comes from
 bindings.py (the policy's binding, else a member of its binding_group, else
 ``default``; ``default_binding`` decides whether the default one delivers); the
 routing domain is the message context's ``routing_domain`` (Lua
 ``msg:routing_domain``) or the recipient's domain: its queue, options, routes and MX
-are used, while RCPT TO keeps the recipient. One scheduler greenlet (``_pump``)
-repeatedly: fails messages whose expiry passed (whatever queue they sit in), moves
-due delayed messages to their active queue, and starts delivery greenlets for every
-ready queue within ``max_outbound_connections`` (per binding+domain),
-``server_max_outbound_connections`` (per binding and server-wide, counting the
-engine's idle pooled connections too: idle ones of other queues are closed, oldest
-first, to make room) and the ``outbound_throttle_*`` windows. A queue at its limits
-is skipped, never waited on, so one slow domain cannot block another. A hand-off is
-one connection's worth: up to ``max_deliveries_per_connection`` messages, or
-``max_recipients_per_batch`` when that is 0 (unlimited).
-
-Memory (``max_resident_messages`` / ``max_resident_active_queue``): the queues hold
-message IDs; each queued message costs one QueuedMessage (slotted) plus its IDs in a
-queue and a timer, ~0.42 KB, and the spool's own index entry (core/spool_records
-SpooledMessage with its envelope), ~1.2 KB for a one-recipient message (measured with
-tracemalloc over 100k messages; recipients of one batch share an envelope). Bodies are
-never resident: the engine reads one body per transaction. So 1 million queued
-messages hold ~1.65 GB, and the default 32768 about 50 MB. Swapping metadata out
-would have to happen in the spool's index (core/spool.py keeps every SpooledMessage),
-not here, so the queue enforces the bound that matters: the number of messages held.
-Above ``max_resident_messages`` (global or per binding) the manager says so once per
-crossing in the log with the count and the estimated memory, and
-``over_resident_limit()`` turns true (the SMTP side can tempfail new mail with
-``451 4.3.1`` while it is). ``max_resident_active_queue`` (how many active-queue
-messages keep their body in memory, in Momentum) has no work to do here: an active
-queue is a deque of IDs, and no body is resident outside a running transaction.
+are used, while RCPT TO keeps the recipient. This module holds the state (queues,
+entries, timers, counters), admission, the binding and suspension answers, and the
+primitives that move a message between states (per-message code: keep it lean).
 """
 from __future__ import annotations
 
@@ -51,19 +31,19 @@ import gevent.pool
 
 from ecelerity._speedups.timerq import TimerQueue
 
-from . import connection_budget, deferral
 from .bindings import DEFAULT_BINDING, BindingChooser, default_binding_mode
 from .clock import Clock, SystemClock
 from .domain_queue import DomainQueue
 from .entry import (ACTIVE, DELAYED, FINISHING, IN_FLIGHT, NO_RESULT, Observer, QueuedMessage,
                     Reason, reason_text, routing_domain)
+from .residency import BYTES_PER_QUEUED_MESSAGE, ResidencyMixin
 from .results import ResultsMixin
-from .retry import MAX_TIME_REASON, NOT_ATTEMPTED_REASON, RetryPolicy
+from .retry import NOT_ATTEMPTED_REASON, RetryPolicy
+from .scheduler import SchedulerMixin
 from .throttle import ThrottleBook
 
 __all__ = ["ACTIVE", "DELAYED", "FINISHING", "IN_FLIGHT", "NO_RESULT", "QueueManager",
-           "QueuedMessage", "Reason", "reason_text"]
-BYTES_PER_QUEUED_MESSAGE = 1660   # measured, see the module docstring
+           "QueuedMessage", "Reason", "reason_text", "BYTES_PER_QUEUED_MESSAGE"]
 
 
 def _default_dsn_builder() -> Callable[..., Any] | None:
@@ -74,7 +54,7 @@ def _default_dsn_builder() -> Callable[..., Any] | None:
     return build_dsn
 
 
-class QueueManager(ResultsMixin):
+class QueueManager(SchedulerMixin, ResidencyMixin, ResultsMixin):
     """See the module docstring."""
 
     def __init__(self, config: Any, spool: Any, engine: Any, *, clock: Clock | None = None,
@@ -200,126 +180,6 @@ class QueueManager(ResultsMixin):
         queue = self._queues.get((binding, domain.lower()))
         return queue.in_flight if queue is not None else 0
 
-    # -- residency (see the module docstring) ---------------------------------------------
-    def _hold(self, entry: QueuedMessage) -> None:
-        self._entries[entry.message.id] = entry
-        self._held_by_binding[entry.key[0]] += 1
-
-    def over_resident_limit(self, binding: str | None = None) -> bool:
-        """True while more messages are held than ``max_resident_messages`` allows
-        (server-wide, or for ``binding``)."""
-        return "" in self._over_resident or (binding is not None and binding in self._over_resident)
-
-    def _check_resident(self) -> None:
-        server_limit = self.config.get("max_resident_messages")
-        self._note_resident("", len(self._entries), server_limit)
-        for binding, count in self._held_by_binding.items():
-            limit = self.config.get("max_resident_messages", binding=self.config_binding(binding))
-            if limit != server_limit or binding in self._over_resident:   # set for the binding
-                self._note_resident(binding, count, limit)
-
-    def _note_resident(self, scope: str, held: int, limit: int) -> None:
-        if limit and held > limit:
-            if scope not in self._over_resident:
-                self._over_resident.add(scope)
-                where = f"binding {scope}" if scope else "the server"
-                self.log(f"queue: {held} messages held for {where}, above max_resident_messages "
-                         f"= {limit}: about {held * BYTES_PER_QUEUED_MESSAGE / 2**20:.1f} MB of "
-                         "queue metadata in memory (bodies stay on disk)")
-        elif scope in self._over_resident and held <= limit * 0.9:
-            self._over_resident.discard(scope)
-            self.log(f"queue: {held} messages held for {f'binding {scope}' if scope else 'the server'}, "
-                     f"back under max_resident_messages = {limit}")
-
-    # -- the scheduler ------------------------------------------------------------------
-    def _pump(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                deadline = self.run_pending()
-            except Exception as exc:  # noqa: BLE001 - the scheduler must survive a bad pass
-                self.log(f"queue: scheduler pass failed: {type(exc).__name__}: {exc}")
-                deadline = self.clock.now() + 1.0
-            self.clock.wait(self._wake, deadline)
-
-    def run_pending(self) -> float | None:
-        """One scheduling pass; returns when the next one is due (None: only on a wake)."""
-        now = self.clock.now()
-        for message_id in self._expiry.pop_due(now):
-            self._expire(message_id)
-        for key in self._delayed_index.pop_due(now):
-            queue = self._queues.get(key)
-            if queue is None:
-                continue
-            for message_id in queue.delayed.pop_due(now):
-                entry = self._entries.get(message_id)
-                if entry is not None and entry.state == DELAYED:
-                    self.to_active(entry, queue)
-            self.index_delayed(queue)
-        next_throttle: float | None = None
-        for key in list(self._ready):
-            queue = self._queues[key]
-            if not queue.active:
-                del self._ready[key]
-                continue
-            if not self._dispatch(queue, now) and queue.throttled_until > now:
-                if next_throttle is None or queue.throttled_until < next_throttle:
-                    next_throttle = queue.throttled_until
-        if self._over_resident:
-            self._check_resident()
-        candidates = [t for t in (next_throttle, _peek_due(self._expiry),
-                                  _peek_due(self._delayed_index)) if t is not None]
-        return min(candidates, default=None)
-
-    def _dispatch(self, queue: DomainQueue, now: float) -> bool:
-        """Start deliveries for ``queue`` up to its limits; False when limits stopped it."""
-        cfg, binding, domain = self.config, self.config_binding(queue.binding), queue.domain
-        if self.engine is None or self.is_suspended(queue) or queue.throttled_until > now:
-            return False
-        if deferral.is_deferred(queue, now):
-            self.sweep_to_delayed(queue, queue.deferred_until)
-            return False
-        limit = cfg.get("max_outbound_connections", binding=binding, domain=domain)
-        binding_limit = cfg.get("server_max_outbound_connections", binding=binding)
-        server_limit = cfg.get("server_max_outbound_connections")
-        handoff = (cfg.get("max_deliveries_per_connection", binding=binding, domain=domain)
-                   or cfg.get("max_recipients_per_batch", binding=binding, domain=domain))
-        started = 0
-        while queue.active:
-            if (queue.in_flight >= limit or self._in_flight_by_binding[queue.binding] >= binding_limit
-                    or self._in_flight_total >= server_limit):
-                return False
-            retire = connection_budget.make_room(
-                self.engine, queue.binding, domain, started=started,
-                total=(self._in_flight_total, server_limit),
-                per_binding=(self._in_flight_by_binding[queue.binding], binding_limit))
-            if retire is None:
-                return False
-            connections = self._throttles.window(cfg, "outbound_throttle_connections",
-                                                 binding=binding, domain=domain)
-            messages = self._throttles.window(cfg, "outbound_throttle_messages",
-                                              binding=binding, domain=domain)
-            count = handoff
-            for window in (connections, messages):
-                if window is not None and window.available(now) < 1:
-                    queue.throttled_until = window.next_free(now)
-                    return False
-            if messages is not None:
-                count = min(count, messages.available(now))
-            batch = [self._entries[mid] for mid in queue.active.take(count)]
-            if connections is not None:
-                connections.take(now)
-            if messages is not None:
-                messages.take(now, len(batch))
-            for entry in batch:
-                entry.state = IN_FLIGHT
-            started += 1
-            queue.in_flight += 1
-            self._in_flight_total += 1
-            self._in_flight_by_binding[queue.binding] += 1
-            self._workers.spawn(self._deliver, queue, batch, retire)
-        return True
-
     def is_suspended(self, queue: DomainQueue) -> bool:
         return (queue.suspended or queue.domain in self.suspended_domains
                 or self.binding_suspended(queue.binding)
@@ -339,14 +199,6 @@ class QueueManager(ResultsMixin):
         """The binding whose options apply: ``default`` for one the configuration lacks
         (a message spooled under a binding that a reload or restart removed)."""
         return binding if self.config.has_binding(binding) else DEFAULT_BINDING
-
-    def _expire(self, message_id: str) -> None:
-        entry = self._entries.get(message_id)
-        if entry is None or entry.state in (IN_FLIGHT, FINISHING):
-            return  # in flight: the result decides (a transient result fails it then)
-        self.detach(entry)
-        self._workers.spawn(self.fail, entry, None, MAX_TIME_REASON)
-
 
     # -- primitives (admin.py and the above) ----------------------------------------------
     def entry(self, message_id: str) -> QueuedMessage | None:
@@ -407,7 +259,3 @@ class QueueManager(ResultsMixin):
             self._held_by_binding[entry.key[0]] -= 1
         self._expiry.remove(entry.message.id)
 
-
-def _peek_due(timers: TimerQueue) -> float | None:
-    top = timers.peek()
-    return None if top is None else top[0]

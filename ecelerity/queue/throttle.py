@@ -1,6 +1,6 @@
 """Outbound rate limits: at most N events in any S-second window, one window per scope.
 
-Who calls it: queue/manager.py, for ``outbound_throttle_messages`` (one event per
+Who calls it: the queue manager (queue/scheduler.py's dispatch), for ``outbound_throttle_messages`` (one event per
 message handed to delivery) and ``outbound_throttle_connections`` (one per delivery
 hand-off, i.e. per connection). Throttles resolve by reference (momentum-facts §1.5):
 every (binding, domain) whose value comes from the same defining scope shares one

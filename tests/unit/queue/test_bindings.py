@@ -7,14 +7,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
 from ecelerity.queue.bindings import NO_BINDING_REPLY, BindingChooser, reception_refusal
 from ecelerity.queue.manager import ACTIVE
 
-from tests.unit.queue.queue_fakes import Rig, wait_for
+from tests.unit.queue.queue_fakes import wait_for
 
 GROUPS = ('Binding_Group "pool" {\n'
           '  Binding "p1" { Bind_Address = "127.0.0.2" }\n'
@@ -24,20 +23,6 @@ GROUPS = ('Binding_Group "pool" {\n'
           'Binding_Group "far" { Binding "f1" { Bind_Address = "192.0.2.77" }\n'
           '                      Binding "f2" { Bind_Address = "127.0.0.5" } }\n'
           'Binding "solo" { }\n')
-
-
-@pytest.fixture
-def rigs(tmp_path):
-    made = []
-
-    def make(config_text="", **kwargs):
-        rig = Rig(tmp_path / f"r{len(made)}", config_text, **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        rig.close()
 
 
 def picks(config, group, *, suspended=frozenset(), binding=None, n=300):

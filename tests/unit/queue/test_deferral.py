@@ -9,23 +9,9 @@ from ecelerity.queue import deferral
 from ecelerity.queue.admin import QueueAdmin
 from ecelerity.queue.domain_queue import DomainQueue
 from ecelerity.queue.manager import DELAYED
-from tests.unit.queue.queue_fakes import FakeResult, Rig, wait_for
+from tests.unit.queue.queue_fakes import FakeResult, wait_for
 
 ONE_AT_A_TIME = "max_outbound_connections = 1\nmax_deliveries_per_connection = 1\n"
-
-
-@pytest.fixture
-def rigs(tmp_path):
-    made = []
-
-    def make(config_text="", **kwargs):
-        rig = Rig(tmp_path / f"r{len(made)}", config_text, **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        rig.close()
 
 
 def dead_calls(rig):

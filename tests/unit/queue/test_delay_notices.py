@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 
-import pytest
 
 from ecelerity.bounce.dsn import build_dsn
 from ecelerity.config.loader import load_config_text
@@ -14,26 +13,12 @@ from ecelerity.core.spool import Spool
 from ecelerity.queue.delay_notices import delay_dsn_due, last_threshold
 from ecelerity.queue.manager import DELAYED
 from ecelerity.queue.retry import RetryPolicy
-from tests.unit.queue.queue_fakes import Rig, wait_for
+from tests.unit.queue.queue_fakes import wait_for
 
 CONFIG = ("generate_delay_dsn = true\ndelay_dsn_retry_interval = 100\n"
           "delay_dsn_max_retry_interval = 400\nretry_interval = 60\nmax_retry_interval = 60\n"
           "max_retries = none\nmessage_expiration = 100000\n"
           "max_outbound_connections = 1\nmax_deliveries_per_connection = 1\n")
-
-
-@pytest.fixture
-def rigs(tmp_path):
-    made = []
-
-    def make(config_text="", **kwargs):
-        rig = Rig(tmp_path / f"r{len(made)}", config_text, **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        rig.close()
 
 
 def test_thresholds_double_then_cap():

@@ -22,20 +22,6 @@ MAX_RETRIES = " ".join(map(str, MAX_RETRIES_REASON))
 MAX_TIME = " ".join(map(str, MAX_TIME_REASON))
 
 
-@pytest.fixture
-def rigs(tmp_path):
-    made = []
-
-    def make(config_text="", **kwargs):
-        rig = Rig(tmp_path / f"r{len(made)}", config_text, **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        rig.close()
-
-
 def test_delivered_message_leaves_the_spool(rigs):
     rig = rigs()
     batch = rig.store(["a@one.test", "b@two.test"])

@@ -6,29 +6,12 @@ from __future__ import annotations
 
 import gevent
 import gevent.event
-import pytest
 
-from tests.unit.queue.queue_fakes import Rig, wait_for
-
-
-@pytest.fixture
-def rig_factory(tmp_path):
-    made = []
-
-    def make(config_text="", **kwargs):
-        rig = Rig(tmp_path / f"r{len(made)}", config_text, **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        if rig.engine.gate is not None:
-            rig.engine.gate.set()
-        rig.close()
+from tests.unit.queue.queue_fakes import wait_for
 
 
-def test_connections_per_domain_never_exceed_the_limit(rig_factory):
-    rig = rig_factory('Max_Deliveries_Per_Connection = 1\n'
+def test_connections_per_domain_never_exceed_the_limit(rigs):
+    rig = rigs('Max_Deliveries_Per_Connection = 1\n'
                       'Domain "two.test" { Max_Outbound_Connections = 2 }\n'
                       'Domain "three.test" { Max_Outbound_Connections = 3 }\n')
     rig.engine.gate = gevent.event.Event()
@@ -44,8 +27,8 @@ def test_connections_per_domain_never_exceed_the_limit(rig_factory):
     assert len(rig.engine.calls) == 10  # one message per connection
 
 
-def test_server_wide_limit_caps_all_domains(rig_factory):
-    rig = rig_factory('Max_Deliveries_Per_Connection = 1\nServer_Max_Outbound_Connections = 3\n')
+def test_server_wide_limit_caps_all_domains(rigs):
+    rig = rigs('Max_Deliveries_Per_Connection = 1\nServer_Max_Outbound_Connections = 3\n')
     rig.engine.gate = gevent.event.Event()
     for index in range(4):
         rig.store([f"a@d{index}.test", f"b@d{index}.test"])
@@ -57,8 +40,8 @@ def test_server_wide_limit_caps_all_domains(rig_factory):
     assert rig.engine.max_total_running == 3
 
 
-def test_a_stuck_domain_does_not_block_others(rig_factory):
-    rig = rig_factory('Domain "stuck.test" { Max_Outbound_Connections = 1 }\n')
+def test_a_stuck_domain_does_not_block_others(rigs):
+    rig = rigs('Domain "stuck.test" { Max_Outbound_Connections = 1 }\n')
     stuck_gate = gevent.event.Event()
     original = rig.engine.deliver
 
@@ -76,8 +59,8 @@ def test_a_stuck_domain_does_not_block_others(rig_factory):
     wait_for(lambda: all(m.removed for m in stuck))
 
 
-def test_message_throttle_holds_over_every_window(rig_factory):
-    rig = rig_factory('Max_Deliveries_Per_Connection = 1\n'
+def test_message_throttle_holds_over_every_window(rigs):
+    rig = rigs('Max_Deliveries_Per_Connection = 1\n'
                       'Domain "slow.test" { Outbound_Throttle_Messages = "3/60" }\n')
     start = rig.clock.now()
     for index in range(10):
@@ -98,9 +81,9 @@ def test_message_throttle_holds_over_every_window(rig_factory):
     assert times[-1] <= 200  # and the throttle does not starve: ~3 per minute
 
 
-def test_connection_throttle_shared_by_reference(rig_factory):
+def test_connection_throttle_shared_by_reference(rigs):
     # the global throttle is one bucket shared by every domain that inherits it
-    rig = rig_factory('Outbound_Throttle_Connections = "2/100"\n')
+    rig = rigs('Outbound_Throttle_Connections = "2/100"\n')
     rig.store(["a@one.test"])
     rig.store(["b@two.test"])
     rig.store(["c@three.test"])
