@@ -1,21 +1,22 @@
 """REST injection: API key check, then each message made durable exactly as SMTP does.
 
 router.py calls ``handle(service, route, request)`` for ``POST /api/v1/transmissions``
-("transmissions") and ``POST /v1.0/inject/`` ("legacy"). The Authorization header
-must carry one of the ``rest_api_keys`` of the client's Listen/Peer (the bare key,
-or ``Basic base64(key:)``); without keys configured every injection is refused.
-Injected recipients are accepted without relay checks: the API key is the
-authorization, as in Momentum. Each message gets Message-ID and a ``Received: ...
-with HTTP`` trace header, then the validation phases (policy.py: data_spool,
-data_spool_each_rcpt, set_binding, default_binding = none), then ``app.spool.store``
-(it returns once the message is fsync'd), the reception counters and mainlog R line
-(protocol ``rest``), then ``queue_manager.admit``: the 200 is only built after every
-store returned. A message policy refused is a rejected recipient: with others
-accepted, 200 plus ``errors[{code 2000}]`` and ``results.rcpt_to_errors[{message
-"Message generation rejected", code 1902, description "<rcpt>: <SMTP reply>"}]``;
-with none accepted, 400 with that error. The same steps as ecelerity/smtp/accept.py ``store()``, whose body is tied to the SMTP session; a
-shared "store and admit" helper in core/ would serve both. Never blocks the hub
-(the spool's group commit waits in this request's greenlet only).
+("transmissions") and ``POST /v1.0/inject/`` ("legacy"). The Authorization header must
+carry one of the ``rest_api_keys`` of the client's Listen/Peer (the bare key, or ``Basic
+base64(key:)``); without keys configured every injection is refused. Injected recipients
+are accepted without relay checks: the API key is the authorization, as in Momentum.
+Each message gets Message-ID and a ``Received: ... with HTTP`` trace header, then the
+validation phases (policy.py: data_spool, data_spool_each_rcpt, set_binding,
+default_binding = none), then core/admit.py ``store_and_admit`` with ``app.spool`` (it
+returns once the message is fsync'd; then the reception counters, the mainlog R line
+(protocol ``rest``) and ``queue_manager.admit``): the 200 is only built after every
+store returned; a spool failure is a 503 (REST) or a ``451 4.3.0`` "failure" result
+(legacy). A message policy refused is a rejected recipient: with others accepted, 200
+plus ``errors[{code 2000}]`` and ``results.rcpt_to_errors[{message "Message generation
+rejected", code 1902, description "<rcpt>: <SMTP reply>"}]``; with none accepted, 400
+with that error. smtp/accept.py ``store()`` uses the same core/admit.py helper; the HTTP
+log lines and the error mapping stay here. Never blocks the hub (the spool's group
+commit waits in this request's greenlet only).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import stats
+from ..core.admit import store_and_admit
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..smtp.received import message_id_value, received_header
 from ..smtp.replies import Reply
@@ -174,11 +176,13 @@ def store_message(app: Any, request: Any, message: Rendered) -> StoreResult:
     if outcome.discarded:
         return StoreResult(batch_id, discarded=True)
     try:
-        batch = spool.store(envelope, outcome.chunks, batch_id=batch_id)
+        batch = store_and_admit(spool, envelope, outcome.chunks, batch_id=batch_id, app=app,
+                                queue=getattr(app, "queue_manager", None),
+                                log_reception=lambda stored: _log_reception(app, stored),
+                                counters_failed=lambda exc: _count_failed(app, exc))
     except (SpoolFullError, SpoolError) as exc:
         app.log("http", f"spool refused injected message for <{message.recipient}>: {exc}")
         return StoreResult(batch_id)
-    _after_store(app, batch)
     return StoreResult(batch.batch_id, stored=True)
 
 
@@ -186,20 +190,21 @@ def _count(app: Any, update: Any) -> None:
     try:
         update(stats.for_app(app))
     except Exception as exc:  # noqa: BLE001 - a counter never costs a message
-        app.log("http", f"stats update failed: {exc}")
+        _count_failed(app, exc)
 
 
-def _after_store(app: Any, batch: Any) -> None:
-    _count(app, lambda counters: counters.received(batch.messages))
+def _count_failed(app: Any, exc: Exception) -> None:
+    app.log("http", f"stats update failed: {exc}")
+
+
+def _log_reception(app: Any, batch: Any) -> None:
+    """The mainlog R lines (conn_id: the batch id); a log failure never costs a message."""
     loggers = getattr(app, "loggers", None)
     if loggers is not None:
         try:
             loggers.reception(batch, batch.batch_id)
         except Exception as exc:  # noqa: BLE001 - logging never costs a message
             app.log("http", f"reception not logged: {exc}")
-    queue = getattr(app, "queue_manager", None)
-    if queue is not None:
-        queue.admit(batch)
 
 
 def _hostname(cfg: Any) -> str:

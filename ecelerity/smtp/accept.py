@@ -10,10 +10,11 @@ Called by Session.accept_message with the unstuffed message bytes. Steps, in ord
    ifneeded), the Received: trace header (rfc2822_trace_headers);
 4. the ``data_spool`` phase, then ``data_spool_each_rcpt`` per recipient (a
    rejection there drops that recipient only), then ``set_binding``;
-5. header edits the hooks asked for; ``Spool.store`` -- it returns only once the
-   message is durable -- and only then ``250 2.0.0 OK <id>`` (sent by the spool's
-   committer right after the fdatasync when the session allows it: Session.early_reply;
-   the log line, counters and queue hand-off follow in the session greenlet).
+5. header edits the hooks asked for; core/admit.py (``Spool.store`` -- it returns only
+   once the message is durable -- then counters, mainlog R lines, queue hand-off) and
+   only then ``250 2.0.0 OK <id>`` (sent by the spool's committer right after the
+   fdatasync when the session allows it: Session.early_reply, passed as
+   ``on_durable``). A spool failure is ``452 4.3.1`` (full) or ``451 4.3.0``.
 
 Bare LF / bare CR (the DataReader keeps them as data: they never end a line or
 the message, so nothing can be smuggled). Momentum's values map as follows:
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import stats
 from ..core import spool_latency
+from ..core.admit import store_and_admit
 from ..core.envelope import Envelope
 from ..core.spool_format import SpoolError, SpoolFullError
 from ..log.service import log_reception
@@ -165,19 +167,19 @@ def accept_message(session: "Session", body_chunks: list[bytes], *, lone_lf_seen
     reply = _accept(session, body_chunks, lone_lf_seen=lone_lf_seen, oversized=oversized,
                     long_line=long_line)
     if reply.code >= 500:
-        _stats(session, lambda stats: stats.rejected())
+        _count_rejected(session)
     return reply
 
 
-def _stats(session: "Session", update: Any) -> None:
-    """Apply a counter update to the App's ecelerity.stats (never fails the message)."""
+def _count_rejected(session: "Session") -> None:
+    """``rejected`` in the App's ecelerity.stats (never fails the session)."""
     app = getattr(getattr(session, "service", None), "app", None)
     if app is None:
         return
     try:
-        update(stats.for_app(app))
-    except Exception:  # noqa: BLE001 - a counter must never cost a message
-        log.exception("stats update failed")
+        stats.for_app(app).rejected()
+    except Exception as exc:  # noqa: BLE001 - a counter must never cost a message
+        _counters_failed(exc)
 
 
 def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool | None,
@@ -260,42 +262,38 @@ def _accept(session: "Session", body_chunks: list[bytes], *, lone_lf_seen: bool 
 
 
 def store(session: "Session", message: InboundMessage) -> Reply:
-    """Hand the message to the spool; the 250 is built only after store() returned."""
+    """Hand the message to core/admit.py; the 250 is built only after it is durable."""
     spool_latency.mark("phases")
     chunks = [part for part in (message.trace, message.header_block, message.separator,
                                 message.body) if part]
     # The 250 names the batch id chosen before the body was stored; the session may send
     # it from the spool's committer the moment the record is durable (Session.early_reply).
     accepted = Reply(250, "2.0.0", f"OK {message.id}")
+    service = getattr(session, "service", None)
     try:
-        batch = _spool_store(session.spool, message, chunks, _early_reply(session, accepted))
-        spool_latency.mark("stored")
+        # The batch id was chosen before the body was complete: it is already in Received:.
+        store_and_admit(session.spool, message.envelope, chunks, batch_id=message.id,
+                        app=getattr(service, "app", None),
+                        queue=getattr(service, "queue", None),
+                        log_reception=lambda batch: log_reception(session, batch),
+                        counters_failed=_counters_failed,
+                        on_durable=_early_reply(session, accepted))
     except SpoolFullError:
         return replies.SPOOL_FULL
     except SpoolError as exc:
         log.error("spool refused message %s from %s: %s", message.id, session.peer_ip, exc)
         return replies.SPOOL_FAILED
     session.messages_accepted += 1
-    _stats(session, lambda counters: counters.received(batch.messages))
-    log_reception(session, batch)  # durable now: one mainlog R line per recipient-message
-    # Durable now: hand the recipients to their queues (delivery may start at once).
-    queue = getattr(getattr(session, "service", None), "queue", None)
-    if queue is not None:
-        queue.admit(batch)
     conn = session.vctx.conn
     conn["connection_message_count"] = str(session.messages_accepted)
     spool_latency.mark("built")
     return accepted
 
 
+def _counters_failed(_exc: Exception) -> None:
+    log.exception("stats update failed")
+
+
 def _early_reply(session: "Session", reply: Reply) -> Any:
     early_reply = getattr(session, "early_reply", None)
     return early_reply(reply) if early_reply is not None else None
-
-
-def _spool_store(spool: Any, message: InboundMessage, chunks: list[bytes],
-                 on_durable: Any) -> Any:
-    # The batch id was chosen before the body was complete: it is already in Received:.
-    if on_durable is None:
-        return spool.store(message.envelope, chunks, batch_id=message.id)
-    return spool.store(message.envelope, chunks, batch_id=message.id, on_durable=on_durable)

@@ -28,7 +28,10 @@ reset by a success. Once n reaches MAX_FAILURES the connection is closed with
 ``421 4.7.0``, and while the peer stays at MAX_FAILURES its next AUTH gets that
 421 at once, so reconnecting buys nothing. ``auth_failure_delay = 0`` turns the
 tarpit off, the per-peer accounting with it (only the per-connection cut stays).
-The table is per process. Counts are in ``STATS``. An authenticated session may relay (policy/relay.py).
+The table is per process. Counts are in ``STATS``. An authenticated session may relay
+(policy/relay.py). Here: the verb, the options and the verdict; the SASL exchanges and
+the backend registry are smtp/auth_mechanisms.py, the per-peer table
+smtp/auth_tarpit.py (their public names are re-exported here).
 Every verdict, and a timeout inside the exchange, is an acctlog record
 (``log_smtp_auth``, log/service.py: the only logging hook here); the session's own
 exits (timeouts, a client gone, shutdown) pass through to the session loop.
@@ -36,21 +39,19 @@ Never logs a password or a response line; hash checks run in gevent's threadpool
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import ipaddress
 import logging
-import os
-import time
-import weakref
-from collections import Counter, OrderedDict
-from typing import TYPE_CHECKING, Any, Callable
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
 from ..log.service import log_smtp_auth
-from . import auth_backends
+from .auth_mechanisms import (  # noqa: F401 - re-exported: lib_auth.py and tests use them
+    MECHANISMS, BadBase64, Cancelled, _backends, mechanisms, register_backend,
+    unregister_backend)
+from .auth_tarpit import (  # noqa: F401 - re-exported: tests use them
+    DEFAULT_FAILURE_DELAY, MAX_DELAY, MAX_FAILURES, PEER_TABLE_SIZE, PEER_WINDOW, PeerFailures,
+    _peer_tables, failure_delay, peer_failures, peer_key)
 from .replies import Reply
 
 if TYPE_CHECKING:
@@ -72,112 +73,7 @@ SYNTAX = Reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")
 TEMPORARY = Reply(454, "4.7.0", "Temporary authentication failure")
 TOO_MANY = Reply(421, "4.7.0", "Too many authentication failures, closing connection")
 
-MAX_FAILURES = 5
-MAX_DELAY = 8.0
-DEFAULT_FAILURE_DELAY = 1.0
-PEER_TABLE_SIZE = 65536  # peers whose recent failures are remembered
-PEER_WINDOW = 600.0  # seconds a peer's failures are remembered after its last one
 STATS: Counter[str] = Counter()  # attempts, successes, failures, cancelled, errors, locked_out, mech:<NAME>
-
-_backends: list[Any] = [auth_backends.ConfigUsersBackend()]
-
-
-def register_backend(backend: Any, *, first: bool = False) -> None:
-    """Add a backend: ``check_password(user, password, settings) -> bool | None`` and optionally
-    ``cram_md5_key(user, settings) -> str | None`` / ``supports_cram_md5(settings) -> bool``."""
-    if backend in _backends:
-        return
-    if first:
-        _backends.insert(0, backend)
-    else:
-        _backends.append(backend)
-
-
-def unregister_backend(backend: Any) -> None:
-    if backend in _backends:
-        _backends.remove(backend)
-
-
-# -- failures per peer ---------------------------------------------------------------------
-def peer_key(ip: str) -> str:
-    """What a peer's failures are counted under: its IPv4 address, or its IPv6 /64."""
-    try:
-        addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return ip
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
-
-
-class PeerFailures:
-    """Recent AUTH failures per peer key: LRU-bounded, each entry expiring ``window``
-    seconds after its last failure. ``clock`` is injectable (tests)."""
-
-    def __init__(self, capacity: int = PEER_TABLE_SIZE, window: float = PEER_WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = capacity
-        self.window = window
-        self.clock = clock
-        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key -> (count, last)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def count(self, key: str) -> int:
-        """Failures of ``key`` still inside the window (0 once expired)."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return 0
-        if self.clock() - entry[1] >= self.window:
-            del self._entries[key]
-            return 0
-        return entry[0]
-
-    def record(self, key: str) -> int:
-        """One more failure of ``key``; returns its count, this one included."""
-        failures = self.count(key) + 1
-        self._entries[key] = (failures, self.clock())
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-        return failures
-
-
-_peer_tables: "weakref.WeakKeyDictionary[Any, PeerFailures]" = weakref.WeakKeyDictionary()
-
-
-def peer_failures(session: "Session") -> PeerFailures | None:
-    """The session's service's table (made on first use); None without a service or tarpit."""
-    service = session.service
-    if service is None or _failure_delay(session.settings) <= 0:
-        return None
-    table = _peer_tables.get(service)
-    if table is None:
-        table = _peer_tables[service] = PeerFailures()
-    return table
-
-
-def _failure_delay(settings: Any) -> float:
-    base = getattr(settings, "auth_failure_delay", None)
-    return DEFAULT_FAILURE_DELAY if base is None else max(0.0, float(base))
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _BadBase64(Exception):
-    pass
-
-
-class _Challenge(Reply):
-    """``334 <base64>``: RFC 4954 wants the space even when the challenge is empty."""
-
-    def wire(self, enhanced_codes: bool = True) -> bytes:
-        return f"334 {self.text}\r\n".encode("ascii")
 
 
 def _as_bool(value: Any, default: bool) -> bool:
@@ -196,94 +92,11 @@ def tls_required(settings: Any) -> bool:
     return _as_bool(getattr(settings, "auth_require_tls", True), True)
 
 
-def mechanisms(settings: Any) -> list[str]:
-    mechs = ["PLAIN", "LOGIN"]
-    if any(getattr(b, "supports_cram_md5", lambda s: False)(settings) for b in _backends):
-        mechs.append("CRAM-MD5")
-    return mechs
-
-
 def auth_capability(session: "Session") -> list[str]:
     settings = session.settings
     if not auth_enabled(settings) or (tls_required(settings) and not session.tls_active):
         return []
     return ["AUTH " + " ".join(mechanisms(settings))]
-
-
-# -- client exchanges ---------------------------------------------------------------------
-def _decode(line: bytes) -> bytes:
-    text = line.strip()
-    if text == b"*":
-        raise _Cancelled()
-    if text == b"=":
-        return b""
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise _BadBase64() from None
-
-
-def _ask(session: "Session", challenge: bytes) -> bytes:
-    session.reply_with(_Challenge(334, None, base64.b64encode(challenge).decode("ascii")))
-    return _decode(session.read_line())
-
-
-def _initial_or_ask(session: "Session", initial: str | None, challenge: bytes) -> bytes:
-    if initial is not None:
-        return _decode(initial.encode("ascii", "replace"))
-    return _ask(session, challenge)
-
-
-def _in_pool(func: Any, *args: Any) -> Any:
-    return gevent.get_hub().threadpool.apply(func, args)
-
-
-def _check_password(user: str, password: str, settings: Any, mechanism: str) -> bool | None:
-    for backend in _backends:
-        if getattr(backend, "takes_mechanism", False):  # e.g. AuthPlainParameters vs AuthLoginParameters
-            verdict = backend.check_password(user, password, settings, mechanism=mechanism)
-        else:
-            verdict = backend.check_password(user, password, settings)
-        if verdict is not None:
-            return bool(verdict)
-    return None
-
-
-def _plain(session: "Session", initial: str | None) -> tuple[str, bool | None]:
-    raw = _initial_or_ask(session, initial, b"")
-    parts = raw.split(b"\x00")
-    if len(parts) != 3:
-        raise _BadBase64()
-    authzid, authcid, password = (p.decode("utf-8", "replace") for p in parts)
-    if authzid and authzid != authcid:
-        return authcid, False  # no proxy authorization
-    return authcid, _in_pool(_check_password, authcid, password, session.settings, "PLAIN")
-
-
-def _login(session: "Session", initial: str | None) -> tuple[str, bool | None]:
-    user = _initial_or_ask(session, initial, b"Username:").decode("utf-8", "replace")
-    password = _ask(session, b"Password:").decode("utf-8", "replace")
-    return user, _in_pool(_check_password, user, password, session.settings, "LOGIN")
-
-
-def _cram_md5(session: "Session", initial: str | None) -> tuple[str, bool | None]:
-    if initial is not None:
-        raise _BadBase64()  # CRAM-MD5 has no initial response
-    challenge = f"<{os.getpid()}.{time.time_ns()}.{os.urandom(6).hex()}@{session.settings.hostname}>"
-    answer = _ask(session, challenge.encode("ascii")).decode("utf-8", "replace")
-    user, _, digest = answer.rpartition(" ")
-    if not user or len(digest) != 32:
-        return user or "", False
-    for backend in _backends:
-        getter = getattr(backend, "cram_md5_key", None)
-        key = getter(user, session.settings) if getter else None
-        if key:
-            expected = auth_backends.cram_md5_digest(key, challenge.encode("ascii"))
-            return user, hmac.compare_digest(expected, digest.lower())
-    return user, None
-
-
-_MECHANISMS = {"PLAIN": _plain, "LOGIN": _login, "CRAM-MD5": _cram_md5}
 
 
 # -- the verb -------------------------------------------------------------------------------
@@ -299,7 +112,7 @@ def _refusal(session: "Session", mech: str) -> Reply | None:
         return EHLO_FIRST
     if tls_required(settings) and not session.tls_active:
         return ENCRYPTION_REQUIRED
-    if mech not in _MECHANISMS or mech not in mechanisms(settings):
+    if mech not in MECHANISMS or mech not in mechanisms(settings):
         return UNKNOWN_MECHANISM
     return None
 
@@ -324,17 +137,17 @@ def do_auth(session: "Session", arg: str) -> None:
     STATS[f"mech:{mech}"] += 1
     from .session import ClientGone, IdleTimeout, SessionTimeout, Shutdown
     try:
-        user, verdict = _MECHANISMS[mech](session, words[1] if len(words) > 1 else None)
+        user, verdict = MECHANISMS[mech](session, words[1] if len(words) > 1 else None)
     except (IdleTimeout, SessionTimeout):
         log_smtp_auth(session, "", False, timeout=True)
         raise
     except (ClientGone, Shutdown):
         raise
-    except _Cancelled:
+    except Cancelled:
         STATS["cancelled"] += 1
         session.reply_with(CANCELLED)
         return
-    except _BadBase64:
+    except BadBase64:
         STATS["failures"] += 1
         log_smtp_auth(session, "", False)
         session.reply_with(BAD_BASE64)
@@ -377,7 +190,7 @@ def _decide(session: "Session", mech: str, user: str, verdict: bool | None) -> N
     log.info("AUTH %s user=%s from %s: fail (%d on this connection, %d recent from the peer)",
              mech, user, session.peer_ip, failures, from_peer)
     failures = max(failures, from_peer)
-    delay = min(MAX_DELAY, _failure_delay(settings) * 2 ** min(failures - 1, 16))
+    delay = min(MAX_DELAY, failure_delay(settings) * 2 ** min(failures - 1, 16))
     if delay > 0:
         session.flush()
         gevent.sleep(delay)

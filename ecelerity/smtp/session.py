@@ -23,33 +23,26 @@ States: ``connected`` -> ``greeted`` (after HELO/EHLO) -> ``mail`` (after MAIL) 
 ``closed`` at the end.
 
 Seams for the extensions (smtp/tls.py, smtp/auth.py, smtp/bdat.py, smtp/xclient.py):
-
-- ``register_verb("STARTTLS", handler)``: ``handler(session, arg: str) -> None``
-  answers a command verb (upper-case); built-in verbs may be replaced.
-- ``register_capability(provider)``: ``provider(session) -> list[str]`` adds EHLO
-  keywords (e.g. ``["STARTTLS"]``, ``["AUTH PLAIN LOGIN"]``, ``["CHUNKING"]``);
-  ``ehlo_capabilities(session)`` builds the list for one session, and
-  ``session.capability_edits`` (add/remove, for ``ac:esmtp_capability_add/remove``)
-  edits it last.
-- Session API: ``reply(code, enhanced, text)`` (queued; ``flush()`` sends),
-  ``read_line(timeout=None) -> bytes``, ``read_exact(n, timeout=None) -> bytes``,
-  ``replace_socket(sock)`` (after a TLS handshake; drops pipelined plaintext),
-  ``take_pending_input()`` (bytes pipelined but not yet read), ``greet()`` (implicit
-  TLS when ``use_ssl``, the connect phase and the banner; XCLIENT calls it again),
-  ``reset_transaction()``, ``accept_message(body_chunks)`` (data phases + spool +
-  final reply), ``close(reply=None)``, and the attributes ``state``, ``settings``,
-  ``vctx``, ``authenticated_user``, ``tls_active``, ``esmtp``, ``peer_ip``.
+``register_verb`` / ``register_capability`` / ``ehlo_capabilities``
+(smtp/verb_registry.py, re-exported here); the input methods ``read_line``,
+``read_exact``, ``read_data``, ``take_pending_input``, ``replace_socket`` and the
+exceptions ClientGone, IdleTimeout, SessionTimeout, Shutdown (smtp/session_input.py, a
+base class; re-exported here); and ``reply(code, enhanced, text)`` (queued; ``flush()``
+sends), ``greet()`` (implicit TLS when ``use_ssl``, the connect phase and the banner of
+smtp/banner.py; XCLIENT calls it again), ``reset_transaction()``,
+``accept_message(body_chunks)`` (data phases + spool + final reply),
+``close(reply=None)``, and the attributes ``state``, ``settings``, ``vctx``,
+``authenticated_user``, ``tls_active``, ``esmtp``, ``peer_ip``.
 """
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from typing import Any, Callable
 
 import gevent.socket
 
-from .._speedups.smtpline import DataReader, LineSplitter, LineTooLong
+from .._speedups.smtpline import LineSplitter
 from ..core import spool_latency
 from ..core.envelope import Recipient
 from ..log.service import log_refusal
@@ -58,79 +51,23 @@ from ..policy.phases import HookRegistry
 from ..policy.vctx import ValidationContext
 from . import accept, replies
 from .address import Mailbox
+from .banner import banner_reply
 from .commands import (MailParams, parse_command)
 from .replies import Reply
+from .session_input import (  # noqa: F401 - re-exported: server.py, auth.py and tests use them
+    PROGRESS_OCTETS, RECV_SIZE, ClientGone, IdleTimeout, SessionInput, SessionTimeout, Shutdown)
 from .settings import SessionSettings
 from .trace import tracer_for
+from .verb_registry import (  # noqa: F401 - re-exported: the extensions register through here
+    CAPABILITY_PROVIDERS, VERBS, CapabilityProvider, VerbHandler, ehlo_capabilities,
+    register_capability, register_verb)
 
 log = logging.getLogger("ecelerity.smtp")
 
 MAX_BAD_COMMANDS = 20  # then 421: a client that only sends garbage is not an SMTP client
-RECV_SIZE = 65536
-PROGRESS_OCTETS = 1000  # BDAT: octets that earn another idle_time (RFC 5321's text line bound)
-
-VerbHandler = Callable[["Session", str], None]
-CapabilityProvider = Callable[["Session"], list[str]]
-VERBS: dict[str, VerbHandler] = {}
-CAPABILITY_PROVIDERS: list[CapabilityProvider] = []
 
 
-def register_verb(verb: str, handler: VerbHandler) -> None:
-    VERBS[verb.upper()] = handler
-
-
-def register_capability(provider: CapabilityProvider) -> None:
-    if provider not in CAPABILITY_PROVIDERS:
-        CAPABILITY_PROVIDERS.append(provider)
-
-
-def ehlo_capabilities(session: "Session") -> list[str]:
-    """EHLO keywords for this session: core, then extensions, then per-session edits."""
-    size = session.settings.max_message_size
-    caps = ["PIPELINING", f"SIZE {size}" if size else "SIZE", "8BITMIME",
-            "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"]
-    for provider in CAPABILITY_PROVIDERS:
-        caps.extend(provider(session))
-    if session.settings.smtp_extensions is not None:
-        caps = list(session.settings.smtp_extensions)
-    for action, keyword in session.capability_edits:
-        if action == "add":
-            caps.append(keyword)
-        else:
-            word = keyword.split()[0].upper()
-            caps = [c for c in caps if c.split()[0].upper() != word]
-    return caps
-
-
-class ClientGone(Exception):
-    """The client closed the connection or the socket failed."""
-
-
-class IdleTimeout(Exception):
-    """No input within idle_time."""
-
-
-_banner_stamp: list = [None, ""]   # [whole second, "VERSION DATE"]: one strftime per second
-
-
-def _banner_tail() -> str:
-    second = int(time.time())
-    if _banner_stamp[0] != second:
-        from .. import __version__
-        _banner_stamp[:] = [second, f"{__version__} "
-                            f"{time.strftime('%a, %d %b %Y %H:%M:%S %z', time.localtime(second))}"]
-    return _banner_stamp[1]
-
-
-class SessionTimeout(Exception):
-    """The whole-session time bound was reached."""
-
-
-class Shutdown(Exception):
-    """The service is stopping; raised into the session greenlet."""
-
-
-class Session:
+class Session(SessionInput):
     def __init__(self, sock: Any, peer: tuple, *, settings: SessionSettings, spool: Any,
                  hooks: HookRegistry | None = None, local_addr: str = "",
                  conn_id: str = "", service: Any = None):
@@ -224,11 +161,7 @@ class Session:
         return True
 
     def banner(self) -> Reply:
-        static = self.settings.static_banner
-        if static:
-            code, _, text = static.partition(" ")
-            return Reply(int(code) if code.isdigit() else 220, None, text if code.isdigit() else static)
-        return Reply(220, "2.0.0", f"{self.settings.banner_name} ESMTP ecelerity {_banner_tail()}")
+        return banner_reply(self.settings)
 
     def handle_line(self, line: bytes) -> None:
         cmd = parse_command(line)
@@ -318,110 +251,7 @@ class Session:
     def closing(self) -> bool:
         return self._closing
 
-    # -- input -----------------------------------------------------------------------
-    def _line_deadline(self, timeout: float | None = None) -> float:
-        """When the line (or piece) being read must be complete: idle_time (or timeout) from now."""
-        return time.monotonic() + (self.settings.idle_time if timeout is None else timeout)
-
-    def _recv(self, line_deadline: float) -> bytes:
-        """One recv() waiting at most until min(line deadline, session deadline).
-
-        The deadline belongs to the line, not to the recv(): a client trickling one
-        byte at a time still has to finish its line within idle_time."""
-        now = time.monotonic()
-        session_left = self._deadline - now
-        if session_left <= 0:
-            raise SessionTimeout()
-        line_left = line_deadline - now
-        if line_left <= 0:
-            raise IdleTimeout()
-        try:
-            self.sock.settimeout(min(line_left, session_left))
-            data = self.sock.recv(RECV_SIZE)
-        except (socket.timeout, TimeoutError):
-            if session_left <= line_left:
-                raise SessionTimeout() from None
-            raise IdleTimeout() from None
-        except OSError:
-            raise ClientGone() from None
-        if not data:
-            raise ClientGone()
-        if self.trace is not None:
-            self.trace.received(data)
-        return data
-
-    def read_line(self, timeout: float | None = None) -> bytes:
-        """The next command line (terminator removed); flushes replies before waiting.
-
-        The line must be complete within idle_time (or ``timeout``) of the first wait for it."""
-        deadline = 0.0  # set when this line first has to wait for input
-        while True:
-            try:
-                line = self._splitter.next_line()
-            except LineTooLong:
-                self._bad_command(replies.LINE_TOO_LONG)
-                if self._closing:
-                    raise ClientGone() from None
-                continue
-            if line is not None:
-                return line
-            self.flush()
-            if not deadline:
-                deadline = self._line_deadline(timeout)
-            self._splitter.feed(self._recv(deadline))
-
-    def read_exact(self, count: int, timeout: float | None = None) -> bytes:
-        """Exactly ``count`` raw bytes (BDAT); what follows stays buffered for read_line.
-
-        Raw octets have no lines: each PROGRESS_OCTETS received (a text line's worth)
-        earn another idle_time (or ``timeout``), so a trickle is cut like a slow line."""
-        buf = bytearray(self._splitter.take_buffer())
-        deadline = 0.0
-        renewed_at = len(buf)
-        while len(buf) < count:
-            self.flush()
-            if not deadline or len(buf) - renewed_at >= PROGRESS_OCTETS:
-                deadline, renewed_at = self._line_deadline(timeout), len(buf)
-            buf += self._recv(deadline)
-        if len(buf) > count:
-            self._splitter.feed(bytes(buf[count:]))
-        return bytes(buf[:count])
-
     _greet = greet  # the name extensions used before greet() was public
-
-    def take_pending_input(self) -> bytes:
-        """Bytes received but not yet consumed as commands (STARTTLS injection checks)."""
-        return self._splitter.take_buffer()
-
-    def replace_socket(self, sock: Any, *, keep_buffered_input: bool = False) -> None:
-        """Swap in a new socket (TLS); input buffered from the old one is dropped by default."""
-        pending = self._splitter.take_buffer()
-        self.sock = sock
-        self._splitter = LineSplitter(max_line=self.settings.max_line_length)
-        if keep_buffered_input and pending:
-            self._splitter.feed(pending)
-
-    def read_data(self) -> tuple[list[bytes], Any]:
-        """Read a DATA body up to <CRLF>.<CRLF>; pipelined bytes after it go back to read_line."""
-        settings = self.settings
-        reader = DataReader(max_size=settings.max_message_size, lone_lf="keep", lone_cr="keep",
-                            max_line=settings.line_limit)
-        chunk = self._splitter.take_buffer()
-        deadline = 0.0  # each body line within idle_time: renewed whenever a line ends
-        while True:
-            if chunk:
-                end = reader.feed(chunk)
-                if end >= 0:
-                    spool_latency.start()
-                    if end < len(chunk):
-                        self._splitter.feed(chunk[end:])
-                    break
-                if b"\n" in chunk:
-                    deadline = 0.0
-            if not deadline:
-                deadline = self._line_deadline()
-            chunk = self._recv(deadline)
-        return [reader.take()], reader
 
     # -- transaction -----------------------------------------------------------------
     def reset_transaction(self) -> None:

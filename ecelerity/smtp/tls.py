@@ -11,11 +11,8 @@ session is not yet in TLS), ``tls_ciphers`` (OpenSSL syntax), ``tls_protocols``
 (``none`` | ``optional`` | ``require``; with a CA and no mode: ``optional``),
 ``tls_verified_peer_can_relay`` and ``starttls_injection_policy``.
 
-``tls_protocols``: names ``SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3`` and ``ALL``, separated
-by ``:``, ``,`` or blanks, each optionally prefixed ``+`` (enable), ``-`` or ``!``
-(disable). A list that enables something starts from nothing, a list that only
-disables starts from the default (TLSv1.2+): ``+TLSv1.2:+TLSv1.3``, ``ALL:-TLSv1``,
-``!TLSv1.2`` (TLSv1.3 only). SSLv3 is never used. Gaps are closed (min..max).
+Parsing those options and building a context: smtp/tls_context.py (``tls_protocols``
+syntax there; its public names are re-exported here for http/https.py and the tests).
 
 STARTTLS injection: bytes the client sent after ``STARTTLS`` before reading our 220
 are never interpreted. With ``starttls_injection_policy = reject`` (Momentum's
@@ -24,24 +21,25 @@ STARTTLS`` and the connection is closed; any other value discards them, answers
 220 and starts the handshake. After the handshake the session is back to its
 before-EHLO state (RFC 3207 §4.2): HELO/EHLO, AUTH and the transaction are forgotten.
 
-SSL contexts are built once per (certificate, key, ciphers, protocols, client CA,
-verify mode, file stamps) and cached, so a reload or a renewed certificate gets a
-fresh context. The handshake runs on gevent's ssl (never blocks the hub); a failed
-handshake is one log line and a closed connection, never a traceback.
+Here: the verb, implicit TLS, the handshake and the per-process context cache. SSL
+contexts are built once per (certificate, key, ciphers, protocols, client CA, verify
+mode, file stamps) and cached (``cache_info``/``clear_cache``, the console's ``tls``),
+so a reload or a renewed certificate gets a fresh context. The handshake runs on
+gevent's ssl (never blocks the hub); a failed handshake is one log line and a closed
+connection, never a traceback.
 """
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gevent import ssl as gssl
-
 from .replies import Reply
+from .tls_context import (  # noqa: F401 - re-exported: http/https.py and tests use them
+    DEFAULT_VERSIONS, TLSConfigError, TLSProfile, build_context, file_stamp, parse_protocols,
+    profile_of)
 
 if TYPE_CHECKING:
     from .session import Session
@@ -57,70 +55,8 @@ NO_ARGUMENTS = Reply(501, "5.5.4", "Syntax error (no parameters allowed)")
 IN_TRANSACTION = Reply(503, "5.5.1", "Error: MAIL transaction in progress")
 GREET_FIRST = Reply(503, "5.5.1", "EHLO/HELO first")
 
-_VERSIONS = {"sslv3": None, "tlsv1": ssl.TLSVersion.TLSv1, "tlsv1.0": ssl.TLSVersion.TLSv1,
-             "tlsv1.1": ssl.TLSVersion.TLSv1_1, "tlsv1.2": ssl.TLSVersion.TLSv1_2,
-             "tlsv1.3": ssl.TLSVersion.TLSv1_3}
-_ORDER = [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3]
-DEFAULT_VERSIONS = frozenset({ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3})
-_VERIFY_MODES = {"none": ssl.CERT_NONE, "no": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL,
-                 "request": ssl.CERT_OPTIONAL, "ca": ssl.CERT_OPTIONAL,
-                 "require": ssl.CERT_REQUIRED, "required": ssl.CERT_REQUIRED}
 HANDSHAKE_TIMEOUT = 60.0  # seconds; bounded further by idle_time
 CACHE_SIZE = 32
-
-
-class TLSConfigError(ValueError):
-    """A TLS option cannot be used (bad protocol list, unreadable certificate...)."""
-
-
-@dataclass(frozen=True)
-class TLSProfile:
-    """What a server SSLContext is built from (the cache key, with the files' stamps)."""
-
-    certificate: str
-    key: str
-    ciphers: str | None = None
-    protocols: str | None = None
-    client_ca: str | None = None
-    verify_mode: str | None = None
-
-
-def parse_protocols(text: str | None) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
-    """``tls_protocols`` -> (minimum, maximum) version. Raises TLSConfigError."""
-    if text is None or not str(text).strip():
-        enabled = set(DEFAULT_VERSIONS)
-    else:
-        tokens = str(text).replace(",", ":").replace(" ", ":").split(":")
-        tokens = [t for t in tokens if t]
-        adds = any(not t.startswith(("-", "!")) for t in tokens)
-        enabled = set() if adds else set(DEFAULT_VERSIONS)
-        for token in tokens:
-            sign, name = (token[0], token[1:]) if token[0] in "+-!" else ("+", token)
-            name = name.lower()
-            if name == "all":
-                versions = set(_ORDER)
-            elif name in _VERSIONS:
-                versions = {_VERSIONS[name]} if _VERSIONS[name] is not None else set()
-            else:
-                raise TLSConfigError(f"tls_protocols: unknown protocol {token!r} "
-                                     f"(known: SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 ALL)")
-            enabled = enabled | versions if sign == "+" else enabled - versions
-    if not enabled:
-        raise TLSConfigError(f"tls_protocols {text!r} enables no usable protocol")
-    ordered = [v for v in _ORDER if v in enabled]
-    return ordered[0], ordered[-1]
-
-
-def _stamp(path: str | None) -> tuple[int, int] | None:
-    if not path:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise TLSConfigError(f"cannot read {path}: {exc.strerror}") from None
-    return st.st_mtime_ns, st.st_size
-
-
 _cache: dict[tuple, ssl.SSLContext] = {}
 _cache_lock = threading.Lock()
 contexts_built = 0  # how many SSLContexts were built (tests check the cache with it)
@@ -128,64 +64,20 @@ contexts_built = 0  # how many SSLContexts were built (tests check the cache wit
 
 def server_context(profile: TLSProfile) -> ssl.SSLContext:
     """The cached server SSLContext for ``profile``; raises TLSConfigError."""
-    key = (profile, _stamp(profile.certificate), _stamp(profile.key), _stamp(profile.client_ca))
+    global contexts_built
+    key = (profile, file_stamp(profile.certificate), file_stamp(profile.key),
+           file_stamp(profile.client_ca))
     with _cache_lock:
         ctx = _cache.get(key)
     if ctx is not None:
         return ctx
-    ctx = _build_context(profile)
+    ctx = build_context(profile)
+    contexts_built += 1
     with _cache_lock:
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = ctx
     return ctx
-
-
-def _build_context(profile: TLSProfile) -> ssl.SSLContext:
-    global contexts_built
-    minimum, maximum = parse_protocols(profile.protocols)
-    ctx = gssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        ctx.minimum_version = minimum
-        ctx.maximum_version = maximum
-        ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
-        if profile.ciphers:
-            ctx.set_ciphers(profile.ciphers)
-        ctx.load_cert_chain(profile.certificate, profile.key)
-    except (ssl.SSLError, ValueError) as exc:
-        raise TLSConfigError(f"tls_certificate {profile.certificate} / tls_key {profile.key}: {exc}") from None
-    except OSError as exc:
-        raise TLSConfigError(f"cannot load {profile.certificate} / {profile.key}: {exc.strerror or exc}") from None
-    mode_name = (profile.verify_mode or ("optional" if profile.client_ca else "none")).strip().lower()
-    if mode_name not in _VERIFY_MODES:
-        raise TLSConfigError(f"tls_verify_mode: {profile.verify_mode!r} is not one of none, optional, require")
-    mode = _VERIFY_MODES[mode_name]
-    if mode != ssl.CERT_NONE:
-        if not profile.client_ca:
-            raise TLSConfigError(f"tls_verify_mode = {mode_name} needs tls_client_ca")
-        try:
-            ctx.load_verify_locations(cafile=profile.client_ca)
-        except (ssl.SSLError, OSError) as exc:
-            raise TLSConfigError(f"tls_client_ca {profile.client_ca}: {exc}") from None
-    ctx.verify_mode = mode
-    contexts_built += 1
-    return ctx
-
-
-def profile_of(settings: Any) -> TLSProfile | None:
-    """The TLS profile a session's settings describe, or None when TLS is not configured."""
-    cert = getattr(settings, "tls_certificate", None)
-    key = getattr(settings, "tls_key", None)
-    if not cert or not key:
-        return None
-    return TLSProfile(str(cert), str(key), _opt_str(settings, "tls_ciphers"),
-                      _opt_str(settings, "tls_protocols"), _opt_str(settings, "tls_client_ca"),
-                      _opt_str(settings, "tls_verify_mode"))
-
-
-def _opt_str(settings: Any, name: str) -> str | None:
-    value = getattr(settings, name, None)
-    return None if value in (None, "") else str(value)
 
 
 def session_context(session: "Session") -> ssl.SSLContext | None:
