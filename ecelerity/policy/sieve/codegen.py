@@ -8,7 +8,12 @@ hottest leaves (single-name ``header``/``address``/``envelope``/``exists``, ``si
 ``$var = ...`` into a plain local variable; a one-value header's :is/:contains, and
 :matches "literal"/"prefix*suffix" as a prefilter before the capturing call) are
 inlined from the shape their builder recorded on the closure (``sieve_shape``, see
-shape()). Every other
+shape()). Also inline: the MessageView caches (decoded values, addresses, envelope
+parts, the header index, and a one-field header's i;ascii-casemap folded value,
+MessageView.fold_one, shared by every rule reading it), a one-value i;ascii-numeric
+``:value``, constant-name ``vctx_*_get`` and ``ec_throttle_check/create/inc/dec``
+(when the host has its cache; the closure otherwise), and ``$x = ...; if ec_test ... $x``
+tests the value the fast path just stored. Every other
 command and test is called as the very closure the reference runs, so argument
 handling, actions and runtime errors (with their file:line:col) are the same by
 construction. Generated code never raises errors of its own: anything it cannot
@@ -19,9 +24,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .matchers import _ASCII_LOWER
+from .matchers import _ASCII_LOWER, numeric_value
 
 SHAPE = "sieve_shape"
+_PY_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 MAX_DEPTH = 60   # Python refuses more than 100 indentation levels; stay well below
 
 
@@ -38,6 +44,7 @@ class _Emitter:
         self.namespace: dict[str, Any] = {}
         self.ids: dict[int, str] = {}
         self.uses_assign = False
+        self.assigned: str | None = None  # the variable the previous statement assigned
 
     def const(self, value: Any, prefix: str = "k") -> str:
         """A global name in the generated module holding ``value`` (one per object)."""
@@ -53,8 +60,10 @@ class _Emitter:
         if depth > MAX_DEPTH:
             raise _Unsupported("nesting")
         start = len(self.lines)
+        self.assigned = None  # a branch's assignment may not have run: never carried over
         for command in block:
             self.command(command, depth)
+        self.assigned = None
         if len(self.lines) == start:
             self.lines.append("    " * depth + "pass")
 
@@ -62,11 +71,16 @@ class _Emitter:
         pad = "    " * depth
         desc = getattr(fn, SHAPE, None)
         kind = desc[0] if desc else None
+        assigned, self.assigned = self.assigned, None
         if kind == "if":
             keyword = "if"
             for test, body in desc[1]:
                 if test is None:
                     self.lines.append(f"{pad}else:")
+                elif keyword == "if" and assigned is not None and self._tests_var(test, assigned):
+                    # ``$x = ...; if ec_test :is $x ...``: the fast path just stored ``value``
+                    self.lines.append(f"{pad}if ({self.one_value(getattr(test, SHAPE)[2], 'value')} "
+                                      f"if fast else {self.test(test, depth)}):")
                 else:
                     self.lines.append(f"{pad}{keyword} {self.test(test, depth)}:")
                 self.block(body, depth + 1)
@@ -77,22 +91,56 @@ class _Emitter:
             return
         if kind == "assign":
             self.assign(desc[1], desc[2], pad)
+            self.assigned = desc[1]
             return
+        if kind == "call":  # a function used as a statement: its value is dropped
+            fn = desc[1]
+            inner = getattr(fn, SHAPE, None)
+            if (inner and inner[0] == "throttle_call" and inner[1] in ("throttles", "shared_throttles")
+                    and inner[2] in ("create", "add")):
+                # ThrottleCache.create/add called inline when the host has its cache
+                self.lines += [
+                    f"{pad}if (_hv := rt.host) is not None and (_tc := _hv.{inner[1]}) is not None:",
+                    f"{pad}    _tc.{inner[2]}({', '.join(repr(a) for a in inner[3])})",
+                    f"{pad}else:",
+                    f"{pad}    {self.const(fn, 'c')}(rt)",
+                ]
+                return
         self.lines.append(f"{pad}{self.const(fn, 'c')}(rt)")
 
+    @staticmethod
+    def _tests_var(test: Callable, name: str) -> bool:
+        desc = getattr(test, SHAPE, None)
+        return bool(desc) and desc[0] == "testvar" and desc[1] == name
+
+    def value(self, value_fn: Callable) -> str:
+        """``value_fn(rt)``; a constant-name vctx read or throttle check inline (the
+        closure is still called when there is no host, so its located error stays)."""
+        desc = getattr(value_fn, SHAPE, None)
+        call = f"{self.const(value_fn, 'f')}(rt)"
+        if desc and desc[0] == "vctx_get" and desc[1] in ("conn", "mess"):
+            return f"((_hv.vctx.{desc[1]}.get({desc[2]!r}) or '') if (_hv := rt.host) is not None else {call})"
+        if desc and desc[0] == "throttle_check" and desc[1] in ("throttles", "shared_throttles"):
+            return (f"(('true' if _tc.over({desc[2]!r}) else 'false') if (_hv := rt.host) is not None"
+                    f" and (_tc := _hv.{desc[1]}) is not None else {call})")
+        return call
+
     def assign(self, target: str, value_fn: Callable, pad: str) -> None:
-        """compiler._assignment's fast path, inline; anything else goes to rt.assign."""
+        """compiler._assignment's fast path, inline; anything else goes to rt.assign.
+        ``fast`` says whether the fast path stored ``value`` as it is."""
         self.uses_assign = True
-        t, v = repr(target), self.const(value_fn, "f")
+        t = repr(target)
         self.lines += [
-            f"{pad}value = {v}(rt)",
+            f"{pad}value = {self.value(value_fn)}",
             f"{pad}scope = rt.scope",
             f"{pad}if (value.__class__ is str and not rt.lists and not scope.global_names",
             f"{pad}        and len(value) * 4 <= max_size and ({t} in scope.variables",
             f"{pad}                                        or len(scope.variables) < max_vars)):",
             f"{pad}    scope.variables[{t}] = value",
+            f"{pad}    fast = True",
             f"{pad}else:",
             f"{pad}    rt.assign({t}, value)",
+            f"{pad}    fast = False",
         ]
 
     # --- tests (expressions) --------------------------------------------------
@@ -114,16 +162,25 @@ class _Emitter:
             if kind == "header1":
                 # a cached [] (no such field) is final too: no second call for it
                 values = f"(_d if (_d := view.decoded.get({key})) is not None else view.header_values({key}))"
-            else:
-                method = "address_part_values" if kind == "address1" else "envelope_part_values"
-                values = f"view.{method}({key}, {desc[2]!r})"
+            elif kind == "address1":  # MessageView._cache read inline (constant key tuple)
+                ck = self.const((desc[2], desc[1]), "a")
+                values = (f"(_d if (_d := view._cache.get({ck})) is not None"
+                          f" else view.address_part_values({key}, {desc[2]!r}))")
+            else:  # MessageView.envelope_part_values' cache read inline (same identity check)
+                ck = self.const((desc[1], desc[2]), "a")
+                values = (f"(_e[1] if (_e := view._envelope_parts.get({ck})) is not None and "
+                          f"_e[0] is view.envelope.get({key}, '') else "
+                          f"view.envelope_part_values({key}, {desc[2]!r}))")
+            folded = self.folded_header(desc[1], check_fn) if kind == "header1" else None
+            if folded is not None:
+                return folded
             one = self.one_header(check_fn)
             if one is None:
                 return f"{check}(rt, {values})"
             # the condition of ``a if c else b`` runs first: it binds _h (then _v/_f)
             return f"({one} if len(_h := {values}) == 1 else {check}(rt, _h))"
-        if kind == "exists1":
-            return f"view.has_key({desc[1]!r})"
+        if kind == "exists1":  # MessageView.has_key inline (the index, once built)
+            return f"({desc[1]!r} in (_i if (_i := view._index) is not None else view._fields()))"
         if kind == "size":  # MessageView.size's cached value read inline
             return (f"((_s if (_s := view._size) is not None else view.size)"
                     f" {'>' if desc[1] == 'over' else '<'} {int(desc[2])})")
@@ -133,6 +190,38 @@ class _Emitter:
                     f"else {self.one_value(desc[2], f'rt.scope.variables.get({name}, {chr(39) * 2})')})")
         return f"{self.const(fn, 't')}(rt)"
 
+
+    def folded_header(self, key: str, check: Callable) -> str | None:
+        """A one-field header under i;ascii-casemap (:is, :contains, plain :matches) tested
+        on its folded value, cached per message (MessageView.fold_one: folded once for
+        every rule that reads it, dropped with the header's other caches on an edit);
+        None when the check has no such form. Other field counts go to the check."""
+        desc = getattr(check, SHAPE, None)
+        kind = desc[0] if desc else None
+        if kind == "in" and desc[1] == "casemap":
+            test = f"_f in {self.const(desc[2], 's')}"
+        elif kind == "contains" and desc[1]:
+            test = " or ".join(f"{self.const(needle, 'n')} in _f" for needle in desc[2]) or "False"
+        elif kind == "globs" and desc[1] and desc[2] is not None:
+            test = f"{self.glob_prefilter(desc[2])} and {self.const(check, 'm')}(rt, view.header_values({key!r}))"
+        else:
+            return None
+        fk, m = self.const(("fold", key), "a"), self.const(check, "m")
+        return (f"(({test}) if (_f := view._cache.get({fk})) is not None or "
+                f"(_f := view.fold_one({key!r})) is not None else {m}(rt, view.header_values({key!r})))")
+
+    def glob_prefilter(self, keys: tuple) -> str:
+        """Whether the folded ``_f`` matches one of the literal / prefix*suffix ``keys``."""
+        tests = []
+        for prefix, suffix in keys:
+            p = self.const(prefix, "n")
+            if suffix is None:
+                tests.append(f"_f == {p}")
+            else:
+                s = self.const(suffix, "n")
+                tests.append(f"(len(_f) >= {len(prefix) + len(suffix)} and _f.startswith({p})"
+                             f" and _f.endswith({s}))")
+        return f"({' or '.join(tests) or 'False'})"
 
     def one_header(self, check: Callable) -> str | None:
         """``check(rt, _h)`` for a one-element ``_h``, inline (None: no inline form).
@@ -145,6 +234,13 @@ class _Emitter:
         kind = desc[0] if desc else None
         if kind == "in":
             return self.one_value(check, "_h[0]")
+        if kind == "numeric" and desc[1] in _PY_OPS:
+            # matchers.numeric_value inline for the usual all-digits value
+            self.namespace["_numeric_value"] = numeric_value
+            op = _PY_OPS[desc[1]]
+            tests = " or ".join(f"_n {op} {self.const(key, 'n')}" for key in desc[2]) or "False"
+            return (f"((_n := (int(_v) if (_v := _h[0]).isascii() and _v.isdigit() "
+                    f"else _numeric_value(_v))) is not None and ({tests}))")
         if kind not in ("contains", "globs") or (kind == "globs" and desc[2] is None):
             return None
         if desc[1]:

@@ -21,6 +21,7 @@ class SieveResult:
     error: str | None
     actions: list[dict] = field(default_factory=list)
     message: str | None = None
+    plain: bool = False  # no action, no flag: ``actions`` is just the implicit keep
 
     def as_json(self) -> dict:
         return {"error": self.error, "actions": self.actions}
@@ -52,4 +53,6 @@ def run_script(script: CompiledScript, message: MessageView,
         return SieveResult("runtime", [{"action": "keep", "implicit": True}],
                            f"{script.name}: runtime error: internal error "
                            f"({type(exc).__name__}: {exc})")
+    if rt.implicit_keep and not rt.actions.actions and not rt.flags:
+        return SieveResult(None, [{"action": "keep", "implicit": True}], None, True)
     return SieveResult(None, rt.normalised_actions())

@@ -89,7 +89,7 @@ def _vctx_get(which: str):
             if host is None:
                 host_of(rt, args)  # raises the located error
             return host.vctx.get(which, name) or ""
-        return vctx_get
+        return shape(vctx_get, "vctx_get", which, name)  # codegen.py reads the dict inline
     return build
 
 

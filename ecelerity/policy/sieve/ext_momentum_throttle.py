@@ -21,6 +21,8 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable
 
+from .ast import StringArg
+from .codegen import shape
 from .errors import SieveRuntimeError
 from .ext_momentum_actions import host_of, value_fn
 from .runtime import Runtime
@@ -101,8 +103,17 @@ class ThrottleCache:
         return True
 
     def over(self, name: str) -> bool:
-        throttle = self._get(name)
-        return throttle is not None and throttle.count > throttle.limit
+        now = self.clock()  # _get inline: ec_throttle_check runs once or more per message
+        if now > self._next_expiry:
+            self._expire(now)
+        throttle = self._items.get(name)
+        if throttle is None:
+            return False
+        self._items.move_to_end(name)
+        throttle.last_used = now
+        if now - throttle.window_start >= throttle.seconds:  # Throttle.roll, inlined
+            throttle.window_start, throttle.count = now, 0
+        return throttle.count > throttle.limit
 
     def wait_time(self, name: str) -> float:
         """Seconds until the window of an over-quota throttle ends (0 when under quota)."""
@@ -139,9 +150,16 @@ def _cache(rt: Runtime, args: Args, attr: str = "throttles") -> ThrottleCache:
     return cache
 
 
+def _constant(env, arg) -> str | None:
+    """The value of a constant one-string argument (None: depends on variables)."""
+    constant = env.constant(arg) if isinstance(arg, StringArg) and not arg.bracketed else None
+    return constant[0] if constant else None
+
+
 def _create(attr: str):
     def build(args: Args, env):
         name_of, rate_of = value_fn(env, args.positional[0]), value_fn(env, args.positional[1])
+        name, rate = _constant(env, args.positional[0]), _constant(env, args.positional[1])
 
         def ec_throttle_create(rt: Runtime) -> str:
             try:
@@ -149,23 +167,33 @@ def _create(attr: str):
             except ValueError as exc:
                 raise SieveRuntimeError(f"{args.name}: {exc}", args.loc) from None
             return "true"
-        return ec_throttle_create
+        if name is None or rate is None:
+            return ec_throttle_create
+        try:
+            parse_rate(rate)  # a valid constant rate: create() cannot raise, codegen may call it
+        except ValueError:
+            return ec_throttle_create
+        return shape(ec_throttle_create, "throttle_call", attr, "create", (name, rate))
     return build
 
 
 def _adjust(delta: int, attr: str = "throttles"):
     def build(args: Args, env):
         name_of = value_fn(env, args.positional[0])
+        name = _constant(env, args.positional[0])
 
         def adjust(rt: Runtime) -> str:
             return "true" if _cache(rt, args, attr).add(name_of(rt), delta) else "false"
-        return adjust
+        if name is None:
+            return adjust
+        return shape(adjust, "throttle_call", attr, "add", (name, delta))
     return build
 
 
 def _check(attr: str):
     def build(args: Args, env):
         name_of = value_fn(env, args.positional[0])
+        name = _constant(env, args.positional[0])
 
         def ec_throttle_check(rt: Runtime) -> str:
             host = rt.host  # _cache inline: the usual case is a host with its cache
@@ -173,7 +201,10 @@ def _check(attr: str):
             if cache is None:
                 cache = _cache(rt, args, attr)
             return "true" if cache.over(name_of(rt)) else "false"
-        return ec_throttle_check
+        if name is None:
+            return ec_throttle_check
+        # codegen.py calls ``host.<attr>.over(name)`` inline when the host has its cache
+        return shape(ec_throttle_check, "throttle_check", attr, name)
     return build
 
 
@@ -215,7 +246,7 @@ def as_command(spec: Spec) -> Spec:
 
         def command(rt: Runtime) -> None:
             fn(rt)
-        return command
+        return shape(command, "call", fn)  # codegen.py calls fn itself
     return Spec(build, tags=spec.tags, positional=spec.positional, match=spec.match)
 
 

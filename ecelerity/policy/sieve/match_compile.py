@@ -78,7 +78,9 @@ def compile_match(matcher: Matcher, keys_fn: KeysFn, const_keys: list[str] | Non
                     if op(left, key):
                         return True
             return False
-        return value
+        if comp != "i;ascii-numeric":
+            return value
+        return shape(value, "numeric", matcher.relation, folded)  # codegen.py inlines one value
     if mt == "contains":
         fold = casefold_ascii if comp == "i;ascii-casemap" else _identity
         needles = tuple(fold(k) for k in keys)

@@ -127,6 +127,8 @@ def run_phase(scripts: PhaseScripts, host: PolicyHost, view: MessageView, *,
         host.script_label = f"{scripts.phase}_{label}"
         run = run_script(script, view, limits, host)
         result.actions = run.actions
+        if run.error is None and run.plain and host.outcome is None:
+            continue  # only the implicit keep: no redirect, no outcome (the usual case)
         if run.error is not None:
             text = run.message or f"{script.name}: runtime error"
             result.errors.append(text)
@@ -279,11 +281,18 @@ def make_hook(ctx: Any, inst: Any, scripts: PhaseScripts):
                                   log=ctx.log, spool_base=spool_base, app=app, audit=inst.audit,
                                   shared_throttles=inst.shared_throttles)
 
+    message_phase = phase in MESSAGE_PHASES
+
     def sieve_hook(vctx: ValidationContext, *args: Any) -> int:
-        host, message = host_for(vctx, phase, args, template=template)
-        if message is not None:
+        if message_phase and args:  # host_for's data-phase case, inline (once per message)
+            message = args[0]
+            recipient = args[1] if phase == "each_rcpt" and len(args) > 1 else None
+            host = PolicyHost.from_template(template, vctx, phase, message, recipient)
             envelope = message.envelope
+            host.mail_from, host.message_id = envelope.mail_from, message.id
             host.peer_ip, host.peer_port = envelope.peer_ip or "", envelope.peer_port or 0
+        else:
+            host, message = host_for(vctx, phase, args, template=template)
         view = build_view(phase, host, message)
         result = run_phase(scripts, host, view, runtime_error=inst.runtime_error)
         if result.reply is not None and result.reply[0] >= 400 and inst.audit is not None:

@@ -27,6 +27,12 @@ from ecelerity.policy.vctx import ValidationContext
 # maildir file names and MIME boundaries differ from run to run
 UNIQUE = re.compile(r"\d+\.M\d+P\d+Q\d+|=_ec_[0-9a-f]+")
 ROOT = Path(__file__).resolve().parents[4]
+# a throttle's tarpit waits until its window ends: "tarpit 29.9919s" when the clock moved
+TARPIT = re.compile(r"tarpit (\d+(?:\.\d+)?)s")
+
+
+def _rounded(found: re.Match) -> str:
+    return f"tarpit {round(float(found.group(1)), 1):g}s"
 PRELUDE = ('require ["fileinto", "reject", "ereject", "envelope", "variables", "relational", '
            '"comparator-i;ascii-numeric", "body", "regex", "copy", "subaddress", '
            '"encoded-character", "imap4flags", "include"];\n')
@@ -97,7 +103,8 @@ def snapshot(runner, raw: bytes, env_from: str, env_to: str, limits=DEFAULT_LIMI
         "variables": dict(rt.scope.variables), "globals": dict(rt.global_vars),
         "global_names": set(rt.scope.global_names), "lists": dict(rt.lists),
         "matches": list(rt.match_values), "flags": list(rt.flags),
-        "outcome": host.outcome, "notes": list(host.notes), "counters": counters.items(),
+        "outcome": host.outcome, "notes": [TARPIT.sub(_rounded, note) for note in host.notes],
+        "counters": counters.items(),
         "injected": host.injected, "error_mode": host.error_mode, "vctx": state,
         "message": view.raw, "size": view.size,
     }

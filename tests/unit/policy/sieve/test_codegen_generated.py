@@ -63,16 +63,25 @@ def sieve_tests(draw, depth: int = 0) -> str:
 
 @st.composite
 def commands(draw, depth: int = 0) -> str:
-    kinds = ["assign", "assign", "assign", "assignfn", "assignfn", "assignlist", "set", "action", "flag", "vctx", "header_add"]
+    kinds = ["assign", "assign", "assign", "assignfn", "assignfn", "assignlist", "set", "action", "flag", "vctx",
+             "header_add", "throttle"]
     if depth < 3:
-        kinds += ["if", "if", "if"]
+        kinds += ["if", "if", "if", "assigntest"]
     kind = draw(st.sampled_from(kinds))
     var = draw(VARS)
     if kind == "assign":
         return f'${var} = {strings(draw, 1)};' if draw(st.booleans()) else f'${var} = ${draw(VARS)};'
     if kind == "assignfn":
-        return f'${var} = {draw(st.sampled_from(["vctx_conn_get", "vctx_mess_get", "ec_tolower"]))} ' \
-               f'"{draw(st.sampled_from(["ehlo_domain", "note", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]))}";'
+        return f'${var} = {draw(st.sampled_from(["vctx_conn_get", "vctx_mess_get", "ec_tolower", "ec_throttle_check"]))} ' \
+               f'"{draw(st.sampled_from(["ehlo_domain", "note", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "t"]))}";'
+    if kind == "throttle":  # create (twice: a no-op), count, and the check read inline by codegen
+        return draw(st.sampled_from(['ec_throttle_create "t" "1/60";', 'ec_throttle_inc "t";',
+                                     'ec_throttle_dec "t";', 'ec_throttle_create "t" "0/60";']))
+    if kind == "assigntest":  # ``$x = ...; if ec_test ... $x``: codegen tests the stored value directly
+        source = draw(st.sampled_from(['vctx_conn_get "ehlo_domain"', 'ec_throttle_check "t"', '"ab"',
+                                       'split "a,b" ","', 'vctx_mess_get "note"']))
+        return (f'${var} = {source}; if ec_test {draw(MATCH)} ${var} {strings(draw)} '
+                f'{{ {" ".join(draw(st.lists(commands(depth + 1), max_size=2)))} }}')
     if kind == "assignlist":
         return f'${var} = split "a,b,c" ",";'
     if kind == "set":
