@@ -77,7 +77,22 @@ def format_field(name: str, value: str) -> bytes:
 
 
 def apply_edits(header_block: bytes, edits: Iterable[object]) -> bytes:
-    """Apply vctx HeaderEdits (append / prepend / replace / delete) in order."""
+    """Apply vctx HeaderEdits (append / prepend / replace / delete) in order.
+
+    Only prepends and appends (the common case: policies add headers) never look
+    inside the block: the new fields go around it, byte for byte what splitting and
+    re-joining would give (``b"".join(header_fields(b)) == b``)."""
+    edits = list(edits)
+    if all(edit.mode in ("prepend", "append") for edit in edits):
+        before = [format_field(e.name, e.value or "") for e in edits if e.mode == "prepend"]
+        after = [format_field(e.name, e.value or "") for e in edits if e.mode == "append"]
+        before.reverse()
+        return b"".join(before) + header_block + b"".join(after)
+    return _apply_edits_split(header_block, edits)
+
+
+def _apply_edits_split(header_block: bytes, edits: list) -> bytes:
+    """The general path (and the specification of the fast one): split, edit, join."""
     fields_ = header_fields(header_block)
     for edit in edits:
         name = edit.name
