@@ -7,10 +7,11 @@ Like relay_quick.py (same sink, same daemon config) but the daemon runs in-proce
 ``cProfile`` (deterministic: every call counted, robust to other load on the machine)
 and the script reports the daemon's CPU seconds per 1,000 messages read from
 /proc/PID/stat between the first injection and the last delivery. ``--no-profile``
-measures the CPU cost without cProfile's overhead; ``--trace`` has the daemon stamp
-every message between "." and 250 (core/spool_latency.py) and prints per-interval
-histograms (benchmarks/eod_trace_report.py). Who calls it: engineers working on
-issue 9, by hand. Not a test; it never decides pass/fail and uses loopback only.
+measures the CPU cost without cProfile's overhead; ``--journal-io threadpool`` runs
+the spool's cycle I/O in gevent's threadpool instead of the journal I/O thread (A/B);
+``--trace`` has the daemon stamp every message between "." and 250
+(core/spool_latency.py) and prints per-interval histograms
+(benchmarks/eod_trace_report.py). Who calls it: engineers working on issue 9, by hand. Not a test; it never decides pass/fail and uses loopback only.
 """
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def main() -> int:
     parser.add_argument("--strace", action="store_true", help="count the daemon's syscalls")
     parser.add_argument("--trace", action="store_true",
                         help="ECELERITY_EOD_TRACE: per-interval EOD->250 histograms")
+    parser.add_argument("--journal-io", choices=["worker", "threadpool"], default="",
+                        help="ECELERITY_JOURNAL_IO for the daemon (spool cycle I/O; A/B)")
     args = parser.parse_args()
+    if args.journal_io:
+        os.environ["ECELERITY_JOURNAL_IO"] = args.journal_io
     sink_port = free_port(SINK_HOST)
     sink = subprocess.Popen([_tool("smtp-sink"), "-u", "nobody", "-c", f"{SINK_HOST}:{sink_port}",
                              "256"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -150,6 +155,9 @@ def main() -> int:
               f"{' (under cProfile)' if not args.no_profile else ''}; smtp-sink "
               f"{1000 * peers[0] / max(1, delivered):.3f}, smtp-source {1000 * peers[1] / max(1, delivered):.3f}"
               f"{'; smtp-source: ' + source.stderr.decode()[-200:] if source.returncode else ''}")
+        print("journal I/O: " + " ".join(f"{name}={os.environ.get(name, '')!r}" for name in (
+            "ECELERITY_JOURNAL_IO", "ECELERITY_JOURNAL_IO_PRIORITY", "ECELERITY_SWITCH_INTERVAL",
+            "ECELERITY_PURE_PYTHON")))
         if args.trace:
             from benchmarks.eod_trace_report import report
             print(report(f"{tmp}/eod-trace"))

@@ -4,7 +4,8 @@ Who calls it: the SMTP session (``store`` before the final 250 to DATA/BDAT LAST
 daemon at start-up (``load_all``, then every message re-enters its queue), the queue
 and delivery code (``read_body``/``open_body``, ``update`` for retry state, ``remove``
 when done), ``ec_show`` (read-only, through spool_in). Nothing else touches the files.
-It never blocks the hub: all file I/O runs in gevent's threadpool (spool_commit.py).
+It never blocks the hub: journal cycles are written and fdatasync'd by the journal I/O
+thread (spool_cycle.py, _speedups/journalio), other file I/O runs in gevent's threadpool.
 
 Model (Momentum's): one message per recipient, all recipients of one DATA sharing one
 body. ``store`` returns a StoredBatch whose messages each have their own ID.

@@ -1,26 +1,30 @@
-"""Group commit: the one writer of the spool journal, off the hub, many records per fsync.
+"""Group commit: the one writer of the spool journal, many records per fsync, hub never blocked.
 
 Who calls it: spool.py only (``append`` for batch/done/update records, ``run_exclusive``
 for load/unlink jobs). Nothing else writes segment files.
 
 How a write becomes durable:
-1. ``append()`` (in a session or delivery greenlet) encodes nothing, takes a slot of the
-   bounded pending queue (back-pressure: it waits when ``max_pending`` writes are
-   queued), enqueues the write and waits on its own AsyncResult.
-2. One committer greenlet takes *everything* queued (up to ``max_cycle_bytes``) and runs
-   one cycle in gevent's threadpool: encode + checksum, one ``pwritev`` at the end of the
-   active segment, one ``fdatasync``. Then it runs each write's ``on_durable`` callback
-   (the SMTP session's 250 goes out from there: no hub hop, no waiting behind the other
-   woken sessions) and wakes every waiter of that cycle. Because the cycle thread needs
-   the GIL after each syscall, the interpreter's switch interval is cut to 1 ms.
-   While a cycle is in the pool, new writes pile up and form the next cycle, so the
+1. ``append()`` (in a session or delivery greenlet) encodes the record (header, meta,
+   checksum: GIL work, done where it is asked for), takes a slot of the bounded pending
+   queue (back-pressure: it waits when ``max_pending`` writes are queued), enqueues the
+   write and waits on its own AsyncResult.
+2. One committer greenlet takes *everything* queued (up to ``max_cycle_bytes``) and hands
+   one ``pwritev`` at the end of the active segment plus one ``fdatasync`` to the journal
+   I/O thread (spool_cycle.CycleIO: a thread that never needs the GIL; the committer
+   waits on its eventfd, so only the committer is parked). Then it runs each write's
+   ``on_durable`` callback (the SMTP session's 250 goes out from there: no hub hop, no
+   waiting behind the other woken sessions) and wakes every waiter of that cycle; the
+   writes that piled up meanwhile are handed to the I/O thread *before* those replies
+   go out (unless they need a new segment), so their fdatasync overlaps the replies.
+   While a cycle is in flight, new writes pile up and form the next cycle, so the
    number of fsyncs follows the disk's speed, not the message rate: a slow disk costs
-   latency, not throughput. The hub never waits on I/O.
+   latency, not throughput.
 3. Segments are preallocated (``posix_fallocate``) to ``segment_bytes``. A batch record
    must leave ``headroom`` bytes free in the segment, or the cycle first opens a new
-   segment (file fsync + directory fsync); done/update records may use the headroom.
-   So when the disk is full new mail is refused (SpoolFullError -> 452 4.3.1) but
-   delivery can still record what it delivered, and emptied segments get deleted.
+   segment (file fsync + directory fsync, in gevent's threadpool); done/update records
+   may use the headroom. So when the disk is full new mail is refused (SpoolFullError
+   -> 452 4.3.1) but delivery can still record what it delivered, and emptied segments
+   get deleted.
 4. A failed cycle (any OSError) fails all its writes with SpoolError/SpoolFullError; the
    stretch it wrote is zeroed (NUL tail = unused space to the scanner) and the next cycle
    writes over it. If even that fails, or if fdatasync failed (the page cache can no
@@ -28,10 +32,8 @@ How a write becomes durable:
 """
 from __future__ import annotations
 
-import errno
 import logging
-import os
-import sys
+import os  # noqa: F401 - tests, benchmarks/spool_store.py patch spool_commit.os.*
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,10 +44,12 @@ from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 
 from . import spool_latency
+from .spool_cycle import (ActiveSegment, Cycle, CycleIO, fsync_dir, job_error,
+                          shorten_switch_interval)
 from .spool_format import SpoolError, encode_record, error_from_oserror
 
+__all__ = ["CommitStats", "JournalWriter", "SEGMENT_SUFFIX", "fsync_dir", "segment_name"]
 SEGMENT_SUFFIX = ".seg"
-SWITCH_INTERVAL = 0.001  # seconds; see _shorten_switch_interval
 log = logging.getLogger(__name__)
 
 
@@ -68,15 +72,13 @@ class CommitStats:
 @dataclass
 class _PendingWrite:
     kind: bytes
-    meta: dict[str, Any]
-    data: bytes
+    parts: list[bytes]  # encode_record's buffers
     result: AsyncResult = field(default_factory=AsyncResult)
     trace: dict[str, float] | None = None  # spool_latency stamps (ECELERITY_EOD_TRACE)
     on_durable: Callable[[Any], None] | None = None  # run by the committer once durable
 
-    @property
-    def approx_size(self) -> int:
-        return len(self.data) + 512
+    def __post_init__(self) -> None:
+        self.size = sum(len(part) for part in self.parts)
 
 
 @dataclass
@@ -94,24 +96,24 @@ class JournalWriter:
                  max_pending: int = 2048, max_cycle_bytes: int = 32 << 20) -> None:
         self.segment_dir = segment_dir
         self.fsync = fsync
-        self.mode = mode
-        self.segment_bytes = segment_bytes
         self.headroom = headroom
         self.max_cycle_bytes = max_cycle_bytes
         self.stats = CommitStats()
-        self.active_segment: int | None = None  # number of the segment being appended
-        self._next_segment = first_segment
-        self._fd: int | None = None
-        self._offset = 0
-        self._capacity = 0
+        self._segment = ActiveSegment(segment_dir, first_segment, self.stats, fsync=fsync,
+                                      mode=mode, segment_bytes=segment_bytes, name=segment_name)
+        self._io = CycleIO()
         self._queue: deque[_PendingWrite | _Exclusive] = deque()
         self._slots = Semaphore(max_pending)
         self._wakeup = Event()
         self._committer: gevent.Greenlet | None = None
         self._closed = False
-        self._cycle_done = 0.0  # perf_counter when the last cycle ended (for spool_latency)
         if fsync:
-            _shorten_switch_interval()
+            shorten_switch_interval()
+
+    @property
+    def active_segment(self) -> int | None:
+        """Number of the segment being appended (None before the first cycle)."""
+        return self._segment.number
 
     @property
     def pending(self) -> int:
@@ -125,7 +127,7 @@ class JournalWriter:
         covering the record, before any waiter wakes (the SMTP session sends its 250
         from there): it must not block or switch; its exceptions are swallowed.
         """
-        write = _PendingWrite(kind, meta, data, on_durable=on_durable)
+        write = _PendingWrite(kind, encode_record(kind, meta, data), on_durable=on_durable)
         if spool_latency.ENABLED:
             spool_latency.mark("submit")
             write.trace = spool_latency.current()
@@ -147,8 +149,9 @@ class JournalWriter:
         self._wakeup.set()
         if self._committer is not None:
             self._committer.join()
-        if self._fd is not None:
-            self._seal()
+        self._io.close()
+        if self._segment.fd is not None:
+            self._segment.seal()
 
     # -- the committer --------------------------------------------------------------
 
@@ -163,166 +166,119 @@ class JournalWriter:
             return item.result.get()
 
     def _commit_loop(self) -> None:
-        threadpool = gevent.get_hub().threadpool
-        while not self._closed:
-            if not self._queue:
-                self._wakeup.clear()
-                self._wakeup.wait()
+        started: Cycle | None = None  # handed to the I/O thread, not finished yet
+        while started is not None or not self._closed:
+            if started is None:
+                if not self._queue:
+                    self._wakeup.clear()
+                    self._wakeup.wait()
+                elif isinstance(self._queue[0], _Exclusive):
+                    self._run_exclusive_job(self._queue.popleft())
+                else:
+                    started = self._start_cycle(self._take_cycle())
                 continue
-            if isinstance(self._queue[0], _Exclusive):
-                job = self._queue.popleft()
-                assert isinstance(job, _Exclusive)
-                try:
-                    job.result.set(threadpool.spawn(job.function, *job.args).get())
-                except BaseException as exc:  # noqa: B036 - handed to the waiter
-                    job.result.set_exception(exc)
-                continue
-            cycle: list[_PendingWrite] = []
-            cycle_bytes = 0
-            while self._queue and isinstance(self._queue[0], _PendingWrite) and (
-                    not cycle or cycle_bytes + self._queue[0].approx_size <= self.max_cycle_bytes):
-                write = self._queue.popleft()
-                assert isinstance(write, _PendingWrite)
-                cycle.append(write)
-                cycle_bytes += write.approx_size
-            if spool_latency.ENABLED:
-                _stamp(cycle, "cycle_start", time.perf_counter())
-            try:
-                outcomes = threadpool.spawn(self._write_cycle, cycle).get()
-            except BaseException as exc:  # noqa: B036 - every waiter must wake up
-                outcomes = [exc] * len(cycle)
-            if spool_latency.ENABLED:
-                _stamp(cycle, "cycle_done", self._cycle_done)
-                _stamp(cycle, "resumed", time.perf_counter())
-            for write, outcome in zip(cycle, outcomes, strict=True):
+            done, outcomes = started, self._finish_cycle(started)
+            started = following = None
+            if self._queue and isinstance(self._queue[0], _PendingWrite):
+                following = self._take_cycle()  # the writes that came in meanwhile
+                if not self._needs_segment(following):  # its I/O overlaps the replies
+                    started, following = self._start_cycle(following), None
+            for write, outcome in zip(done.writes, outcomes, strict=True):
                 if write.on_durable is not None and not isinstance(outcome, BaseException):
                     _run_on_durable(write.on_durable, outcome)
-            for write, outcome in zip(cycle, outcomes, strict=True):
+            for write, outcome in zip(done.writes, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     write.result.set_exception(outcome)
                 else:
                     write.result.set(outcome)
+            if following is not None:
+                started = self._start_cycle(following)
 
-    # -- inside the threadpool -------------------------------------------------------
-
-    def _write_cycle(self, cycle: list[_PendingWrite]) -> list[Any]:
-        outcomes: list[Any] = [None] * len(cycle)
-        encoded = [encode_record(write.kind, write.meta, write.data) for write in cycle]
-        sizes = [sum(len(part) for part in parts) for parts in encoded]
-        batch_bytes = sum(size for write, size in zip(cycle, sizes, strict=True) if write.kind == b"B")
+    def _run_exclusive_job(self, job: _PendingWrite | _Exclusive) -> None:
+        assert isinstance(job, _Exclusive)
         try:
-            if self._fd is None or (
-                    batch_bytes and self._offset + batch_bytes + self.headroom > self._capacity):
-                self._open_segment(batch_bytes + self.headroom, shrink_ok=not batch_bytes)
+            job.result.set(self._io.blocking(job.function, *job.args))
+        except BaseException as exc:  # noqa: B036 - handed to the waiter
+            job.result.set_exception(exc)
+
+    def _take_cycle(self) -> list[_PendingWrite]:
+        cycle: list[_PendingWrite] = []
+        cycle_bytes = 0
+        while self._queue and isinstance(self._queue[0], _PendingWrite) and (
+                not cycle or cycle_bytes + self._queue[0].size <= self.max_cycle_bytes):
+            write = self._queue.popleft()
+            assert isinstance(write, _PendingWrite)
+            cycle.append(write)
+            cycle_bytes += write.size
+        return cycle
+
+    def _needs_segment(self, writes: list[_PendingWrite]) -> bool:
+        segment = self._segment
+        batch_bytes = sum(write.size for write in writes if write.kind == b"B")
+        return segment.fd is None or bool(
+            batch_bytes and segment.offset + batch_bytes + self.headroom > segment.capacity)
+
+    def _start_cycle(self, writes: list[_PendingWrite]) -> Cycle:
+        """Open a segment if needed (threadpool), lay the records out, start the I/O."""
+        if spool_latency.ENABLED:
+            _stamp(writes, "cycle_start", time.perf_counter())
+        segment, cycle = self._segment, Cycle(writes, [None] * len(writes))
+        try:
+            if self._needs_segment(writes):
+                batch_bytes = sum(write.size for write in writes if write.kind == b"B")
+                self._io.blocking(segment.open_next, batch_bytes + self.headroom, not batch_bytes)
         except OSError as exc:
-            error = error_from_oserror(exc, f"opening segment {segment_name(self._next_segment)}")
-            if self._fd is None:
-                return [error] * len(cycle)
-            for index, write in enumerate(cycle):  # keep done/update records going
-                if write.kind == b"B":
-                    outcomes[index] = error
-        chosen = [index for index in range(len(cycle)) if outcomes[index] is None]
+            error = error_from_oserror(exc, f"opening segment {segment_name(segment.next_number)}")
+            for index, write in enumerate(writes):  # keep done/update records going
+                if segment.fd is None or write.kind == b"B":
+                    cycle.outcomes[index] = error
+        except BaseException as exc:  # noqa: B036 - every waiter must wake up
+            cycle.outcomes = [exc] * len(writes)
+        cycle.chosen = [index for index, outcome in enumerate(cycle.outcomes) if outcome is None]
         buffers: list[bytes] = []
-        offset = start = self._offset
-        for index in chosen:
-            header, meta_bytes = encoded[index][0], encoded[index][1]
-            outcomes[index] = (self.active_segment, offset + len(header) + len(meta_bytes))
-            buffers.extend(encoded[index])
-            offset += sizes[index]
-        if not buffers:
-            return outcomes
-        assert self._fd is not None
-        failure: OSError | None = None
+        cycle.start = cycle.end = segment.offset
+        for index in cycle.chosen:
+            parts = writes[index].parts
+            cycle.outcomes[index] = (segment.number, cycle.end + len(parts[0]) + len(parts[1]))
+            buffers.extend(parts)
+            cycle.end += writes[index].size
+        if buffers:
+            assert segment.fd is not None
+            try:  # (only fails if no I/O thread can be had: eventfd/thread limits)
+                self._io.start(segment.fd, buffers, cycle.start, self.fsync)
+                cycle.submitted = True
+            except Exception as exc:  # every waiter must wake up
+                cycle.outcomes = [exc] * len(writes)
+        return cycle
+
+    def _finish_cycle(self, cycle: Cycle) -> list[Any]:
+        """Wait for the cycle's I/O; (segment, data offset) or an error per write."""
         try:
-            _pwrite_all(self._fd, buffers, start)
-        except OSError as exc:
-            failure = exc
-            self._undo(start, offset, seal=False)
-        if failure is None and self.fsync:
-            try:
-                os.fdatasync(self._fd)
-                self.stats.fsyncs += 1
-            except OSError as exc:
-                failure = exc
-                self._undo(start, offset, seal=True)
-        if failure is not None:
+            if cycle.submitted:
+                self._account(cycle, *self._io.finish())
+        except BaseException as exc:  # noqa: B036 - every waiter must wake up
+            cycle.outcomes = [exc] * len(cycle.writes)
+        if spool_latency.ENABLED:
+            _stamp(cycle.writes, "cycle_done", self._io.finished_at)
+            _stamp(cycle.writes, "resumed", time.perf_counter())
+        return cycle.outcomes
+
+    def _account(self, cycle: Cycle, written: int, stage: int, error_number: int) -> None:
+        segment = self._segment
+        if stage:
             self.stats.failed_cycles += 1
-            error = error_from_oserror(failure, f"writing {segment_name(self.active_segment or 0)}")
-            for index in chosen:
-                outcomes[index] = error
-            return outcomes
-        self._offset = offset
-        self.stats.cycles += 1
-        self.stats.records += len(chosen)
-        self.stats.bytes_written += offset - start
-        self._cycle_done = time.perf_counter()
-        return outcomes
-
-    def _open_segment(self, need: int, *, shrink_ok: bool = False) -> None:
-        """Open the next segment; ``shrink_ok``: done/update records only, so on a full
-        disk a segment of just ``need`` bytes will do (delivery must be able to finish)."""
-        number = self._next_segment
-        path = os.path.join(self.segment_dir, segment_name(number))
-        capacity = max(self.segment_bytes, need)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, self.mode)
-        try:
-            try:
-                os.posix_fallocate(fd, 0, capacity)
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT) and shrink_ok:
-                    capacity = need
-                    os.posix_fallocate(fd, 0, capacity)
-                elif exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # no preallocation
-                    raise
-            if self.fsync:
-                os.fsync(fd)
-                fsync_dir(self.segment_dir)
-                self.stats.fsyncs += 2
-        except OSError:
-            os.close(fd)
-            os.unlink(path)
-            raise
-        self._next_segment = number + 1
-        if self._fd is not None:
-            self._seal()
-        self._fd, self._offset, self._capacity = fd, 0, capacity
-        self.active_segment = number
-        self.stats.segments_opened += 1
-
-    def _seal(self) -> None:
-        """Stop appending to the active segment; give back its unused preallocation."""
-        assert self._fd is not None
-        try:
-            os.ftruncate(self._fd, self._offset)
-        except OSError:
-            pass  # a NUL tail is harmless; only space is lost
-        os.close(self._fd)
-        self._fd = None
-
-    def _undo(self, start: int, end: int, *, seal: bool) -> None:
-        assert self._fd is not None
-        if seal:
-            self._seal()
+            self._io.blocking(segment.undo, cycle.start, cycle.end, stage == 2)
+            error = error_from_oserror(job_error(stage, error_number),
+                                       f"writing {segment_name(segment.number or 0)}")
+            for index in cycle.chosen:
+                cycle.outcomes[index] = error
             return
-        try:
-            zero_end = min(end, self._capacity)
-            if zero_end > start:
-                os.pwrite(self._fd, bytes(zero_end - start), start)
-            os.ftruncate(self._fd, max(start, self._capacity))
-        except OSError:
-            self._seal()
-
-
-def _shorten_switch_interval() -> None:
-    """The cycle's thread needs the GIL three times (start, after pwritev, after
-    fdatasync) while the hub runs Python; at CPython's default 5 ms switch interval each
-    wait can take that long. With 1 ms the relay's probe p99 EOD->250 was 31-40 ms
-    against 46-76 ms at 5 ms (3 interleaved runs each on a loaded box; issue 9,
-    benchmarks/relay_cprofile.py --trace). ECELERITY_SWITCH_INTERVAL overrides (seconds;
-    0 leaves the interpreter's own)."""
-    wanted = float(os.environ.get("ECELERITY_SWITCH_INTERVAL", "") or SWITCH_INTERVAL)
-    if wanted > 0 and sys.getswitchinterval() > wanted:
-        sys.setswitchinterval(wanted)
+        if self.fsync:
+            self.stats.fsyncs += 1
+        segment.offset = cycle.end
+        self.stats.cycles += 1
+        self.stats.records += len(cycle.chosen)
+        self.stats.bytes_written += cycle.end - cycle.start
 
 
 def _run_on_durable(callback: Callable[[Any], None], outcome: Any) -> None:
@@ -336,24 +292,3 @@ def _stamp(cycle: list[_PendingWrite], point: str, stamp: float) -> None:
     for write in cycle:
         if write.trace is not None:
             write.trace[point] = stamp
-
-
-def _pwrite_all(fd: int, buffers: list[bytes], offset: int) -> None:
-    views = [memoryview(buffer) for buffer in buffers if buffer]
-    first = 0
-    while first < len(views):
-        written = os.pwritev(fd, views[first:first + 512], offset)
-        offset += written
-        while first < len(views) and written >= len(views[first]):
-            written -= len(views[first])
-            first += 1
-        if written:
-            views[first] = views[first][written:]
-
-
-def fsync_dir(path: str) -> None:
-    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

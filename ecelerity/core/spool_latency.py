@@ -3,9 +3,10 @@
 Set ``ECELERITY_EOD_TRACE=/path/prefix`` in the daemon's environment and each process
 appends one line per accepted message to ``<prefix>.<pid>``: the perf_counter stamps of
 the points a message passes between the final "." and its 250 (see POINTS). Who calls
-it: smtp/session.py (dot seen, 250 sent), smtp/accept.py (phases done, stored, reply
-built), core/spool_commit.py (submitted, cycle picked up, cycle done in the threadpool,
-committer resumed, waiter woken); benchmarks/eod_trace_report.py reads the files. It
+it: smtp/session.py (dot seen, 250 sent), smtp/accept.py (phases done, reply built),
+core/admit.py (stored), core/spool_commit.py (submitted, cycle picked up, cycle done = when the journal
+I/O thread finished its fdatasync, committer resumed, waiter woken);
+benchmarks/eod_trace_report.py reads the files. It
 must never change behaviour or raise: with the variable unset every call is a no-op.
 """
 from __future__ import annotations
