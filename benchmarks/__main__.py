@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows:
                 if row.get("profile") and Path(row["profile"]).exists():
                     title = f"{scenario} {row['peer']} {row['size'] // 1024} KB x {row['sessions']}"
-                    text = profile.markdown(title, profile.summarize(Path(row["profile"])))
+                    hooks = profile.hook_samples(Path(row["profile"])) if scenario == "policy" else None
+                    text = profile.markdown(title, profile.summarize(Path(row["profile"])), hooks)
                     Path(row["profile"]).with_suffix(".md").write_text(text)
                     print(text)
             failed |= not rows or any("error" in r or r["lost"] or r["smtp_source_exit"] != 0

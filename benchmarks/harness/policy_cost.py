@@ -11,6 +11,24 @@ of each policy run, ``ENV`` for the daemon's environment) and report_tables.py
 * whole-daemon: CPU s/1000 of the variant - CPU s/1000 of the plain run of the same
   round (runs interleave plain, sieve, lua, plain, ...), median over the rounds with
   its min..max spread: shown honestly, but it also moves with batching and noise.
+* hub delta: the same difference for the hub thread alone (relay.py's
+  ``hub_cpu_us_per_msg``, /proc schedstat in ns): the marginal cost on the thread that
+  runs the hooks, without the journal thread's batching-dependent fdatasync CPU. It
+  also carries what the policy does to the rest of the hub (caches, edits applied by
+  the session), so it is the complete figure -- but run to run the plain hub moves by
+  more than the policy costs (e.g. 638 .. 798 us/message over 6 rounds on a loaded box,
+  README), so it does not decide either.
+
+Why the in-daemon figure is above the tight loops (benchmarks/sieve_in_daemon.py,
+lua_in_daemon.py) and py-spy's share was below it (experiments of 2026-11-22,
+``python -m benchmarks.harness.policy_measure``): timing every call and every 16th give
+the same figure (no sampling bias); no timed hook ever switched greenlets (counted with
+greenlet.settrace); the same hooks in the tight loop with 4 MB of memory touched between
+messages cost 2.2x (Sieve) / 1.6x (Lua) what they cost warm -- the daemon's own work between
+hooks evicts the policy's code and data, and the hooks really pay that in the daemon.
+py-spy divided by samples of every thread (the journal thread too) and counts a
+runnable-but-waiting hub as busy (hub samples/rate were 1.6-3.7x the hub's CPU seconds),
+which dilutes the hooks' share.
 
 It must never change a measured number, and never judge the target on a figure that
 is missing (an old daemon without ``policy cpu`` gives "n/a").
@@ -71,12 +89,15 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             groups.setdefault((row["peer"], row["size"], row["sessions"]), []).append(row)
     out = []
     for (variant, size, sessions), runs in groups.items():
-        deltas, inside, plain_cpu = [], [], []
+        deltas, inside, plain_cpu, hub = [], [], [], []
         for run in runs:
             base = plain.get((size, sessions, run.get("round", 0)))
             if base is not None:
                 deltas.append((run["cpu_s_per_1000_total"] - base["cpu_s_per_1000_total"]) * 1000)
                 plain_cpu.append(base["cpu_s_per_1000_total"])
+                if run.get("hub_cpu_us_per_msg") is not None and \
+                        base.get("hub_cpu_us_per_msg") is not None:
+                    hub.append(run["hub_cpu_us_per_msg"] - base["hub_cpu_us_per_msg"])
             figure = in_daemon_us(run)
             if figure is not None:
                 inside.append(figure)
@@ -84,15 +105,16 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "cpu": statistics.median(r["cpu_s_per_1000_total"] for r in runs),
                     "plain_cpu": statistics.median(plain_cpu) if plain_cpu else None,
                     "msg_per_s": round(statistics.median(r["msg_per_s"] for r in runs), 1),
-                    "delta_us": deltas, "in_daemon_us": inside})
+                    "delta_us": deltas, "hub_delta_us": hub, "in_daemon_us": inside})
     return out
 
 
 def policy_checks(rows: list[dict[str, Any]]) -> list[str]:
     out = ["| load | variant | rounds | CPU s/1000 (median) | plain CPU s/1000 (median) | "
-           "whole-daemon delta us/msg, median (min .. max) | in-daemon policy CPU us/msg, "
-           "median (min .. max) | msg/s (median) | target (in-daemon) |",
-           "|---|---|---:|---:|---:|---|---|---:|---|"]
+           "whole-daemon delta us/msg, median (min .. max) | hub-thread delta us/msg, median "
+           "(min .. max) | in-daemon policy CPU us/msg, median (min .. max) | msg/s (median) | "
+           "target (in-daemon) |",
+           "|---|---|---:|---:|---:|---|---|---|---:|---|"]
     for s in summarize(rows):
         size = f"{s['size'] // 1024} KB" if s["size"] >= 1024 else f"{s['size']} B"
         inside = s["in_daemon_us"]
@@ -100,7 +122,8 @@ def policy_checks(rows: list[dict[str, Any]]) -> list[str]:
                                               else "**missed**")) if inside else "n/a (not measured)"
         out.append(f"| {size} x {s['sessions']} | {s['variant']} | {s['rounds']} | {round(s['cpu'], 3)} | "
                    f"{round(s['plain_cpu'], 3) if s['plain_cpu'] is not None else 'n/a'} | "
-                   f"{_spread(s['delta_us'])} | {_spread(inside)} | {s['msg_per_s']} | {verdict} |")
+                   f"{_spread(s['delta_us'])} | {_spread(s['hub_delta_us'])} | {_spread(inside)} | "
+                   f"{s['msg_per_s']} | {verdict} |")
     return out
 
 
@@ -112,4 +135,10 @@ NOTE = ("Policy cost, two figures. In-daemon: the daemon's own thread CPU time i
         "CPU s/1000 of the variant minus the plain run of the same round (plain, sieve, lua "
         "interleaved per round), median and min..max over the rounds; it also carries what "
         "batching changes when the daemon is slower (fewer records per fsync, fewer events "
-        "per hub iteration) and run-to-run noise, so it is shown but does not decide.")
+        "per hub iteration) and run-to-run noise, so it is shown but does not decide. "
+        "Hub-thread delta: the same for the hub thread alone (/proc schedstat), the complete "
+        "marginal cost on the thread that runs the hooks, but the plain run's hub moves by "
+        "more than the policy costs from run to run, so it does not decide either. The "
+        "in-daemon figure is above the tight loops (benchmarks/sieve_in_daemon.py, "
+        "lua_in_daemon.py) because the hooks run cache-cold between the daemon's other "
+        "work (policy_cost.py; python -m benchmarks.harness.policy_measure).")

@@ -4,8 +4,11 @@ Who calls it: relay.py when the run asks for a profile. ``start(pid, path)`` att
 ``py-spy record --nonblocking --format raw`` (collapsed stacks, loadable in speedscope
 or flamegraph.pl) to the running daemon; ``stop()`` ends it with SIGINT so py-spy writes
 the file; ``summarize(path)`` gives the functions with the largest inclusive and self
-share of the sampled (non-idle) time. It must never change the daemon (sampling from
-outside only) and must degrade to "no profile" when py-spy is missing.
+share of the sampled (non-idle) time, of every thread; ``hook_samples(path)`` the hub
+thread's samples and those under the Sieve++ / Lua hooks (the policy scenario's view:
+a share of all threads' samples is not a share of the hub's CPU). It must never change
+the daemon (sampling from outside only) and must degrade to "no profile" when py-spy
+is missing.
 """
 from __future__ import annotations
 
@@ -79,9 +82,45 @@ def summarize(path: Path, *, top: int = 25) -> dict:
     return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
 
 
-def markdown(title: str, summary: dict) -> str:
-    lines = [f"### {title}", "", f"{summary['samples']} samples (non-idle).", "",
-             "| inclusive % | function (file) | | self % | function (file) |", "|---:|---|---|---:|---|"]
+HOOK_SHARE_NOTE = ("share of the hub thread's non-idle samples below HookRegistry.run -> the "
+                   "engine's hook (any file); py-spy counts a runnable-but-waiting hub as busy, "
+                   "so this understates the hooks' share of the hub's CPU (policy_cost.py)")
+
+
+def markdown(title: str, summary: dict, hooks: dict[str, int] | None = None) -> str:
+    lines = [f"### {title}", "", f"{summary['samples']} samples (non-idle, every thread).", ""]
+    if hooks and hooks.get("hub"):
+        shares = ", ".join(f"{engine} {100.0 * n / hooks['hub']:.1f}%"
+                           for engine, n in sorted(hooks.items()) if engine != "hub")
+        lines += [f"Hub thread: {hooks['hub']} samples; policy hooks: {shares or 'none'} "
+                  f"({HOOK_SHARE_NOTE}).", ""]
+    lines += ["| inclusive % | function (file) | | self % | function (file) |", "|---:|---|---|---:|---|"]
     for (inc_name, inc), (own_name, own) in zip(summary["inclusive"], summary["self"], strict=False):
         lines.append(f"| {inc} | {inc_name} | | {own} | {own_name} |")
     return "\n".join(lines) + "\n"
+
+
+_ENGINE_DIRS = {"/policy/sieve/": "sieve", "/policy/lua/": "lua"}
+
+
+def hook_samples(path: Path) -> dict[str, int]:
+    """py-spy raw stacks -> {"hub": non-idle samples of the main thread, "sieve"/"lua":
+    those with a policy hook of that engine on the stack below HookRegistry.run}."""
+    counts: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if any("threading.py" in f for f in frames[:3]):
+            continue  # a threadpool thread (the journal's fdatasync cycle), not the hub
+        n = int(count)
+        counts["hub"] += n
+        for i, frame in enumerate(frames):
+            if frame.startswith("HookRegistry.run (") and "policy/phases.py" in frame:
+                rest = [f for f in frames[i + 1:] if "cpu_accounting.py" not in f]
+                if rest:
+                    engine = next((e for d, e in _ENGINE_DIRS.items() if d in rest[0]), "other")
+                    counts[engine] += n
+                break
+    return dict(counts)

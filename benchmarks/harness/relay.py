@@ -19,7 +19,7 @@ from typing import Callable
 from tests.helpers.inject import percentile
 from tests.helpers.tools import find_tool
 
-from . import procstat, profile
+from . import procstat, profile, threadcpu
 from .peers import Peer
 from .probe_process import ProbeProcess
 from .sink import Sink
@@ -51,6 +51,7 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
         if profile_path is not None and peer.name == "ecelerity":
             profiler = profile.start(peer.root_pid, profile_path)
         before = procstat.cpu_by_name(peer.processes(), peer.root_pid)
+        hub_before = threadcpu.split_ns(peer.root_pid)
         sink_before = procstat.sample(sink.proc.pid)
         probe = ProbeProcess("127.0.0.1", peer.port, sessions=PROBE_SESSIONS, size=load.size)
         started = time.perf_counter()
@@ -74,6 +75,7 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
             progress=lambda t: progress(f"{peer.name:10s} {load.label}: draining, {t}"))
         elapsed = max(injected, last_seen - started)
         profile.stop(profiler)
+        hub_after = threadcpu.split_ns(peer.root_pid)
         samples = peer.processes()
         after = procstat.cpu_by_name(samples, peer.root_pid)
         sink_after = procstat.sample(sink.proc.pid)
@@ -106,6 +108,10 @@ def run_relay(make_peer: Callable[[int], Peer], load, progress: Callable[[str], 
         "cpu_s_per_1000": {name: round(sec * per_k, 3) for name, sec in sorted(cpu.items()) if sec},
         "cpu_s_per_1000_total": round(sum(cpu.values()) * per_k, 3),
         "sink_cpu_s_per_1000": round(sink_cpu * per_k, 3),
+        # the root process's main thread: with 1 worker, the hub where every hook runs
+        # (with worker_processes > 1 the root is the supervisor: no hub figure)
+        "hub_cpu_us_per_msg": round((hub_after[0] - hub_before[0]) / received / 1000.0, 2)
+        if received and len(samples) == 1 else None,
         "peak_rss_kb_sum": sum(s.hwm_kb for s in samples),
         "peak_rss_kb_max": max((s.hwm_kb for s in samples), default=0),
         "processes": len(samples),

@@ -24,6 +24,10 @@ def _render(data: dict[str, Any]) -> list[str]:
         per_call = tot["ns"] / tot["calls"] / 1000 if tot["calls"] else 0.0
         lines.append(f"{engine}: {tot['calls']} call(s), {tot['ns'] / 1e9:.6f} s CPU "
                      f"({per_call:.2f} us/call; {tot['sampled_calls']} timed)")
+        for hook in data.get("hooks", ()):
+            if hook["engine"] == engine:
+                lines.append(f"  {hook['phase']} {hook['name']}: {hook['calls']} call(s), "
+                             f"{hook['ns'] / hook['calls'] / 1000:.2f} us/call")
     return lines
 
 

@@ -18,6 +18,7 @@ import mmap
 import os
 
 from ecelerity.core.encodings import encode_text_body
+from ecelerity.core.header_index import HeaderIndex, for_headers
 from ecelerity.core.headers import Headers
 from ecelerity.core.mime import Part
 from ecelerity.core.spool_commit import segment_name
@@ -89,8 +90,15 @@ class Message:
     def size(self) -> int:
         return self.end - self.start
 
+    def header_index(self) -> HeaderIndex:
+        """The top block's case-insensitive index (core/header_index.py): built on first
+        use, rebuilt after any edit of ``headers`` (its ``version``) or ``replace_raw``."""
+        return for_headers(self, self.headers)
+
     def header(self, name: str) -> list[str]:
-        """Every value of name, unfolded and RFC 2047-decoded (Lua ``msg:header(name)``)."""
+        """Every value of name, unfolded and RFC 2047-decoded (Lua ``msg:header(name)``).
+        A scan: cheapest for the few reads a relayed message gets; a caller reading many
+        names, or the same ones again, uses ``header_index()`` (A/B in header_index.py)."""
         return self.headers.get_all(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:

@@ -13,6 +13,11 @@ JIT warm-up) is never timed: the figure is the steady state (``time.thread_time_
 ~0.6-0.8 us each: timing every call adds ~1.7 us a hook, every 16th ~0.2 us; measure
 with ``python -m benchmarks.harness.accounting_overhead``).
 
+Checked against the other measures (2026-11-22, benchmarks/harness/policy_cost.py): timing
+every call and every 16th give the same per-message figure, no timed hook switched
+greenlets, and in a tight loop it reproduces the loop's own CPU delta; in the daemon it is
+higher because the hooks run cache-cold there (a real cost of the hooks, not a bias).
+
 What it measures: ``time.thread_time_ns()`` around the hook call, minus the measured
 cost of an empty timed region (``bias_ns``), so it includes everything the hook does
 (proxies, header parsing, edits) and nothing else the daemon does meanwhile. A hook
@@ -81,18 +86,24 @@ class PolicyCpu:
             meter[3] = meter[0] + self._gap(1, 2 * self.sample_every - 1)
 
     def snapshot(self) -> dict[str, Any]:
-        """Totals per engine: calls, timed calls, timed ns and the estimated total ns."""
+        """Totals per engine (calls, timed calls, timed ns, estimated total ns) and the
+        same per hook (``hooks``: which phase's hook the engine's time is spent in)."""
         engines: dict[str, dict[str, int]] = {}
+        hooks = []
         for hook in list(self._hooks.values()):
             calls, sampled, ns, _ = hook.meter
+            estimate = round(ns * calls / sampled) if sampled else 0
             tot = engines.setdefault(hook.engine, {"calls": 0, "sampled_calls": 0,
                                                    "sampled_ns": 0, "ns": 0})
             tot["calls"] += calls
             tot["sampled_calls"] += sampled
             tot["sampled_ns"] += ns
-            tot["ns"] += round(ns * calls / sampled) if sampled else 0
+            tot["ns"] += estimate
+            if calls:
+                hooks.append({"engine": hook.engine, "phase": hook.phase, "name": hook.name,
+                              "calls": calls, "sampled_calls": sampled, "ns": estimate})
         return {"enabled": True, "sample_every": self.sample_every, "bias_ns": self.bias_ns,
-                "engines": {k: v for k, v in engines.items() if v["calls"]}}
+                "engines": {k: v for k, v in engines.items() if v["calls"]}, "hooks": hooks}
 
     def reset(self) -> None:
         for hook in list(self._hooks.values()):

@@ -67,7 +67,7 @@ class RegisteredHook:
     meter: list[int] = field(default_factory=lambda: [0, 0, 0, 1 << 62], compare=False, repr=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class PhaseResult:
     """What a phase decided. ``reply`` is None when no hook set a code."""
 
@@ -115,11 +115,16 @@ class HookRegistry:
 
     def run(self, phase: str, vctx: ValidationContext, *args: Any) -> PhaseResult:
         """Run the phase's hooks in order; stop at DONE, a disconnect or a failing hook."""
-        result = PhaseResult()
+        chain = self._hooks[phase]  # a tuple: a reload replaces it, never mutates it
+        if not chain:  # most phases of most messages: only the code the session's checks set
+            return PhaseResult(False, vctx.take_code() if vctx.code is not None else None)
         accounting = cpu_accounting.ACCOUNTING  # None unless ECELERITY_POLICY_CPU asks
-        for hook in self._hooks[phase]:  # a tuple: a reload replaces it, never mutates it
+        done = False
+        for hook in chain:
             try:
-                if accounting is not None and hook.engine is not None:
+                if accounting is None or hook.engine is None:
+                    verdict = hook.func(vctx, *args)
+                else:
                     # inlined: the untimed calls must stay ~0.1 us (cpu_accounting.py)
                     meter = hook.meter
                     meter[0] += 1
@@ -127,24 +132,17 @@ class HookRegistry:
                         verdict = hook.func(vctx, *args)
                     else:
                         verdict = accounting.timed(hook, vctx, args)
-                else:
-                    verdict = hook.func(vctx, *args)
             except Exception:  # noqa: BLE001 - a policy bug must not kill the session
                 log.exception("validation hook %s failed in phase %s", hook.name, phase)
                 vctx.code = None
-                result.done = True
-                result.reply = LOCAL_ERROR
-                return result
+                return PhaseResult(True, LOCAL_ERROR)
             if vctx.disconnect_reply is not None:
-                result.done = True
-                result.disconnect = vctx.disconnect_reply
-                result.reply = vctx.take_code() or vctx.disconnect_reply
-                return result
-            if verdict == DONE:
-                result.done = True
-                break
-            if verdict not in (None, CONTINUE):
+                return PhaseResult(True, vctx.take_code() or vctx.disconnect_reply,
+                                   vctx.disconnect_reply)
+            if verdict is not None and verdict != CONTINUE:
+                if verdict == DONE:
+                    done = True
+                    break
                 log.error("validation hook %s returned %r in phase %s; treated as CONTINUE",
                           hook.name, verdict, phase)
-        result.reply = vctx.take_code()
-        return result
+        return PhaseResult(done, vctx.take_code() if vctx.code is not None else None)

@@ -56,10 +56,21 @@ class ValidationContext:
 
     # -- context variables (Momentum: vctx:get / vctx:set) -------------------------------
     def get(self, which: str, key: str, default: str | None = None) -> str | None:
+        # the two scopes tested inline: Lua and Sieve call this per rule (no _dict call)
+        if which == VCTX_MESS:
+            return self.mess.get(key, default)
+        if which == VCTX_CONN:
+            return self.conn.get(key, default)
         return self._dict(which).get(key, default)
 
     def set(self, which: str, key: str, value: Any) -> None:
-        self._dict(which)[key] = "" if value is None else str(value)
+        text = value if value.__class__ is str else ("" if value is None else str(value))
+        if which == VCTX_MESS:
+            self.mess[key] = text
+        elif which == VCTX_CONN:
+            self.conn[key] = text
+        else:
+            self._dict(which)[key] = text
 
     def _dict(self, which: str) -> dict[str, str]:
         if which == VCTX_CONN:

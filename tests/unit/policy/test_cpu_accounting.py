@@ -83,6 +83,24 @@ def test_run_accounts_engine_hooks_only_and_close_to_their_cpu(accounting, every
     assert acct.snapshot()["engines"] == {}
 
 
+def test_the_snapshot_says_which_hook_the_engine_time_is_spent_in(accounting):
+    acct = accounting(1)
+    reg = phases.HookRegistry()
+    reg.register("data", lambda v, m: burn(300_000), priority=phases.PRIORITY_SIEVE, name="sieve:s:data")
+    reg.register("data_spool", lambda v, m: burn(30_000), priority=phases.PRIORITY_SIEVE,
+                 name="sieve:s:data_spool")
+    reg.register("data", lambda v, m: None, priority=phases.PRIORITY_CORE, name="core:relay")
+    for _ in range(12):
+        reg.run("data", ValidationContext(), None)
+        reg.run("data_spool", ValidationContext(), None)
+    snap = acct.snapshot()
+    hooks = {h["phase"]: h for h in snap["hooks"]}
+    assert set(hooks) == {"data", "data_spool"} and all(h["engine"] == "sieve" for h in hooks.values())
+    assert hooks["data"]["calls"] == hooks["data_spool"]["calls"] == 12
+    assert hooks["data"]["ns"] > 4 * hooks["data_spool"]["ns"]  # 10x the work
+    assert hooks["data"]["ns"] + hooks["data_spool"]["ns"] == snap["engines"]["sieve"]["ns"]
+
+
 def test_a_failing_hook_is_still_accounted_and_still_451(accounting):
     acct = accounting(1)
     reg = phases.HookRegistry()

@@ -108,3 +108,43 @@ def test_tarpit_sleeps_only_the_calling_greenlet():
     no_tarpit = ValidationContext(can_tarpit=False)
     with pytest.raises(RuntimeError):
         no_tarpit.tarpit(1)
+
+
+def test_a_phase_without_hooks_still_hands_over_a_code_already_set():
+    reg, vctx = HookRegistry(), ValidationContext()
+    assert reg.run("rcptto_list", vctx, []).reply is None
+    vctx.set_code(452, "4.5.3 too many recipients")  # e.g. set before the phase ran
+    result = reg.run("rcptto_list", vctx, [])
+    assert str(result.reply) == "452 4.5.3 too many recipients" and not result.done
+    assert vctx.code is None  # taken: the next phase starts clean
+    assert reg.run("rcptto_list", vctx, []).reply is None
+
+
+def test_odd_verdicts_continue_and_a_disconnect_keeps_the_hooks_own_code(caplog):
+    reg, seen = HookRegistry(), []
+    reg.register("ehlo", lambda v, s: "bogus", name="odd")
+    reg.register("ehlo", lambda v, s: seen.append("next") or CONTINUE)
+    assert not reg.run("ehlo", ValidationContext(), "h").done and seen == ["next"]
+    assert "returned 'bogus'" in caplog.text
+
+    def leave(vctx, s):
+        vctx.set_code(554, "5.7.1 bye now")
+        vctx.disconnect(421, "4.7.0 closing")
+    reg2 = HookRegistry()
+    reg2.register("ehlo", leave)
+    reg2.register("ehlo", lambda v, s: seen.append("never"))
+    result = reg2.run("ehlo", ValidationContext(), "h")
+    assert str(result.reply) == "554 5.7.1 bye now" and str(result.disconnect) == "421 4.7.0 closing"
+    assert result.done and seen == ["next"]
+
+
+def test_vctx_set_stores_text_and_refuses_an_unknown_scope():
+    vctx = ValidationContext()
+    vctx.set(VCTX_MESS, "none", None)
+    vctx.set(VCTX_MESS, "num", 42)
+    vctx.set(VCTX_CONN, "text", "t")
+    assert vctx.mess == {"none": "", "num": "42"} and vctx.conn == {"text": "t"}
+    assert vctx.get(VCTX_MESS, "absent", "dflt") == "dflt" and vctx.get(VCTX_CONN, "num") is None
+    with pytest.raises(ValueError, match="vctx type must be"):
+        vctx.set("global", "k", "v")
+    assert vctx.mess == {"none": "", "num": "42"}

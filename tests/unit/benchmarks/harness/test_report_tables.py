@@ -13,8 +13,10 @@ def relay_row(peer: str, msg_per_s: float, cpu: float, p99: float = 5.0, size: i
 
 
 def policy_row(peer: str, cpu: float, round_no: int, engine_ns: int | None = None,
-               received: int = 1000) -> dict:
+               received: int = 1000, hub: float | None = None) -> dict:
     row = relay_row(peer, 800, cpu) | {"round": round_no, "received": received}
+    if hub is not None:
+        row["hub_cpu_us_per_msg"] = hub
     engine = {"ecelerity+sieve50": "sieve", "ecelerity+lua5hooks": "lua"}.get(peer)
     if engine and engine_ns is not None:
         row["policy_cpu"] = {"enabled": True, "sample_every": 8, "bias_ns": 300,
@@ -26,25 +28,29 @@ def policy_row(peer: str, cpu: float, round_no: int, engine_ns: int | None = Non
 def test_policy_delta_pairs_rounds_and_verdict_uses_the_in_daemon_figure():
     # whole-daemon deltas per round: sieve +30, +130, +80 us, lua +120, +60, +40 (noisy);
     # in-daemon: sieve 45, 47, 46 us, lua 60, 62, 61 us
-    rows = [policy_row("ecelerity", 0.400, 0), policy_row("ecelerity+sieve50", 0.430, 0, 45_000_000),
-            policy_row("ecelerity+lua5hooks", 0.520, 0, 60_000_000),
-            policy_row("ecelerity", 0.300, 1), policy_row("ecelerity+sieve50", 0.430, 1, 47_000_000),
-            policy_row("ecelerity+lua5hooks", 0.360, 1, 62_000_000),
-            policy_row("ecelerity", 0.500, 2), policy_row("ecelerity+sieve50", 0.580, 2, 46_000_000),
+    # hub thread: plain 300, 250, 350 us; sieve +50, +70, +20; lua +100, +90 (round 2 unread)
+    rows = [policy_row("ecelerity", 0.400, 0, hub=300.0),
+            policy_row("ecelerity+sieve50", 0.430, 0, 45_000_000, hub=350.0),
+            policy_row("ecelerity+lua5hooks", 0.520, 0, 60_000_000, hub=400.0),
+            policy_row("ecelerity", 0.300, 1, hub=250.0),
+            policy_row("ecelerity+sieve50", 0.430, 1, 47_000_000, hub=320.0),
+            policy_row("ecelerity+lua5hooks", 0.360, 1, 62_000_000, hub=340.0),
+            policy_row("ecelerity", 0.500, 2, hub=350.0),
+            policy_row("ecelerity+sieve50", 0.580, 2, 46_000_000, hub=370.0),
             policy_row("ecelerity+lua5hooks", 0.540, 2, 61_000_000)]
     text = "\n".join(report_tables.policy_checks(rows))
     [sieve] = [line for line in text.splitlines() if "| ecelerity+sieve50 |" in line]
-    assert "| 3 | 0.43 | 0.4 | 80.0 (30.0 .. 130.0) | 46.0 (45.0 .. 47.0) |" in sieve
+    assert "| 3 | 0.43 | 0.4 | 80.0 (30.0 .. 130.0) | 50.0 (20.0 .. 70.0) | 46.0 (45.0 .. 47.0) |" in sieve
     assert sieve.endswith("<= 50.0 us: met |")
     [lua] = [line for line in text.splitlines() if "| ecelerity+lua5hooks |" in line]
-    assert "| 60.0 (40.0 .. 120.0) | 61.0 (60.0 .. 62.0) |" in lua
+    assert "| 60.0 (40.0 .. 120.0) | 95.0 (90.0 .. 100.0) | 61.0 (60.0 .. 62.0) |" in lua
     assert lua.endswith("**missed** |")
 
 
 def test_policy_without_in_daemon_figure_is_not_judged():
     rows = [policy_row("ecelerity", 0.400, 0), policy_row("ecelerity+sieve50", 0.401, 0)]
     [line] = [x for x in report_tables.policy_checks(rows) if "sieve50" in x]
-    assert "| 1.0 | n/a | " in line and line.endswith("n/a (not measured) |")
+    assert "| 1.0 | n/a | n/a | " in line and line.endswith("n/a (not measured) |")
     assert "In-daemon" in "\n".join(report_tables.tables("policy", rows))
 
 
