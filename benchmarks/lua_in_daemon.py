@@ -1,7 +1,8 @@
 """What a configured 5-hook Lua policy costs the daemon per message, on the daemon's own path.
 
 Run by hand (not a test): ``.venv/bin/python benchmarks/lua_in_daemon.py [--seconds S]
-[--per-connection N] [--engine luajit|lua54] [--both-modes] [--profile N]``.
+[--per-connection N] [--engine luajit|lua54] [--interleave KB ...] [--both-modes]
+[--profile N]``.
 ``ECELERITY_PURE_PYTHON=1`` selects the pure-Python speedups; ``--both-modes`` runs
 itself once per mode and prints both.
 
@@ -19,12 +20,16 @@ same loop runs on an App without the module; the figure is the difference: every
 the daemon does because a Lua policy is configured (proxies, the message model,
 RFC 2047 decoding, the header edit committed into the message, audit hooks). CPU us
 per message, best round and median of the rounds, the two loops interleaved round by
-round so machine noise hits both alike. Never touches the network or a spool.
+round so machine noise hits both alike. ``--interleave KB`` puts other work between
+messages in both loops (a copy through KB of memory, a JSON round trip): the policy's
+cost with the caches as cold as the daemon leaves them. Never touches the network or
+a spool.
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import statistics
@@ -126,10 +131,29 @@ def one_message(app: App, vctx: ValidationContext, raw: bytes) -> int:
     return code
 
 
+def make_interleave(kilobytes: int) -> Any:
+    """Other work between messages, as a daemon does between hooks (None for 0 KB): a
+    copy through ``kilobytes`` of memory (evicts caches: both loops pay it, the figure
+    is the difference) and a bit of unrelated Python (JSON round trip: other code and
+    objects through the instruction cache and branch predictors)."""
+    if not kilobytes:
+        return None
+    source, scratch = bytes(kilobytes * 1024), bytearray(kilobytes * 1024)
+    document = {"queue": [{"id": f"{n:08x}", "rcpt": f"user{n}@example.com", "tries": n % 7,
+                           "next": 1767225600 + n} for n in range(40)]}
+
+    def interleave() -> None:
+        scratch[:] = source
+        json.loads(json.dumps(document))
+    return interleave
+
+
 def run_messages(app: App, messages: list[bytes], count: int, start: int,
-                 per_connection: int, replies: dict) -> None:
+                 per_connection: int, replies: dict, between: Any = None) -> None:
     vctx = None
     for n in range(start, start + count):
+        if between is not None:
+            between()
         if vctx is None or n % per_connection == 0:
             vctx = ValidationContext(conn={"peer_ip": "198.51.100.7", "ehlo_domain": "client.example"})
             app.hooks.run("connect", vctx)
@@ -138,9 +162,11 @@ def run_messages(app: App, messages: list[bytes], count: int, start: int,
         replies[code] = replies.get(code, 0) + 1
 
 
-def measure(engine: str, seconds: float, per_connection: int, rounds: int = 11) -> dict[str, Any]:
+def measure(engine: str, seconds: float, per_connection: int, rounds: int = 11,
+            interleave_kb: int = 0) -> dict[str, Any]:
     """Interleaved rounds of the plain and the Lua loop; CPU us/message of each."""
     messages = make_messages()
+    between = make_interleave(interleave_kb)
     with tempfile.TemporaryDirectory(prefix="lua-in-daemon-") as tmp:
         plain_app, lua_app = make_app(Path(tmp), None), make_app(Path(tmp), engine)
         try:
@@ -155,7 +181,7 @@ def measure(engine: str, seconds: float, per_connection: int, rounds: int = 11) 
                     cpu_start, wall_end, count = time.process_time(), time.perf_counter() + per_round, 0
                     while time.perf_counter() < wall_end:
                         run_messages(app, messages, batch, count, per_connection,
-                                     replies if label == "lua" else {})
+                                     replies if label == "lua" else {}, between)
                         count += batch
                     costs[label].append((time.process_time() - cpu_start) / count * 1e6)
         finally:
@@ -163,9 +189,12 @@ def measure(engine: str, seconds: float, per_connection: int, rounds: int = 11) 
             lua_app.stop()
     best = {k: min(v) for k, v in costs.items()}
     median = {k: statistics.median(v) for k, v in costs.items()}
+    spread = sorted(lua - plain for lua, plain in zip(costs["lua"], costs["plain"], strict=True))
     return {"engine": engine, "plain_best": best["plain"], "lua_best": best["lua"],
             "cost_best": best["lua"] - best["plain"],
-            "cost_median": median["lua"] - median["plain"], "replies": replies}
+            "cost_median": median["lua"] - median["plain"],
+            "round_quartiles": (spread[len(spread) // 4], spread[3 * len(spread) // 4]),
+            "replies": replies}
 
 
 def profile(engine: str, count: int, per_connection: int, top: int = 30) -> None:
@@ -192,6 +221,10 @@ def main() -> None:
     parser.add_argument("--engine", choices=available_engines(), action="append")
     parser.add_argument("--both-modes", action="store_true",
                         help="run once with the compiled speedups and once pure Python")
+    parser.add_argument("--interleave", type=int, nargs="*", default=[0], metavar="KB",
+                        help="other work between messages: a copy through KB of memory "
+                             "and a JSON round trip, in both loops (cold caches, as in "
+                             "the daemon); 0 = none")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print a cProfile of N messages instead of measuring")
     args = parser.parse_args()
@@ -208,12 +241,16 @@ def main() -> None:
     mode = "pure Python" if os.environ.get("ECELERITY_PURE_PYTHON", "0") not in ("", "0") \
         else "compiled speedups"
     for engine in engines:
-        for per_connection in args.per_connection:
-            got = measure(engine, args.seconds, per_connection)
-            print(f"{engine:6s} {mode:17s} {per_connection:2d} msg/conn: "
-                  f"+{got['cost_best']:5.1f} us CPU/message on top of relay (best rounds: "
-                  f"{got['lua_best']:.1f} with Lua - {got['plain_best']:.1f} plain; median "
-                  f"+{got['cost_median']:.1f}); replies {got['replies']}", flush=True)
+        for kilobytes in args.interleave:
+            for per_connection in args.per_connection:
+                got = measure(engine, args.seconds, per_connection, interleave_kb=kilobytes)
+                low, high = got["round_quartiles"]
+                print(f"{engine:6s} {mode:17s} {per_connection:2d} msg/conn"
+                      f"{f', {kilobytes} KB between' if kilobytes else ''}: "
+                      f"+{got['cost_best']:5.1f} us CPU/message on top of relay (best rounds: "
+                      f"{got['lua_best']:.1f} with Lua - {got['plain_best']:.1f} plain; median "
+                      f"+{got['cost_median']:.1f}, per-round quartiles +{low:.1f}..+{high:.1f})"
+                      f"; replies {got['replies']}", flush=True)
 
 
 if __name__ == "__main__":

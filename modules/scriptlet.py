@@ -110,7 +110,7 @@ class ScriptletInstance:
         """Feed msys.audit.* (policy/audit.py, shared with Sieve++): connections and
         receptions once per session / message whichever module counts first."""
         store = self._audit_store or self._store()
-        now = getattr(self.runtime, "clock", _monotonic)()
+        now = self._clock()
         if kind == "rejections":
             store.record(kind, vctx.get("conn", "peer_ip") or "", now)
         else:
@@ -121,17 +121,23 @@ class ScriptletInstance:
         data_spool a reception when no hook refused the message."""
         def connected(vctx: Any, *args: Any) -> int:
             store = self._audit_store or self._store()
-            store.record_once("connections", vctx, getattr(self.runtime, "clock", _monotonic)())
+            store.record_once("connections", vctx, self._clock())
             return 0
 
         def spooled(vctx: Any, *args: Any) -> int:
             code = vctx.code
             if code is None or code.code < 400:  # Lua's rejections: in PhaseCaller
                 store = self._audit_store or self._store()
-                store.record_once("receptions", vctx, getattr(self.runtime, "clock", _monotonic)(),
+                store.record_once("receptions", vctx, self._clock(),
                                   getattr(args[0], "id", None) if args else None)
             return 0
         return {"connect": connected, "data_spool": spooled}
+
+    def _clock(self) -> float:
+        """The runtime's clock (tests set ``runtime.clock``), else monotonic time. Read from
+        the instance dict: getattr with a default pays for an AttributeError per call."""
+        clock = self.runtime.__dict__.get("clock")
+        return _monotonic() if clock is None else clock()
 
     def _store(self) -> Any:
         from ecelerity.policy.lua.lib_series import store_of

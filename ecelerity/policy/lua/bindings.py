@@ -27,6 +27,8 @@ from typing import Any
 import gevent
 
 from ...core.encodings import decode_header_words
+from . import fast_paths
+from .fast_paths import fast_path_for
 from .runtime import LuaRuntime
 
 
@@ -254,7 +256,10 @@ class _Methods:
             values = msg.header(_text(name))
             if len(values) > _STACK_SAFE:  # too many for Lua's stack: a table from Python
                 return self.runtime.to_lua(values)
-            # an array of the values, built on the Lua side (sandbox.lua PY_LIST)
+            # an array of the values, built on the Lua side (sandbox.lua PY_LIST); one
+            # value or none, the common cases, without a comprehension's frame
+            if len(values) == 1:
+                return self.runtime.sandbox.PY_LIST, _bytes(values[0])
             return (self.runtime.sandbox.PY_LIST, *[_bytes(one) for one in values])
         if value == b"":
             return msg.header_delete(_text(name))
@@ -269,6 +274,8 @@ class _Methods:
             if mode_text == "replace":
                 mode_text = "append"
         return True
+
+    fast_path_for(_header, fast_paths.msg_header)
 
     def _mailfrom(self, msg: Any, new: Any = None) -> bytes:
         return _bytes(msg.mailfrom(None if new is None else _text(new)))

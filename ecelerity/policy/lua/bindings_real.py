@@ -32,7 +32,9 @@ from ...core import pcre_stream
 from ...core.envelope import Recipient
 from ...core.mime import Part
 from .bindings import LuaBindings, _bytes, _Methods, _text, weak
+from . import fast_paths
 from .bindings_compose import ComposeMethods
+from .fast_paths import fast_path_for
 from .live_message import LiveMessage
 
 
@@ -137,6 +139,9 @@ class LiveMethods(ComposeMethods, _Methods):
             self._vctx_set(vctx, which, key, value)  # its error names the bad type
             return
         store[_text(key)] = "" if value is None else _text(value)
+
+    fast_path_for(_live_get, fast_paths.vctx_get)
+    fast_path_for(_live_set, fast_paths.vctx_set)
 
     def msg_table(self) -> dict[str, Any]:
         table = super().msg_table()

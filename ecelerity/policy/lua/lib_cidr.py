@@ -6,7 +6,9 @@ Installed by libraries.py. Subset of Momentum's API:
   msys.cidr.query(name, ip) -> the value of the most specific matching network
       ("1" for array entries) or nil
   msys.cidr.reload(name) -> true (datasource/rbldnsd kinds are not supported yet)
-Tables are shared by all scripts of one runtime. Never does I/O.
+Tables are shared by all scripts of one runtime. query() is on policies' per-message
+path: Lua calls its one-frame twin (``_fast_query``, the same lookup; any other
+argument shape goes through the wrapped query()). Never does I/O.
 """
 from __future__ import annotations
 
@@ -20,9 +22,7 @@ class CidrError(ValueError):
 
 
 def _tables(runtime: Any) -> dict[bytes, list]:
-    if not hasattr(runtime, "_cidr_tables"):
-        runtime._cidr_tables = {}
-    return runtime._cidr_tables
+    return runtime.__dict__.setdefault("_cidr_tables", {})
 
 
 def define(runtime: Any, name: bytes, entries: Any) -> bool:
@@ -43,10 +43,11 @@ def define(runtime: Any, name: bytes, entries: Any) -> bool:
 
 
 def query(runtime: Any, name: bytes, ip: bytes) -> Any:
-    table = _tables(runtime).get(bytes(name))
+    tables = runtime.__dict__.get("_cidr_tables")  # per message in policies: no helper call
+    table = None if tables is None else tables.get(name if type(name) is bytes else bytes(name))
     if table is None:
         return None
-    address = _address(bytes(ip))
+    address = _address(ip if type(ip) is bytes else bytes(ip))
     if address is None:
         return None
     version, number = address
@@ -54,6 +55,29 @@ def query(runtime: Any, name: bytes, ip: bytes) -> Any:
         if net_version == version and number & mask == net:
             return value
     return None
+
+
+def _fast_query(guarded: Any, runtime: Any) -> Any:
+    """query() for two byte strings in one frame; anything else through ``guarded``."""
+    def fast(*args: Any) -> Any:
+        if len(args) == 2 and type(args[0]) is bytes and type(args[1]) is bytes:
+            tables = runtime.__dict__.get("_cidr_tables")
+            table = None if tables is None else tables.get(args[0])
+            if table is None:
+                return None
+            address = _address(args[1])
+            if address is None:
+                return None
+            version, number = address
+            for net_version, net, mask, value in table:
+                if net_version == version and number & mask == net:
+                    return value
+            return None
+        return guarded(*args)
+    return fast
+
+
+query.fast_path = _fast_query  # type: ignore[attr-defined]  (libraries._wrap)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,48 +3,70 @@
 Installed by libraries.py. A counter handle is its name (a string), so
 ``local c = msys.counter.open("spam"); msys.counter.inc(c)`` and
 ``msys.counter.inc("spam")`` are the same. Subset: open(name) -> name,
-inc(c) -> new value, add(c, n) -> new value, read(c) -> value (0 when never set),
-reset(c) -> 0, unlink(name) -> true. Process memory only: not persistent,
-not shared between processes. Never does I/O.
+inc(c) -> new value, add(c, n) -> new value (n truncated toward zero; nil counts 1),
+read(c) -> value (0 when never set), reset(c) -> 0, unlink(name) -> true.
+Implemented in Lua (``LUA_SOURCE``, one table of counts per runtime, in the Lua heap):
+``msys.counter.inc`` is on policies' per-message path and a Lua -> Python crossing
+costs more than the whole operation. Nothing on the Python side reads the counts.
+Process memory only: not persistent, not shared between processes. Never does I/O.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable
 
+FUNCTIONS: dict[str, Callable] = {}  # nothing in Python: see LUA_SOURCE
 
-def _counters(runtime: Any) -> dict[bytes, int]:
-    return runtime.__dict__.setdefault("_counters", {})
+# Run once per runtime by libraries.install_all on the trusted (unsandboxed) state; it
+# uses only what sandbox.py leaves in the real globals. Returns name -> function.
+# Errors name the function and are raised at the script's call site (level 2), like
+# the Python library functions' errors.
+LUA_SOURCE = r"""
+local type, tonumber, tostring, error = type, tonumber, tostring, error
+local floor, ceil = math.floor, math.ceil
+local counts = {}
 
+local function name_of(name, fname)
+  if type(name) ~= "string" then
+    error("msys.counter." .. fname .. ": bad arguments (a counter is a name string, not "
+          .. type(name) .. ")", 3)
+  end
+  return name
+end
 
-def open_counter(runtime: Any, name: bytes, *flags: Any) -> bytes:
-    _counters(runtime).setdefault(bytes(name), 0)
-    return bytes(name)
+local function amount_of(amount)
+  if amount == nil then return 1 end
+  local n = tonumber(amount)
+  if n == nil or n ~= n or n == 1/0 or n == -1/0 then
+    error("msys.counter.add: not a number: " .. tostring(amount), 3)
+  end
+  if n >= 0 then return floor(n) end
+  return ceil(n)
+end
 
+local function add(name, amount)
+  name = name_of(name, "add")
+  local value = (counts[name] or 0) + amount_of(amount)
+  counts[name] = value
+  return value
+end
 
-def add(runtime: Any, name: bytes, amount: Any = 1) -> int:
-    counters = _counters(runtime)
-    counters[bytes(name)] = counters.get(bytes(name), 0) + int(amount)
-    return counters[bytes(name)]
-
-
-def inc(runtime: Any, name: bytes) -> int:
-    return add(runtime, name, 1)
-
-
-def read(runtime: Any, name: bytes) -> int:
-    return _counters(runtime).get(bytes(name), 0)
-
-
-def reset(runtime: Any, name: bytes) -> int:
-    _counters(runtime)[bytes(name)] = 0
-    return 0
-
-
-def unlink(runtime: Any, name: bytes) -> bool:
-    _counters(runtime).pop(bytes(name), None)
-    return True
-
-
-FUNCTIONS = {"msys.counter.open": open_counter, "msys.counter.add": add,
-             "msys.counter.inc": inc, "msys.counter.read": read,
-             "msys.counter.reset": reset, "msys.counter.unlink": unlink}
+return {
+  ["msys.counter.open"] = function(name)
+    name = name_of(name, "open")
+    if counts[name] == nil then counts[name] = 0 end
+    return name
+  end,
+  ["msys.counter.add"] = add,
+  ["msys.counter.inc"] = function(name)
+    name = name_of(name, "inc")
+    local value = (counts[name] or 0) + 1
+    counts[name] = value
+    return value
+  end,
+  ["msys.counter.read"] = function(name) return counts[name_of(name, "read")] or 0 end,
+  ["msys.counter.reset"] = function(name) counts[name_of(name, "reset")] = 0 return 0 end,
+  ["msys.counter.unlink"] = function(name) counts[name_of(name, "unlink")] = nil return true end,
+}
+"""
+LUA_FUNCTIONS = ("msys.counter.open", "msys.counter.add", "msys.counter.inc",
+                 "msys.counter.read", "msys.counter.reset", "msys.counter.unlink")

@@ -11,7 +11,8 @@ Compiled patterns are cached. match() is on the hot path of policies (two calls 
 message in a typical one): it calls the pcre2 package's lowest-level match
 (``pcre2._cy.match``, no Match object; the Pattern.search path when that API is not
 there) and hands Lua the captures as a flat result that sandbox.lua's
-``wrap_packed`` turns into the table (cheaper than building a Lua table from Python).
+``wrap_packed`` turns into the table (cheaper than building a Lua table from Python);
+Lua reaches it through ``_fast_match`` (one frame for byte-string arguments).
 Never does I/O.
 """
 from __future__ import annotations
@@ -66,11 +67,22 @@ def _matcher(pattern: bytes, flags: bytes) -> Callable[[bytes], Any]:
     if _cy_match is not None:
         code, context, match_data, group = compiled._pcre2_code, _EMPTY_CONTEXT, _cy_match, _cy_group
 
-        def find(subject: bytes) -> Any:
-            found = match_data(code, subject, len(subject), 0, context, 0)[0]
-            if found is None:
-                return None
-            return (count, *[group(found, subject, number) for number in numbers])
+        if count == 0:  # no list comprehension (a frame of its own) for 0 or 1 group
+            def find(subject: bytes) -> Any:
+                found = match_data(code, subject, len(subject), 0, context, 0)[0]
+                return None if found is None else (0, group(found, subject, 0))
+        elif count == 1:
+            def find(subject: bytes) -> Any:
+                found = match_data(code, subject, len(subject), 0, context, 0)[0]
+                if found is None:
+                    return None
+                return (1, group(found, subject, 0), group(found, subject, 1))
+        else:
+            def find(subject: bytes) -> Any:
+                found = match_data(code, subject, len(subject), 0, context, 0)[0]
+                if found is None:
+                    return None
+                return (count, *[group(found, subject, number) for number in numbers])
     else:
         search = compiled.search
 
@@ -100,6 +112,27 @@ def match(runtime: Any, subject: bytes, pattern: bytes, flags: bytes = b"") -> A
     if type(found) is dict:
         return runtime.sandbox.lua.table_from(found)
     return found
+
+
+def _fast_match(guarded: Callable, runtime: Any) -> Callable:
+    """match() for byte-string arguments whose pattern has no named groups, in one
+    frame; anything else (and any error) through ``guarded``, the library wrapper."""
+    def fast(*args: Any) -> Any:
+        if 2 <= len(args) <= 3:
+            try:
+                subject, pattern = args[0], args[1]
+                flags = args[2] if len(args) == 3 else b""
+                if type(subject) is bytes and type(pattern) is bytes and type(flags) is bytes:
+                    found = _matcher(pattern, flags)(subject)
+                    if type(found) is not dict:
+                        return found
+            except Exception:  # noqa: BLE001 - guarded answers with the error text
+                pass
+        return guarded(*args)
+    return fast
+
+
+match.fast_path = _fast_match  # type: ignore[attr-defined]  (libraries._wrap)
 
 
 def _template(replacement: bytes) -> bytes:

@@ -1,6 +1,8 @@
 """Assemble the msys.* and json.* tables from the lib_*.py groups.
 
-Called once per runtime by runtime.LuaRuntime. Every Python function gets the
+Called once per runtime by runtime.LuaRuntime. A group may also bring functions
+written in Lua (``LUA_SOURCE``: a chunk run on the trusted state, returning name ->
+function; lib_counter.py). Every Python function gets the
 runtime as its first argument and is wrapped so that a Python exception
 becomes a Lua error naming the function (``msys.pcre.match: bad pattern ...``),
 catchable with pcall, never a crash. ``FUNCTION_NAMES`` is what
@@ -39,7 +41,12 @@ def all_constants() -> dict[str, Any]:
     return merged
 
 
-FUNCTION_NAMES = sorted(all_functions()) + sorted(all_constants())
+def lua_functions() -> list[str]:
+    """Library functions written in Lua (a group's ``LUA_FUNCTIONS`` / ``LUA_SOURCE``)."""
+    return [name for group in GROUPS for name in getattr(group, "LUA_FUNCTIONS", ())]
+
+
+FUNCTION_NAMES = sorted([*all_functions(), *lua_functions()]) + sorted(all_constants())
 
 
 def packed_results() -> frozenset[str]:
@@ -62,7 +69,8 @@ def _wrap(runtime: Any, name: str, function: Callable, packed: bool = False) -> 
         except Exception as exc:  # any library failure is the script's error, not ours
             return runtime.sandbox.PY_ERROR, f"{name}: {exc}".encode("utf-8", "replace")
     call_from_lua.__name__ = name
-    return wrap_py(call_from_lua)
+    fast = getattr(function, "fast_path", None)  # its common case in one frame (lib_pcre...)
+    return wrap_py(call_from_lua if fast is None else fast(call_from_lua, runtime))
 
 
 def _place(runtime: Any, root: Any, dotted: str, value: Any) -> None:
@@ -82,6 +90,12 @@ def install_all(runtime: Any) -> Any:
     packed = packed_results()
     for name, function in all_functions().items():
         _place(runtime, base, name, _wrap(runtime, name, function, name in packed))
+    for group in GROUPS:  # functions written in Lua: no Python crossing per call
+        source = getattr(group, "LUA_SOURCE", None)
+        if source:
+            made = runtime.sandbox.lua.execute(source.encode())
+            for name in group.LUA_FUNCTIONS:
+                _place(runtime, base, name, made[name.encode()])
     for name, value in all_constants().items():
         _place(runtime, base, name, value)
     # extended APIs ('msys.extended.message' ...) need no separate loading here

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import weakref
 from typing import Any, Callable
+from weakref import proxy as _proxy
 
 from gevent import getcurrent
 
@@ -44,20 +45,17 @@ _MESSAGE_KEY = "lua"           # in ValidationContext.message_state
 
 
 class _Held:
-    """hold() numbers released when this goes (with its session or its message), so
-    the objects behind the proxies live exactly as long as what they stand for."""
+    """A hold() number released when this goes (with its session or its message), so
+    the object behind the proxies lives exactly as long as what it stands for."""
 
-    __slots__ = ("handles", "numbers")
+    __slots__ = ("handles", "number")
 
-    def __init__(self, sandbox: Any, *objects: Any) -> None:
+    def __init__(self, sandbox: Any, obj: Any) -> None:
         self.handles = sandbox.handles
-        hold = sandbox.hold
-        self.numbers = tuple([hold(obj) for obj in objects])
+        self.number = sandbox.hold(obj)
 
     def __del__(self) -> None:
-        pop = self.handles.pop
-        for number in self.numbers:
-            pop(number, None)
+        self.handles.pop(self.number, None)
 
 
 class _SessionObject(LiveVctx, LiveAccept):
@@ -122,6 +120,7 @@ class PhaseCaller:
         prepared: list = [-1, ()]  # [registry generation, chain]
         arguments = _ARGUMENTS.get(phase, _string_args)
         message_of = self._message
+        ticks = sandbox.limits.ticks  # Limits is frozen and set once per sandbox
         new_session = self._new_session
         error_reply = self.error_reply
         on_rejection = self.on_rejection
@@ -145,11 +144,10 @@ class PhaseCaller:
                     try:
                         if idle:
                             worker = idle.pop()
-                            returned = worker.send((sandbox.limits.ticks, function, table,
-                                                    *lua_args))
+                            returned = worker.send((ticks, function, table, *lua_args))
                         else:
-                            worker = sandbox.worker.coroutine(sandbox.limits.ticks, function,
-                                                              table, *lua_args)
+                            worker = sandbox.worker.coroutine(ticks, function, table,
+                                                              *lua_args)
                             returned = worker.send(None)
                     except memory_error as exc:
                         problem = f"memory limit exceeded: {_text(exc) or 'not enough memory'}"
@@ -187,7 +185,8 @@ class PhaseCaller:
                 vctx.set_code(*error_reply)
                 return DONE  # the phase ends on the configured temporary failure
             if msg is not None:
-                msg.commit()
+                if msg._model is not None or msg._appended:  # else commit has nothing to do
+                    msg.commit()
                 if msg.code is not None:
                     code, text = msg.code
                     if code == 0:  # Momentum: a code of 0 takes the code from the text
@@ -211,7 +210,7 @@ class PhaseCaller:
         sandbox = self.runtime.sandbox
         held = session.held = _Held(sandbox, _SessionObject(weak, lambda: count(peer_ip),
                                                             self.runtime.log))
-        number = held.numbers[0]  # each proxy reaches only its own class's methods
+        number = held.number  # each proxy reaches only its own class's methods
         session.vctx_proxy, session.accept_proxy = sandbox.make_two(
             bindings.vctx, number, bindings.accept, number)
         session.context = CallContext(vctx=weak)
@@ -228,11 +227,12 @@ class PhaseCaller:
                 if known is not inbound:  # DATA arrived: the msg of rcptto goes on
                     vctx.message_state[_MESSAGE_KEY] = (session, vctx.mess, msg, proxy, inbound,
                                                         state[5])
-                msg.next_phase(_weak(inbound), recipient, phase)
+                # weakref.proxy hands back the object's existing proxy: no new object
+                msg.next_phase(None if inbound is None else _proxy(inbound), recipient, phase)
                 return msg, proxy
         msg = LiveMessage(session.weak_vctx, _weak(inbound), recipient, phase=phase)
         held = _Held(self.runtime.sandbox, msg)
-        proxy = self.bindings.msg(held.numbers[0])
+        proxy = self.bindings.msg(held.number)
         # vctx.mess is replaced by reset_message: a second key for "the same message"
         vctx.message_state[_MESSAGE_KEY] = (session, vctx.mess, msg, proxy, inbound, held)
         return msg, proxy
@@ -263,7 +263,10 @@ def _connect_args(message_of: Any, session: _Session, vctx: Any, args: tuple, ph
 
 def _rcptto_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
     msg, proxy = message_of(session, vctx, None, args[1] if len(args) > 1 else None, phase)
-    return msg, (proxy, _wire(args[0]), session.accept_proxy, session.vctx_proxy)
+    command = args[0]
+    wire = (command.encode("utf-8", "surrogateescape") if type(command) is str
+            else _wire(command))
+    return msg, (proxy, wire, session.accept_proxy, session.vctx_proxy)
 
 
 def _rcptto_list_args(message_of: Any, session: _Session, vctx: Any, args: tuple,
@@ -274,7 +277,10 @@ def _rcptto_list_args(message_of: Any, session: _Session, vctx: Any, args: tuple
 
 def _string_args(message_of: Any, session: _Session, vctx: Any, args: tuple, phase: str) -> tuple:
     """ehlo, mailfrom (and any phase whose argument is an SMTP command string)."""
-    return None, (_wire(args[0] if args else ""), session.accept_proxy, session.vctx_proxy)
+    command = args[0] if args else ""
+    wire = (command.encode("utf-8", "surrogateescape") if type(command) is str
+            else _wire(command))
+    return None, (wire, session.accept_proxy, session.vctx_proxy)
 
 
 _ARGUMENTS = {"data": _data_args, "data_spool": _data_args,

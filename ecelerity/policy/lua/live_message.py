@@ -167,7 +167,9 @@ class LiveMessage:
         if self._model is None:
             if not self._appended:
                 return False
-            inbound.header_block += b"".join(field.raw for field, _value in self._appended)
+            appended = self._appended
+            inbound.header_block += (appended[0][0].raw if len(appended) == 1 else
+                                     b"".join([field.raw for field, _value in appended]))
             self._appended = []
             return True
         if not self._model.modified:

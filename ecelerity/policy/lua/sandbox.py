@@ -143,13 +143,18 @@ class Sandbox:
                    dual: Any = None) -> Any:
         """A proxy maker for a class (sandbox.lua make_class): ``maker(obj)`` is a new Lua
         proxy for ``obj`` (a Python object, or a number from hold()). Each method is
-        guarded (guard_method): its exceptions reach Lua as a plain error naming it."""
+        guarded (guard_method): its exceptions reach Lua as a plain error naming it.
+        A method marked by fast_paths.fast_path_for gets its one-frame version in front
+        of the guarded one."""
         label = _text(class_name)
-        guarded = self.lua.table_from({
-            name: guard_method(f"{label}:{_text(name)}", method, self.handles,
-                               weakref.ref(self))
-            for name, method in py_methods.items()})
-        return self._make_class(class_name, guarded, py_fields, dual)
+        myself = weakref.ref(self)
+        guarded = {}
+        for name, method in py_methods.items():
+            guarded[name] = guard_method(f"{label}:{_text(name)}", method, self.handles, myself)
+            fast = getattr(method, "fast_path", None)  # fast_paths.py: one frame per call
+            if fast is not None:
+                guarded[name] = fast(guarded[name], self.handles, myself)
+        return self._make_class(class_name, self.lua.table_from(guarded), py_fields, dual)
 
     def hold(self, obj: Any) -> int:
         """A number standing for ``obj`` behind proxies (``maker(hold(obj))``) until
