@@ -1,6 +1,6 @@
 """Addresses in a header value, for the Sieve ``address`` test, and the RFC 5233 parts.
 
-Called by message_view.py (addresses of a field, once per message) and tests_std.py
+Called by message_addresses.py (addresses of a field, once per message) and tests_std.py
 (``:localpart`` / ``:domain`` / ``:user`` / ``:detail``). The common shapes --
 ``local@domain`` and ``Display Name <local@domain>`` with dot-atom parts and a plain
 display name -- are recognised with one regex; anything else (quoted strings, groups,

@@ -4,16 +4,14 @@ Wraps ecelerity/core/message.Message (the shared message model: header multimap
 over the raw bytes, lazy MIME tree), so the daemon's phases and the offline tester
 read a message the same way Lua and delivery do. Header values are unfolded and
 RFC 2047-decoded. For speed (one view per hook call) the view indexes the raw header
-block itself and builds the Message only when needed (see the class docstring). The only writes are Sieve++ header edits (``edit_header``), which
-change this view's copy so later reads in the same run see them; applying them to
-the message that is spooled is the session's job (through the vctx). Body parts are
-decoded with the stdlib ``email`` parser, which is what the Pigeonhole differential
-tests were built against.
+block itself and builds the Message only when needed (see the class docstring). The
+only writes are Sieve++ header edits (``edit_header``), which change this view's copy
+so later reads in the same run see them; applying them to the message that is spooled
+is the session's job (through the vctx). Mixed in: addresses and envelope parts
+(message_addresses.py), body parts (message_body.py).
 """
 from __future__ import annotations
 
-import email
-import email.policy
 from email.message import Message as EmailMessage
 from typing import Callable
 
@@ -22,15 +20,17 @@ from ..._speedups.mimescan import unfold as unfold_bytes
 from ...core.encodings import decode_header_words
 from ...core.headers import HeaderField, Headers
 from ...core.message import Message
-from .address_list import address_part, parse_addresses
 from .matchers import _ASCII_LOWER
+from .message_addresses import AddressAccess
+from .message_body import BodyAccess
+from .message_body import type_matches as _type_matches  # noqa: F401  (its old home)
 
 
 # Headers objects used only for make_field (which reads nothing but ``eol``), per eol
 _FIELD_MAKERS: dict[bytes, Headers] = {}
 
 
-class MessageView:
+class MessageView(AddressAccess, BodyAccess):
     """Lazy accessors over a core Message; all header-name lookups are case-insensitive.
 
     Built from bytes, the view reads headers straight from the raw block (one
@@ -125,12 +125,6 @@ class MessageView:
                 model = self._model
                 self._size = model.size if not model.modified else len(model.render())
         return self._size
-
-    @property
-    def message(self) -> EmailMessage:
-        if self._email is None:
-            self._email = email.message_from_bytes(self.model.render(), policy=email.policy.compat32)
-        return self._email
 
     def _fields(self) -> dict[str, list]:
         """Every top-level field by lower-case name, built in one pass on first use."""
@@ -229,46 +223,6 @@ class MessageView:
     def header_names(self) -> list[str]:
         return self.model.headers.names()
 
-    def address_values(self, key: str) -> list[str]:
-        """Addresses (``local@domain``) in the fields whose lower-case name is ``key``."""
-        cache_key = ("address", key)
-        values = self._cache.get(cache_key)
-        if values is None:
-            values = self._cache[cache_key] = [
-                addr for value in self.raw_headers(key) for addr in parse_addresses(value)]
-        return values
-
-    def address_part_values(self, key: str, part: str) -> list[str]:
-        """One RFC 5233 part (address_list.address_part) of each address in field ``key``."""
-        cache_key = (part, key)
-        values = self._cache.get(cache_key)
-        if values is None:
-            values = [value for value in (address_part(addr, part) for addr in self.address_values(key))
-                      if value is not None]
-            self._cache[cache_key] = values
-        return values
-
-    def envelope_part_values(self, name: str, part: str) -> list[str]:
-        """The ``envelope`` test's values of part ``name`` (from/to/auth): none for an
-        empty to/auth, ``[""]`` for the null sender's :all (do not mutate). Cached per
-        (name, part) for as long as ``envelope[name]`` holds the same string."""
-        addr = self.envelope.get(name, "")
-        cached = self._envelope_parts.get((name, part))
-        if cached is not None and cached[0] is addr:
-            return cached[1]
-        bare = addr.strip("<>")
-        if bare:
-            value = address_part(bare, part)
-        else:
-            value = "" if name == "from" and part == "all" else None
-        values = [] if value is None else [value]
-        self._envelope_parts[(name, part)] = (addr, values)
-        return values
-
-    def addresses(self, name: str) -> list[str]:
-        """Addresses (``local@domain``, no display names) in every field called ``name``."""
-        return list(self.address_values(name.lower()))
-
     def edit_header(self, mode: str, name: str, value: str | None) -> None:
         """Sieve++ edits: mode prepend | append | replace | delete."""
         key = name.lower()  # only this name's cached reads change
@@ -306,42 +260,6 @@ class MessageView:
             index[key] = fields
         else:
             index.pop(key, None)
-
-    def body_raw(self) -> str:
-        """The body after the header block, undecoded."""
-        return self.model.raw_body().decode("utf-8", "replace")
-
-    def body_parts(self, content_types: list[str] | None) -> list[str]:
-        """Decoded leaf parts whose type matches (``None`` = text/* only, the :text form).
-
-        A content type entry is "type/subtype", "type" or "" (every leaf part).
-        """
-        out: list[str] = []
-        for part in self.message.walk():
-            if part.is_multipart():
-                continue
-            ctype = part.get_content_type().lower()
-            if content_types is None:
-                if not ctype.startswith("text/"):
-                    continue
-            elif not any(_type_matches(ctype, want) for want in content_types):
-                continue
-            payload = part.get_payload(decode=True) or b""
-            charset = part.get_content_charset() or "us-ascii"
-            try:
-                out.append(payload.decode(charset, "replace"))
-            except LookupError:
-                out.append(payload.decode("utf-8", "replace"))
-        return out
-
-
-def _type_matches(ctype: str, want: str) -> bool:
-    want = want.lower()
-    if want == "":
-        return True
-    if "/" in want:
-        return ctype == want
-    return ctype.split("/", 1)[0] == want
 
 
 def unfold(value: str) -> str:
