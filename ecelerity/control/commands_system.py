@@ -37,12 +37,13 @@ def cmd_memory(ctx: CommandContext) -> CommandResult:
     usage_info = resource.getrusage(resource.RUSAGE_SELF)
     data = {"rss_kb": _kb(status.get("VmRSS")), "peak_rss_kb": int(usage_info.ru_maxrss),
             "virtual_kb": _kb(status.get("VmSize")), "python_objects": len(gc.get_objects()),
-            "gc_counts": list(gc.get_count())}
+            "gc_counts": list(gc.get_count()), "gc_frozen": gc.get_freeze_count()}
     return CommandResult(data, lambda d: [f"Resident memory: {d['rss_kb']} kB",
                                           f"Peak resident memory: {d['peak_rss_kb']} kB",
                                           f"Virtual memory: {d['virtual_kb']} kB",
                                           f"Python objects: {d['python_objects']}",
-                                          f"GC generation counts: {d['gc_counts']}"])
+                                          f"GC generation counts: {d['gc_counts']}",
+                                          f"GC frozen start-up objects: {d['gc_frozen']}"])
 
 
 def _kb(text: str | None) -> int:

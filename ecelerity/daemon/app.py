@@ -35,6 +35,7 @@ from ecelerity.policy.phases import HookRegistry
 from ecelerity.queue.service import QueueService
 from ecelerity.smtp.server import SMTPService
 
+from .heap import refreeze_after_reload
 from .module_service import ModuleService
 from .service import Service, StartupError
 
@@ -173,6 +174,7 @@ class App:
                     service.reload(old_cfg, new_cfg)
                 except Exception as exc:  # noqa: BLE001 - the other services still reload
                     self.log_exception("config", f"service {_name(service)} failed to reload", exc)
+            refreeze_after_reload()
             self.log("config", f"reload ok{suffix}")
             return ReloadOutcome(True, [], warnings)
 

@@ -174,6 +174,7 @@ def daemonize() -> StartupReporter:
 def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReporter) -> int:
     """Everything after detaching: pidfile, paniclog, App, signals, the hub."""
     from .app import App
+    from .heap import freeze_startup_heap
     from .signals import install_signal_handlers, remove_signal_handlers
 
     from .privileges import become, resolve_identity
@@ -220,6 +221,7 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
         return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc} "
                                                   f"(traceback in {paths.paniclog})")
     paniclog.start_flusher()
+    freeze_startup_heap()
     paniclog.write("ecelerity", "started")
     reporter.ready(f"version {ecelerity.__version__} running (pid {os.getpid()}); "
                    f"paniclog {paths.paniclog}")

@@ -27,6 +27,7 @@ from typing import Any
 import ecelerity
 from ecelerity.log.paniclog import PanicLog
 
+from .heap import freeze_startup_heap
 from .service import StartupError
 from .shares import ConfigView
 
@@ -139,6 +140,7 @@ def run_worker(cfg: Any, config_path: str, ident: WorkerIdentity, paniclog_path:
         paniclog.close()
         return reporter.fail(EXIT_STARTUP_FAILED, f"{who}: internal error during start-up: {exc}")
     paniclog.start_flusher()
+    freeze_startup_heap()
     paniclog.write("ecelerity", f"{who} started")
     reporter.ready(f"{who} version {ecelerity.__version__} running (pid {os.getpid()})")
     try:
