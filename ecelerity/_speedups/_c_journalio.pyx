@@ -255,18 +255,23 @@ cdef class SyncWorker:
         self._held = None
         return outcome
 
+    cdef void _stop_thread(self):
+        """Tell the thread to end once its job (if any) is done, and join it. C fields
+        only, so __dealloc__ may call it."""
+        pthread_mutex_lock(&self._s.mutex)
+        self._s.closing = 1
+        pthread_cond_signal(&self._s.cond)
+        pthread_mutex_unlock(&self._s.mutex)
+        with nogil:
+            pthread_join(self._thread, NULL)
+
     def close(self):
         """Let a running job finish, stop the thread, close the eventfd. Idempotent."""
         if self._closed:
             return
         self._closed = True
         if self._started and self._pid == os.getpid():
-            pthread_mutex_lock(&self._s.mutex)
-            self._s.closing = 1
-            pthread_cond_signal(&self._s.cond)
-            pthread_mutex_unlock(&self._s.mutex)
-            with nogil:
-                pthread_join(self._thread, NULL)
+            self._stop_thread()
         self._held = None
         if self._s.eventfd >= 0:
             os.close(self._s.eventfd)
@@ -276,12 +281,7 @@ cdef class SyncWorker:
         if self._s == NULL:
             return
         if self._started and not self._closed and self._pid == os.getpid():
-            pthread_mutex_lock(&self._s.mutex)
-            self._s.closing = 1
-            pthread_cond_signal(&self._s.cond)
-            pthread_mutex_unlock(&self._s.mutex)
-            with nogil:
-                pthread_join(self._thread, NULL)
+            self._stop_thread()
             if self._s.eventfd >= 0:
                 os.close(self._s.eventfd)
         if self._pid == os.getpid() or not self._started:

@@ -251,17 +251,8 @@ class _Emitter:
         if kind == "contains":
             tests = [f"{self.const(needle, 'n')} in _f" for needle in desc[2]]
             return f"({folded} is not None and ({' or '.join(tests) or 'False'}))"
-        tests = []
-        for prefix, suffix in desc[2]:
-            p = self.const(prefix, "n")
-            if suffix is None:
-                tests.append(f"_f == {p}")
-            else:
-                s = self.const(suffix, "n")
-                tests.append(f"(len(_f) >= {len(prefix) + len(suffix)} and _f.startswith({p})"
-                             f" and _f.endswith({s}))")
         return (f"({self.const(check, 'm')}(rt, _h) if ({folded} is not None and "
-                f"({' or '.join(tests) or 'False'})) else False)")
+                f"{self.glob_prefilter(desc[2])}) else False)")
 
     def one_value(self, check: Callable, value: str) -> str:
         """``check(rt, [value])``; an :is check inlined as a set lookup (match_compile.py)."""

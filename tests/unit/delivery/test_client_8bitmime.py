@@ -6,11 +6,9 @@ from __future__ import annotations
 import email
 import email.policy
 
-import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
-from ecelerity.core.spool import Spool
 from ecelerity.delivery.dns import DnsResolver
 from ecelerity.delivery.engine import DeliveryEngine
 from tests.helpers.sink import SmtpSink
@@ -21,13 +19,6 @@ BODY = (b"From: a@src.test\r\nSubject: menu\r\nMIME-Version: 1.0\r\n"
         b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
         b"cr\xc3\xa8me br\xc3\xbbl\xc3\xa9e\r\n.dot line \xe2\x82\xac\r\n"
         b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>caf\xc3\xa9</p>\r\n--b1--\r\n")
-
-
-@pytest.fixture
-def spool(tmp_path):
-    spool = Spool(str(tmp_path / "spool"), fsync=False)
-    yield spool
-    spool.close()
 
 
 def deliver(spool, sink, extra="", *, body=BODY, body_type=None):

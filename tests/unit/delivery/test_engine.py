@@ -12,7 +12,6 @@ import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
-from ecelerity.core.spool import Spool
 from ecelerity.delivery import client as stages
 from ecelerity.delivery.dns import DnsResolver
 from ecelerity.delivery.engine import DeliveryEngine
@@ -32,13 +31,6 @@ def dns_server():
         raw=[("nullmx.test", 15, "000000")],
     ) as server:
         yield server
-
-
-@pytest.fixture
-def spool(tmp_path):
-    spool = Spool(str(tmp_path / "spool"), fsync=False)
-    yield spool
-    spool.close()
 
 
 def make_engine(spool, dns_server, config: str) -> DeliveryEngine:

@@ -8,7 +8,6 @@ import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
-from ecelerity.core.spool import Spool
 from ecelerity.delivery import client as stages
 from ecelerity.delivery.dns import DnsResolver
 from ecelerity.delivery.engine import DeliveryEngine
@@ -23,13 +22,6 @@ def dns_server():
                    hosts={"mx1.a.test": ["127.0.0.2"], "mx2.a.test": ["127.0.0.3"],
                           "mx.dead.test": ["127.0.0.3"]}) as server:
         yield server
-
-
-@pytest.fixture
-def spool(tmp_path):
-    spool = Spool(str(tmp_path / "spool"), fsync=False)
-    yield spool
-    spool.close()
 
 
 class Clock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gevent
 
 from tests.helpers.sink import SmtpSink
-from tests.unit.delivery.test_engine import base_config, dns_server, make_engine, spool, store  # noqa: F401
+from tests.unit.delivery.test_engine import base_config, dns_server, make_engine, store  # noqa: F401
 
 
 def _concurrent_rounds(engine, count: int) -> list[str]:

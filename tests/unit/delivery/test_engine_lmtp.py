@@ -6,24 +6,15 @@ from __future__ import annotations
 import socket
 import threading
 
-import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
-from ecelerity.core.spool import Spool
 from ecelerity.delivery import client as stages
 from ecelerity.delivery.dns import DnsResolver
 from ecelerity.delivery.engine import DeliveryEngine
 from tests.helpers.dovecot_lmtp import start_dovecot_lmtp
 
 BODY = b"Subject: lmtp\r\n\r\n" + b"a line of text in the body\r\n" * 40
-
-
-@pytest.fixture
-def spool(tmp_path):
-    spool = Spool(str(tmp_path / "spool"), fsync=False)
-    yield spool
-    spool.close()
 
 
 def engine_for(spool, port: int, extra: str = "") -> DeliveryEngine:

@@ -14,7 +14,6 @@ import pytest
 
 from ecelerity.config.loader import load_config_text
 from ecelerity.core.envelope import Envelope, Recipient
-from ecelerity.core.spool import Spool
 from ecelerity.delivery.dns import DnsResolver
 from ecelerity.delivery.engine import DeliveryEngine
 from ecelerity.delivery.routes import message_gateway
@@ -30,13 +29,6 @@ def dns_server():
                    hosts={"mx.a.test": ["127.0.0.2"], "relay.gw.test": ["127.0.0.3"],
                           "mx.gw.test": ["127.0.0.4"]}) as server:
         yield server
-
-
-@pytest.fixture
-def spool(tmp_path):
-    spool = Spool(str(tmp_path / "spool"), fsync=False)
-    yield spool
-    spool.close()
 
 
 @pytest.fixture
