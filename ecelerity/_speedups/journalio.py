@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any
 
-from . import PURE_PYTHON, REQUIRE_CEXT
+from . import compiled_twin
 
 OK, FAILED_WRITE, FAILED_SYNC = 0, 1, 2
 IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 1024
@@ -138,15 +138,7 @@ _py_SyncWorker = SyncWorker
 _py_write_and_sync = write_and_sync
 IMPLEMENTATION = "python"
 
-if not PURE_PYTHON:
-    try:
-        from ._c_journalio import SyncWorker  # type: ignore[assignment]  # noqa: F811
-    except ImportError as exc:
-        if REQUIRE_CEXT:
-            raise ImportError(
-                "ECELERITY_REQUIRE_CEXT=1 but the compiled twin ecelerity._speedups._c_journalio "
-                f"is missing ({exc}); build it with `make setup` or "
-                "`python setup.py build_ext --inplace`, or set ECELERITY_PURE_PYTHON=1"
-            ) from exc
-    else:
-        IMPLEMENTATION = "cython"
+_twin = compiled_twin("journalio")
+if _twin is not None:
+    SyncWorker = _twin.SyncWorker  # noqa: F811  (compiled twin)
+    IMPLEMENTATION = "cython"

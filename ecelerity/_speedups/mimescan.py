@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from . import PURE_PYTHON, REQUIRE_CEXT
+from . import compiled_twin
 
 __all__ = ["IMPLEMENTATION", "find_boundaries", "split_headers", "unfold"]
 
@@ -116,15 +116,9 @@ _py_unfold = unfold
 _py_find_boundaries = find_boundaries
 IMPLEMENTATION = "python"
 
-if not PURE_PYTHON:
-    try:
-        from ._c_mimescan import find_boundaries, split_headers, unfold  # noqa: F811  (compiled twin)
-    except ImportError as exc:
-        if REQUIRE_CEXT:
-            raise ImportError(
-                "ECELERITY_REQUIRE_CEXT=1 but the compiled twin ecelerity._speedups._c_mimescan "
-                f"is missing ({exc}); build it with `make setup` or "
-                "`python setup.py build_ext --inplace`, or set ECELERITY_PURE_PYTHON=1"
-            ) from exc
-    else:
-        IMPLEMENTATION = "cython"
+_twin = compiled_twin("mimescan")
+if _twin is not None:
+    find_boundaries = _twin.find_boundaries  # noqa: F811  (compiled twin)
+    split_headers = _twin.split_headers  # noqa: F811  (compiled twin)
+    unfold = _twin.unfold  # noqa: F811  (compiled twin)
+    IMPLEMENTATION = "cython"

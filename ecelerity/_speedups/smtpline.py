@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from . import PURE_PYTHON, REQUIRE_CEXT
+from . import compiled_twin
 
 __all__ = ["IMPLEMENTATION", "DataReader", "LineSplitter", "LineTooLong", "LONE_POLICIES"]
 
@@ -317,15 +317,8 @@ _py_LineSplitter = LineSplitter
 _py_DataReader = DataReader
 IMPLEMENTATION = "python"
 
-if not PURE_PYTHON:
-    try:
-        from ._c_smtpline import DataReader, LineSplitter  # noqa: F811  (compiled twin)
-    except ImportError as exc:
-        if REQUIRE_CEXT:
-            raise ImportError(
-                "ECELERITY_REQUIRE_CEXT=1 but the compiled twin ecelerity._speedups._c_smtpline "
-                f"is missing ({exc}); build it with `make setup` or "
-                "`python setup.py build_ext --inplace`, or set ECELERITY_PURE_PYTHON=1"
-            ) from exc
-    else:
-        IMPLEMENTATION = "cython"
+_twin = compiled_twin("smtpline")
+if _twin is not None:
+    DataReader = _twin.DataReader  # noqa: F811  (compiled twin)
+    LineSplitter = _twin.LineSplitter  # noqa: F811  (compiled twin)
+    IMPLEMENTATION = "cython"

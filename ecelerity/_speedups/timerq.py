@@ -18,7 +18,7 @@ from __future__ import annotations
 from heapq import heapify, heappop, heappush
 from typing import Any, Hashable
 
-from . import PURE_PYTHON, REQUIRE_CEXT
+from . import compiled_twin
 
 
 class TimerQueue:
@@ -111,15 +111,7 @@ class TimerQueue:
 _py_TimerQueue = TimerQueue
 IMPLEMENTATION = "python"
 
-if not PURE_PYTHON:
-    try:
-        from ._c_timerq import TimerQueue  # noqa: F811  (compiled twin)
-    except ImportError as exc:
-        if REQUIRE_CEXT:
-            raise ImportError(
-                "ECELERITY_REQUIRE_CEXT=1 but the compiled twin ecelerity._speedups._c_timerq "
-                f"is missing ({exc}); build it with `make setup` or "
-                "`python setup.py build_ext --inplace`, or set ECELERITY_PURE_PYTHON=1"
-            ) from exc
-    else:
-        IMPLEMENTATION = "cython"
+_twin = compiled_twin("timerq")
+if _twin is not None:
+    TimerQueue = _twin.TimerQueue  # noqa: F811  (compiled twin)
+    IMPLEMENTATION = "cython"
