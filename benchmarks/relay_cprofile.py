@@ -7,8 +7,8 @@ Like relay_quick.py (same sink, same daemon config) but the daemon runs in-proce
 ``cProfile`` (deterministic: every call counted, robust to other load on the machine)
 and the script reports the daemon's CPU seconds per 1,000 messages read from
 /proc/PID/stat between the first injection and the last delivery. ``--no-profile``
-measures the CPU cost without cProfile's overhead; ``--journal-io threadpool`` runs
-the spool's cycle I/O in gevent's threadpool instead of the journal I/O thread (A/B);
+measures the CPU cost without cProfile's overhead; ``--journal-io python`` runs
+the spool's journal I/O on the reference (Python thread) worker instead of the compiled one (A/B);
 ``--trace`` has the daemon stamp every message between "." and 250
 (core/spool_latency.py) and prints per-interval histograms
 (benchmarks/eod_trace_report.py). Who calls it: engineers working on issue 9, by hand. Not a test; it never decides pass/fail and uses loopback only.
@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--strace", action="store_true", help="count the daemon's syscalls")
     parser.add_argument("--trace", action="store_true",
                         help="ECELERITY_EOD_TRACE: per-interval EOD->250 histograms")
-    parser.add_argument("--journal-io", choices=["worker", "threadpool"], default="",
+    parser.add_argument("--journal-io", choices=["worker", "python"], default="",
                         help="ECELERITY_JOURNAL_IO for the daemon (spool cycle I/O; A/B)")
     args = parser.parse_args()
     if args.journal_io:
@@ -137,6 +137,11 @@ def main() -> int:
             if tracer is not None:
                 tracer.terminate()
                 print(tracer.communicate(timeout=30)[1].decode()[:3000])
+            try:  # the journal's batching: records per fdatasync
+                commit = daemon.command("unlink stats")
+                print("journal: " + "; ".join(line.strip() for line in commit.body))
+            except Exception as exc:  # noqa: BLE001 - a report line, never the measurement
+                print(f"journal: (unlink stats failed: {exc})")
         finally:
             daemon.stop()
             sink.terminate()

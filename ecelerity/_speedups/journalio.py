@@ -1,21 +1,32 @@
-"""Journal I/O worker: one OS thread doing pwritev + fdatasync, done signalled on an eventfd.
+"""Journal I/O worker: one OS thread writing queued records, fdatasync'ing, sending replies.
 
-Who calls it: ecelerity/core/spool_cycle.py (the spool's group commit). The caller
-(a greenlet on the hub) ``submit``s one job -- write ``buffers`` at ``offset`` of ``fd``
-(all of them: partial writes and EINTR are retried, at most IOV_MAX buffers per call),
-then ``fdatasync(fd)`` if ``sync`` -- and watches ``fileno()`` (an eventfd) for
-readability; ``result()`` then returns ``(bytes_written, failed_stage, errno)`` with
-``failed_stage`` one of OK / FAILED_WRITE / FAILED_SYNC. One job in flight at a time;
-``result()`` must be taken before the next ``submit``; a worker inherited across a
-fork is closed (its thread did not follow). The worker keeps the buffers
-(as memoryviews) alive until ``result()``. ``finished_at`` is the time.perf_counter()
-(CLOCK_MONOTONIC) at which the last job ended. ``write_and_sync`` is the job itself,
-callable from any thread (the spool's threadpool fallback).
+Who calls it: ecelerity/core/spool_cycle.py (the spool's group commit). The hub
+``enqueue``s records -- the buffers of one journal record at its offset in a segment
+file, and optionally a reply to send on a socket once the record is durable -- and
+never waits. The thread takes every record queued (a *batch*: the longest run on one
+fd at contiguous offsets, up to ``max_batch_bytes``), writes it with pwritev (partial
+writes and EINTR retried, at most IOV_MAX buffers per call), fdatasyncs it if ``sync``,
+then sends each record's reply (non-blocking; it closes the reply fd, which is the
+hub's dup of the socket, after trying) and reports the batch, then takes the records
+that queued meanwhile: cycles chain on the thread, not on the hub. ``min_interval``
+(seconds) spaces the starts of two takes: on a fast disk a batch per arrival would
+cost an fdatasync per record, so records arriving within it join one batch. A batch is
+reported as ``(count, written, stage, errno, started_at, finished_at, sent)`` by
+``take_done()`` after the thread wrote 1 to the caller's ``eventfd``: ``stage`` is OK /
+FAILED_WRITE / FAILED_SYNC / CANCELLED, ``sent`` the bytes of each record's reply that
+the kernel took (-1: no reply, not sent, or the send failed), the times are
+time.perf_counter() (CLOCK_MONOTONIC). After a failed batch the worker *halts*: every
+record still queued, or queued later, is reported CANCELLED (nothing written, reply fd
+left open: it is the hub's again) until ``resume()``. Replies are sent only after the
+fdatasync covering their record returned 0 (or the pwritev, when ``sync`` is false):
+never a 250 for a record that is not durable. A worker inherited across a fork is
+closed (its thread did not follow). ``write_and_sync`` is one batch's I/O.
 
 This module is the reference (a ``threading.Thread``; it needs the GIL between its
-syscalls); ``_c_journalio.pyx`` is its compiled twin whose pthread never takes the
-GIL at all (checked by tests/unit/speedups/test_journalio*.py). It never raises from
-the worker thread and never touches the rest of ecelerity.
+syscalls, and looks ``os.pwritev`` / ``os.fdatasync`` up at each call, so fault
+injection in tests reaches it); ``_c_journalio.pyx`` is its compiled twin whose pthread
+never takes the GIL at all (checked by tests/unit/speedups/test_journalio*.py). It
+never raises from the worker thread and never touches the rest of ecelerity.
 """
 from __future__ import annotations
 
@@ -23,11 +34,12 @@ import errno
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from . import compiled_twin
 
-OK, FAILED_WRITE, FAILED_SYNC = 0, 1, 2
+OK, FAILED_WRITE, FAILED_SYNC, CANCELLED = 0, 1, 2, 3
 IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 1024
 
 
@@ -63,82 +75,132 @@ def write_and_sync(fd: int, buffers: list[Any], offset: int, sync: bool) -> tupl
     return written, OK, 0
 
 
-class SyncWorker:
-    """One dedicated thread running ``write_and_sync`` jobs; see the module docstring."""
+class JournalWorker:
+    """One dedicated thread writing the queued records in chained batches; see the module."""
 
-    def __init__(self) -> None:
-        self._eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+    def __init__(self, eventfd: int, sync: bool = True, max_batch_bytes: int = 32 << 20,
+                 min_interval: float = 0.0) -> None:
+        self._eventfd = eventfd
+        self._sync = bool(sync)
+        self._max_batch_bytes = max(1, max_batch_bytes)
+        self._min_interval = max(0.0, min_interval)
+        self._last_start = 0.0
         self._cond = threading.Condition()
-        self._job: tuple[int, list[memoryview], int, bool] | None = None
-        self._held: list[memoryview] | None = None
-        self._outcome: tuple[int, int, int] | None = None
+        self._queue: deque[tuple[int, int, list[memoryview], int, int, Any]] = deque()
+        self._done: list[tuple[int, int, int, int, float, float, tuple[int, ...]]] = []
+        self._halted = False
         self._closing = False
-        self.finished_at = 0.0
         self._pid = os.getpid()  # a forked child has no worker thread
         self._thread = threading.Thread(target=self._run, name="journal-io", daemon=True)
         self._thread.start()
 
-    def fileno(self) -> int:
-        return self._eventfd
-
-    @property
-    def busy(self) -> bool:
-        """A job was submitted and its result not yet taken."""
-        return self._held is not None
-
-    def submit(self, fd: int, buffers: list[Any], offset: int, sync: bool) -> None:
-        """Start one job; never blocks. RuntimeError if one is pending or closed."""
+    def enqueue(self, fd: int, offset: int, buffers: list[Any], reply_fd: int = -1,
+                reply: Any = None) -> None:
+        """Queue one record (``reply`` sent on ``reply_fd`` once it is durable); never blocks."""
         if self._closing or self._pid != os.getpid():
             raise RuntimeError("journal-io worker: closed (or inherited across a fork)")
-        if self._held is not None:
-            raise RuntimeError("journal-io worker: a job is already pending")
-        views = [memoryview(buffer) for buffer in buffers]
+        views = [memoryview(buffer).cast("B") for buffer in buffers if len(buffer)]
+        size = sum(len(view) for view in views)
+        record = (fd, offset, views, size, reply_fd, None if reply is None else memoryview(reply))
         with self._cond:
-            self._held = views
-            self._job = (fd, views, offset, bool(sync))
+            self._queue.append(record)
             self._cond.notify()
 
-    def result(self) -> tuple[int, int, int] | None:
-        """The finished job's (bytes_written, failed_stage, errno); None while it runs."""
+    def take_done(self) -> list[tuple[int, int, int, int, float, float, tuple[int, ...]]]:
+        """The batches reported since the last call, oldest first (clears the eventfd)."""
         try:
             os.eventfd_read(self._eventfd)
         except BlockingIOError:
-            return None
+            pass
         with self._cond:
-            outcome, self._outcome, self._held = self._outcome, None, None
-        return outcome
+            done, self._done = self._done, []
+        return done
+
+    def resume(self) -> None:
+        """Accept work again after a failed batch (records queued meanwhile were cancelled)."""
+        with self._cond:
+            self._halted = False
+            self._cond.notify()
 
     def close(self) -> None:
-        """Let a running job finish, stop the thread, close the eventfd. Idempotent."""
+        """Write what is queued, stop the thread. Idempotent; the eventfd stays the caller's."""
         with self._cond:
             if self._closing:
                 return
             self._closing = True
             self._cond.notify()
-        self._thread.join()
-        self._held = None
-        os.close(self._eventfd)
+        if self._pid == os.getpid():
+            self._thread.join()
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while self._job is None and not self._closing:
+                while not self._queue and not self._closing:
                     self._cond.wait()
-                if self._job is None:
+                if not self._queue:
                     return
-                job = self._job
-            outcome = write_and_sync(*job)
+            pause = self._last_start + self._min_interval - time.perf_counter()
+            if pause > 0:  # at most one batch per min_interval: the rest joins it
+                time.sleep(pause)
             with self._cond:
-                self._job, self._outcome = None, outcome
-                self.finished_at = time.perf_counter()
-            os.eventfd_write(self._eventfd, 1)
+                taken, self._queue = self._queue, deque()
+            self._last_start = time.perf_counter()
+            self._drain(list(taken))
+
+    def _drain(self, taken: list[tuple[int, int, list[memoryview], int, int, Any]]) -> None:
+        """Write ``taken`` in batches (runs on one fd at contiguous offsets, at most
+        ``max_batch_bytes``); after a failed batch the rest is reported CANCELLED."""
+        first = 0
+        while first < len(taken):
+            with self._cond:
+                halted = self._halted
+            if halted:
+                now = time.perf_counter()
+                self._report((len(taken) - first, 0, CANCELLED, 0, now, now,
+                              (-1,) * (len(taken) - first)))
+                return
+            fd, offset, _, total, _, _ = taken[first]
+            last = first + 1
+            while (last < len(taken) and taken[last][0] == fd
+                   and taken[last][1] == offset + total
+                   and total + taken[last][3] <= self._max_batch_bytes):
+                total += taken[last][3]
+                last += 1
+            batch = taken[first:last]
+            started = time.perf_counter()
+            buffers = [view for record in batch for view in record[2]]
+            written, stage, error = write_and_sync(fd, buffers, offset, self._sync)
+            sent = tuple(_send(record[4], record[5]) if not stage else -1 for record in batch)
+            self._report((len(batch), written, stage, error, started, time.perf_counter(), sent))
+            first = last
+
+    def _report(self, batch: tuple[int, int, int, int, float, float, tuple[int, ...]]) -> None:
+        with self._cond:
+            self._done.append(batch)
+            if batch[2]:
+                self._halted = True
+        os.eventfd_write(self._eventfd, 1)
 
 
-_py_SyncWorker = SyncWorker
+def _send(fd: int, reply: Any) -> int:
+    """Send ``reply`` on ``fd`` without waiting, then close ``fd``: bytes the kernel took."""
+    if fd < 0:
+        return -1
+    try:
+        return os.write(fd, reply) if reply is not None else -1
+    except (BlockingIOError, InterruptedError):
+        return 0
+    except OSError:
+        return -1
+    finally:
+        os.close(fd)
+
+
+_py_JournalWorker = JournalWorker
 _py_write_and_sync = write_and_sync
 IMPLEMENTATION = "python"
 
 _twin = compiled_twin("journalio")
 if _twin is not None:
-    SyncWorker = _twin.SyncWorker  # noqa: F811  (compiled twin)
+    JournalWorker = _twin.JournalWorker  # noqa: F811  (compiled twin)
     IMPLEMENTATION = "cython"

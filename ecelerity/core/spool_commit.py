@@ -6,29 +6,32 @@ for load/unlink jobs). Nothing else writes segment files.
 How a write becomes durable:
 1. ``append()`` (in a session or delivery greenlet) encodes the record (header, meta,
    checksum: GIL work, done where it is asked for), takes a slot of the bounded pending
-   queue (back-pressure: it waits when ``max_pending`` writes are queued), enqueues the
-   write and waits on its own AsyncResult.
-2. One committer greenlet takes *everything* queued (up to ``max_cycle_bytes``) and hands
-   one ``pwritev`` at the end of the active segment plus one ``fdatasync`` to the journal
-   I/O thread (spool_cycle.CycleIO: a thread that never needs the GIL; the committer
-   waits on its eventfd, so only the committer is parked). Then it runs each write's
-   ``on_durable`` callback (the SMTP session's 250 goes out from there: no hub hop, no
-   waiting behind the other woken sessions) and wakes every waiter of that cycle; the
-   writes that piled up meanwhile are handed to the I/O thread *before* those replies
-   go out (unless they need a new segment), so their fdatasync overlaps the replies.
-   While a cycle is in flight, new writes pile up and form the next cycle, so the
-   number of fsyncs follows the disk's speed, not the message rate: a slow disk costs
-   latency, not throughput.
-3. Segments are preallocated (``posix_fallocate``) to ``segment_bytes``. A batch record
-   must leave ``headroom`` bytes free in the segment, or the cycle first opens a new
+   queue (back-pressure: it waits when ``max_pending`` writes are outstanding), lays it
+   out at the end of what is already queued in the active segment and hands it straight
+   to the journal I/O thread (spool_cycle.CycleIO), then waits on its own AsyncResult.
+2. The thread takes everything queued, writes it with one ``pwritev`` per contiguous
+   run (at most ``max_cycle_bytes``), ``fdatasync``s, sends the replies that were waiting
+   for it (an SMTP session's 250: spool_cycle.DurableReply, no hub hop at all), reports,
+   and goes straight on with what queued meanwhile: cycles chain on the thread, so the
+   number of fsyncs follows the disk's speed, not the message rate, and a busy hub never
+   delays an fsync. A slow disk costs latency, not throughput.
+3. One committer greenlet parks on the thread's eventfd; for each reported batch it runs
+   the writes' ``on_durable`` callbacks and wakes their waiters. Work the thread cannot
+   do waits in the committer's own queue (``_held``), in order, and everything appended
+   after it waits there too: exclusive jobs (``run_exclusive``), and a batch record that
+   needs a new segment. They run once nothing is queued at the thread.
+4. Segments are preallocated (``posix_fallocate``) to ``segment_bytes``. A batch record
+   must leave ``headroom`` bytes free in the segment, or the committer first opens a new
    segment (file fsync + directory fsync, in gevent's threadpool); done/update records
    may use the headroom. So when the disk is full new mail is refused (SpoolFullError
    -> 452 4.3.1) but delivery can still record what it delivered, and emptied segments
    get deleted.
-4. A failed cycle (any OSError) fails all its writes with SpoolError/SpoolFullError; the
-   stretch it wrote is zeroed (NUL tail = unused space to the scanner) and the next cycle
-   writes over it. If even that fails, or if fdatasync failed (the page cache can no
-   longer be trusted), the segment is sealed and the next cycle opens a new one.
+5. A failed batch (any OSError) fails its writes with SpoolError/SpoolFullError (their
+   replies are never sent); the thread halts and hands back what was queued after it
+   (CANCELLED), the stretch it wrote is zeroed (NUL tail = unused space to the scanner)
+   and the handed-back writes are laid out again over it. If even that fails, or if
+   fdatasync failed (the page cache can no longer be trusted), the segment is sealed and
+   the next write opens a new one.
 """
 from __future__ import annotations
 
@@ -44,7 +47,9 @@ from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 
 from . import spool_latency
-from .spool_cycle import (ActiveSegment, Cycle, CycleIO, fsync_dir, job_error,
+from ecelerity._speedups import journalio
+
+from .spool_cycle import (ActiveSegment, CycleIO, DurableReply, fsync_dir, job_error,
                           shorten_switch_interval)
 from .spool_format import SpoolError, encode_record, error_from_oserror
 
@@ -76,6 +81,9 @@ class _PendingWrite:
     result: AsyncResult = field(default_factory=AsyncResult)
     trace: dict[str, float] | None = None  # spool_latency stamps (ECELERITY_EOD_TRACE)
     on_durable: Callable[[Any], None] | None = None  # run by the committer once durable
+    reply: DurableReply | None = None  # sent by the I/O thread once durable
+    offset: int = 0  # where it was laid out in the active segment
+    outcome: tuple[int, int] | None = None  # (segment number, data offset) once laid out
 
     def __post_init__(self) -> None:
         self.size = sum(len(part) for part in self.parts)
@@ -101,10 +109,14 @@ class JournalWriter:
         self.stats = CommitStats()
         self._segment = ActiveSegment(segment_dir, first_segment, self.stats, fsync=fsync,
                                       mode=mode, segment_bytes=segment_bytes, name=segment_name)
-        self._io = CycleIO()
-        self._queue: deque[_PendingWrite | _Exclusive] = deque()
+        self._io = CycleIO(sync=fsync, max_batch_bytes=max_cycle_bytes)
+        self._held: deque[_PendingWrite | _Exclusive] = deque()  # waiting for the committer
+        self._queued: deque[_PendingWrite] = deque()  # at the I/O thread, in its order
+        self._layout_end = 0  # offset where the next record queued at the thread goes
+        self._recovering = False  # a batch failed: nothing goes to the thread until resumed
+        self._handed_back: list[_PendingWrite] = []  # CANCELLED by the thread, in order
+        self._wakeup = Event()  # the committer's alarm while nothing is at the thread
         self._slots = Semaphore(max_pending)
-        self._wakeup = Event()
         self._committer: gevent.Greenlet | None = None
         self._closed = False
         if fsync:
@@ -117,17 +129,22 @@ class JournalWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._held) + len(self._queued)
 
     def append(self, kind: bytes, meta: dict[str, Any], data: bytes = b"", *,
                on_durable: Callable[[Any], None] | None = None) -> tuple[int, int]:
         """Durably append one record; return (segment number, offset of its data).
 
         ``on_durable(outcome)`` runs in the committer greenlet right after the fdatasync
-        covering the record, before any waiter wakes (the SMTP session sends its 250
-        from there): it must not block or switch; its exceptions are swallowed.
+        covering the record, before any waiter wakes: it must not block or switch; its
+        exceptions are swallowed. A ``spool_cycle.DurableReply`` given as ``on_durable``
+        is sent by the I/O thread itself, right after that fdatasync.
         """
-        write = _PendingWrite(kind, encode_record(kind, meta, data), on_durable=on_durable)
+        write = _PendingWrite(kind, encode_record(kind, meta, data))
+        if type(on_durable) is DurableReply:
+            write.reply = on_durable
+        else:
+            write.on_durable = on_durable
         if spool_latency.ENABLED:
             spool_latency.mark("submit")
             write.trace = spool_latency.current()
@@ -136,14 +153,14 @@ class JournalWriter:
         return outcome
 
     def run_exclusive(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function(*args)`` in the threadpool with no cycle in flight."""
+        """Run ``function(*args)`` in the threadpool with no write queued at the thread."""
         return self._submit(_Exclusive(function, args))
 
     def close(self) -> None:
         """Finish queued writes, stop the committer, release the preallocated tail."""
         if self._closed:
             return
-        if self._queue:
+        if self._held or self._queued:
             self.run_exclusive(lambda: None)
         self._closed = True
         self._wakeup.set()
@@ -153,137 +170,158 @@ class JournalWriter:
         if self._segment.fd is not None:
             self._segment.seal()
 
-    # -- the committer --------------------------------------------------------------
+    # -- queueing -------------------------------------------------------------------
 
     def _submit(self, item: _PendingWrite | _Exclusive) -> Any:
         if self._closed:
             raise SpoolError("spool: closed")
         with self._slots:
-            self._queue.append(item)
             if self._committer is None or self._committer.dead:
                 self._committer = gevent.spawn(self._commit_loop)
-            self._wakeup.set()
+            if isinstance(item, _PendingWrite) and not self._held and self._fits(item):
+                self._to_thread(item)
+            else:
+                self._held.append(item)
+                self._wakeup.set()
             return item.result.get()
 
-    def _commit_loop(self) -> None:
-        started: Cycle | None = None  # handed to the I/O thread, not finished yet
-        while started is not None or not self._closed:
-            if started is None:
-                if not self._queue:
-                    self._wakeup.clear()
-                    self._wakeup.wait()
-                elif isinstance(self._queue[0], _Exclusive):
-                    self._run_exclusive_job(self._queue.popleft())
-                else:
-                    started = self._start_cycle(self._take_cycle())
-                continue
-            done, outcomes = started, self._finish_cycle(started)
-            started = following = None
-            if self._queue and isinstance(self._queue[0], _PendingWrite):
-                following = self._take_cycle()  # the writes that came in meanwhile
-                if not self._needs_segment(following):  # its I/O overlaps the replies
-                    started, following = self._start_cycle(following), None
-            for write, outcome in zip(done.writes, outcomes, strict=True):
-                if write.on_durable is not None and not isinstance(outcome, BaseException):
-                    _run_on_durable(write.on_durable, outcome)
-            for write, outcome in zip(done.writes, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    write.result.set_exception(outcome)
-                else:
-                    write.result.set(outcome)
-            if following is not None:
-                started = self._start_cycle(following)
+    def _fits(self, write: _PendingWrite) -> bool:
+        """Can ``write`` go to the thread now, in the active segment? (A batch record
+        must leave ``headroom`` free; done/update records may use it.)"""
+        if self._recovering or self._segment.fd is None:
+            return False
+        return write.kind != b"B" or (
+            self._layout_end + write.size + self.headroom <= self._segment.capacity)
 
-    def _run_exclusive_job(self, job: _PendingWrite | _Exclusive) -> None:
-        assert isinstance(job, _Exclusive)
-        try:
-            job.result.set(self._io.blocking(job.function, *job.args))
-        except BaseException as exc:  # noqa: B036 - handed to the waiter
-            job.result.set_exception(exc)
-
-    def _take_cycle(self) -> list[_PendingWrite]:
-        cycle: list[_PendingWrite] = []
-        cycle_bytes = 0
-        while self._queue and isinstance(self._queue[0], _PendingWrite) and (
-                not cycle or cycle_bytes + self._queue[0].size <= self.max_cycle_bytes):
-            write = self._queue.popleft()
-            assert isinstance(write, _PendingWrite)
-            cycle.append(write)
-            cycle_bytes += write.size
-        return cycle
-
-    def _needs_segment(self, writes: list[_PendingWrite]) -> bool:
+    def _to_thread(self, write: _PendingWrite) -> None:
         segment = self._segment
-        batch_bytes = sum(write.size for write in writes if write.kind == b"B")
-        return segment.fd is None or bool(
-            batch_bytes and segment.offset + batch_bytes + self.headroom > segment.capacity)
-
-    def _start_cycle(self, writes: list[_PendingWrite]) -> Cycle:
-        """Open a segment if needed (threadpool), lay the records out, start the I/O."""
-        if spool_latency.ENABLED:
-            _stamp(writes, "cycle_start", time.perf_counter())
-        segment, cycle = self._segment, Cycle(writes, [None] * len(writes))
+        assert segment.fd is not None and segment.number is not None
+        write.offset = self._layout_end
+        write.outcome = (segment.number, write.offset + len(write.parts[0]) + len(write.parts[1]))
         try:
-            if self._needs_segment(writes):
-                batch_bytes = sum(write.size for write in writes if write.kind == b"B")
-                self._io.blocking(segment.open_next, batch_bytes + self.headroom, not batch_bytes)
-        except OSError as exc:
-            error = error_from_oserror(exc, f"opening segment {segment_name(segment.next_number)}")
-            for index, write in enumerate(writes):  # keep done/update records going
-                if segment.fd is None or write.kind == b"B":
-                    cycle.outcomes[index] = error
-        except BaseException as exc:  # noqa: B036 - every waiter must wake up
-            cycle.outcomes = [exc] * len(writes)
-        cycle.chosen = [index for index, outcome in enumerate(cycle.outcomes) if outcome is None]
-        buffers: list[bytes] = []
-        cycle.start = cycle.end = segment.offset
-        for index in cycle.chosen:
-            parts = writes[index].parts
-            cycle.outcomes[index] = (segment.number, cycle.end + len(parts[0]) + len(parts[1]))
-            buffers.extend(parts)
-            cycle.end += writes[index].size
-        if buffers:
-            assert segment.fd is not None
-            try:  # (only fails if no I/O thread can be had: eventfd/thread limits)
-                self._io.start(segment.fd, buffers, cycle.start, self.fsync)
-                cycle.submitted = True
-            except Exception as exc:  # every waiter must wake up
-                cycle.outcomes = [exc] * len(writes)
-        return cycle
-
-    def _finish_cycle(self, cycle: Cycle) -> list[Any]:
-        """Wait for the cycle's I/O; (segment, data offset) or an error per write."""
-        try:
-            if cycle.submitted:
-                self._account(cycle, *self._io.finish())
-        except BaseException as exc:  # noqa: B036 - every waiter must wake up
-            cycle.outcomes = [exc] * len(cycle.writes)
-        if spool_latency.ENABLED:
-            _stamp(cycle.writes, "cycle_done", self._io.finished_at)
-            _stamp(cycle.writes, "resumed", time.perf_counter())
-        return cycle.outcomes
-
-    def _account(self, cycle: Cycle, written: int, stage: int, error_number: int) -> None:
-        segment = self._segment
-        if stage:
-            self.stats.failed_cycles += 1
-            self._io.blocking(segment.undo, cycle.start, cycle.end, stage == 2)
-            error = error_from_oserror(job_error(stage, error_number),
-                                       f"writing {segment_name(segment.number or 0)}")
-            for index in cycle.chosen:
-                cycle.outcomes[index] = error
+            self._io.enqueue(segment.fd, write.offset, write.parts, write.reply)
+        except Exception as exc:  # no I/O thread to be had (eventfd / thread limits)
+            self._fail(write, exc)
             return
+        self._layout_end += write.size
+        self._queued.append(write)
+        self._wakeup.set()  # a committer parked on the alarm moves to the thread's eventfd
+
+    # -- the committer --------------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        while not (self._closed and not self._held and not self._queued):
+            if self._queued:
+                self._io.wait()  # (a referenced watcher only while the thread has work)
+                for batch in self._io.take_done():
+                    self._complete(*batch)
+            elif not self._held:
+                self._wakeup.clear()
+                self._wakeup.wait()
+                continue
+            if self._recovering and not self._queued:
+                self._held.extendleft(reversed(self._handed_back))
+                self._handed_back = []
+                self._layout_end = self._segment.offset
+                self._recovering = False
+                self._io.resume()
+            if self._held and not self._queued:
+                self._run_held()
+
+    def _complete(self, count: int, written: int, stage: int, error_number: int,
+                  started_at: float, finished_at: float, sent: tuple[int, ...]) -> None:
+        """One batch the thread reported: the next ``count`` writes of ``_queued``."""
+        writes = [self._queued.popleft() for _ in range(count)]
+        if spool_latency.ENABLED:
+            _stamp(writes, "cycle_start", started_at)
+            _stamp(writes, "cycle_done", finished_at)
+            _stamp(writes, "resumed", time.perf_counter())
+        if stage == journalio.CANCELLED:  # queued after a failed batch: lay out again
+            self._handed_back.extend(writes)
+            return
+        if stage:
+            self._failed_batch(writes, stage, error_number)
+            return
+        segment = self._segment
         if self.fsync:
             self.stats.fsyncs += 1
-        segment.offset = cycle.end
+        segment.offset = writes[-1].offset + writes[-1].size
         self.stats.cycles += 1
-        self.stats.records += len(cycle.chosen)
-        self.stats.bytes_written += cycle.end - cycle.start
+        self.stats.records += count
+        self.stats.bytes_written += written
+        for write, sent_bytes in zip(writes, sent, strict=True):
+            if write.reply is not None:
+                _run_on_durable(write.reply.delivered, sent_bytes, finished_at)
+            elif write.on_durable is not None:
+                _run_on_durable(write.on_durable, write.outcome)
+        for write in writes:
+            write.result.set(write.outcome)
+
+    def _failed_batch(self, writes: list[_PendingWrite], stage: int, error_number: int) -> None:
+        segment = self._segment
+        self.stats.failed_cycles += 1
+        self._recovering = True  # the thread halted; what it hands back is laid out again
+        error = error_from_oserror(job_error(stage, error_number),
+                                   f"writing {segment_name(segment.number or 0)}")
+        try:
+            self._io.blocking(segment.undo, writes[0].offset,
+                              writes[-1].offset + writes[-1].size, stage == journalio.FAILED_SYNC)
+        finally:
+            for write in writes:
+                self._fail(write, error)
+
+    def _run_held(self) -> None:
+        """With nothing at the thread: exclusive jobs, new segments, and the writes behind."""
+        while self._held and not self._queued:
+            head = self._held[0]
+            if isinstance(head, _Exclusive):
+                self._held.popleft()
+                try:
+                    head.result.set(self._io.blocking(head.function, *head.args))
+                except BaseException as exc:  # noqa: B036 - handed to the waiter
+                    head.result.set_exception(exc)
+                continue
+            if not self._fits(head):
+                self._open_segment()
+                continue
+            while self._held and isinstance(self._held[0], _PendingWrite) \
+                    and self._fits(self._held[0]):
+                self._to_thread(self._held.popleft())
+
+    def _open_segment(self) -> None:
+        """Open the next segment for the held writes; on failure fail those that need it."""
+        segment = self._segment
+        run, run_bytes = [], 0
+        for item in self._held:
+            if not isinstance(item, _PendingWrite) or (run and run_bytes + item.size
+                                                       > self.max_cycle_bytes):
+                break
+            run.append(item)
+            run_bytes += item.size
+        batch_bytes = sum(write.size for write in run if write.kind == b"B")
+        try:
+            self._io.blocking(segment.open_next, batch_bytes + self.headroom, not batch_bytes)
+            self._layout_end = segment.offset
+            return
+        except OSError as exc:
+            error: BaseException = error_from_oserror(
+                exc, f"opening segment {segment_name(segment.next_number)}")
+        except BaseException as exc:  # noqa: B036 - every waiter must wake up
+            error = exc
+        for write in run:  # keep done/update records going into the old segment
+            if not self._fits(write) or not isinstance(error, SpoolError):
+                self._held.remove(write)
+                self._fail(write, error)
+
+    def _fail(self, write: _PendingWrite, error: BaseException) -> None:
+        if write.reply is not None:
+            write.reply.release()
+        write.result.set_exception(error)
 
 
-def _run_on_durable(callback: Callable[[Any], None], outcome: Any) -> None:
+def _run_on_durable(callback: Callable[..., None], *args: Any) -> None:
     try:
-        callback(outcome)
+        callback(*args)
     except Exception:  # a caller's bug must not stop the committer
         log.exception("spool: on_durable callback failed")
 

@@ -1,27 +1,27 @@
-"""The I/O of a spool commit cycle: the GIL-free append + fdatasync, and the segment files.
+"""The I/O side of the spool's group commit: the journal I/O thread, and the segment files.
 
-Who calls it: spool_commit.py's committer greenlet only (``CycleIO.start``/``finish``
-per cycle, ``CycleIO.blocking`` for the rare segment operations, ``ActiveSegment`` for
-the segment being appended, ``Cycle`` for one cycle's layout, and
-``shorten_switch_interval``). What it must never do: block the hub. ``CycleIO.write`` hands the
-pwritev + fdatasync to a dedicated journal I/O thread (ecelerity/_speedups/journalio:
-the compiled twin's pthread never takes the GIL) and parks only the calling greenlet
-on a gevent io watcher on the worker's eventfd; the watcher has a high libev priority
-so the committer runs first in the hub iteration that sees the cycle done. Opening,
-sealing and zeroing segments are rare and run in gevent's threadpool.
+Who calls it: spool_commit.py's JournalWriter only (``CycleIO`` to queue records and to
+park its committer greenlet until the thread reports, ``CycleIO.blocking`` for the rare
+segment operations, ``ActiveSegment`` for the segment being appended,
+``DurableReply`` for a reply the thread sends once its record is durable, and
+``shorten_switch_interval``). What it must never do: block the hub. Records go to a
+dedicated journal I/O thread (ecelerity/_speedups/journalio: the compiled twin's pthread
+never takes the GIL) that writes, fdatasyncs, sends the replies and chains the next
+batch itself; the committer parks on a gevent io watcher on the eventfd the thread
+signals, at a high libev priority so it runs first in the hub iteration that sees it.
+Opening, sealing and zeroing segments are rare and run in gevent's threadpool.
 
-ECELERITY_JOURNAL_IO=threadpool runs the write in gevent's threadpool instead (A/B of
-issue 9). The threadpool is also used whenever ``os.pwritev`` or ``os.fdatasync`` has
-been replaced (fault injection in tests, benchmarks/spool_store.py's slow disk): the
-compiled worker makes the syscalls itself and would not see the replacement.
+ECELERITY_JOURNAL_IO=python runs the reference (Python thread) worker instead of the
+compiled one (A/B of issue 9). The reference is also used whenever ``os.pwritev`` or
+``os.fdatasync`` has been replaced (fault injection in tests, benchmarks/spool_store.py's
+slow disk): the compiled worker makes the syscalls itself and would not see the
+replacement. The switch happens only while nothing is queued.
 """
 from __future__ import annotations
 
 import errno
 import os
 import sys
-import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import gevent
@@ -33,106 +33,135 @@ from .spool_format import SpoolError
 _REAL_PWRITEV, _REAL_FDATASYNC = os.pwritev, os.fdatasync
 SWITCH_INTERVAL = 0.001  # seconds; see shorten_switch_interval
 WATCHER_PRIORITY = int(os.environ.get("ECELERITY_JOURNAL_IO_PRIORITY", "") or 2)  # libev -2..2
+# Seconds between the starts of two journal batches (journalio's min_interval). With
+# batches chained eagerly on the thread, a fast disk (fdatasync 0.1-0.2 ms here) gets one
+# batch per arriving record: spool_store.py at 20 writers went from 1,000 cycles per
+# 20,000 records (hub-driven cycles) to 3,000-3,900, and the extra fdatasyncs cost CPU
+# the hub needs. 1 ms caps them at 1,000/s and adds at most 1 ms to a reply (issue 9,
+# 2026-11-22). ECELERITY_JOURNAL_BATCH_US overrides (microseconds; 0 = eager).
+BATCH_INTERVAL = float(os.environ.get("ECELERITY_JOURNAL_BATCH_US", "") or 1000) / 1e6
+
+
+class DurableReply:
+    """A reply the journal I/O thread sends on a client's socket once its record is durable.
+
+    ``fd`` is a dup of the socket's descriptor, so the session closing its socket
+    meanwhile can never send the reply to a connection that reused the number; the thread
+    closes the dup after sending, the hub (``release``) when the record was not written.
+    ``delivered(sent, at)`` runs on the hub afterwards (the session queues what the
+    kernel did not take); it must not block or switch.
+    """
+
+    __slots__ = ("fd", "data", "_delivered")
+
+    def __init__(self, socket_fd: int, data: bytes,
+                 delivered: Callable[[int, float], None]) -> None:
+        self.fd = os.dup(socket_fd)
+        self.data = data
+        self._delivered = delivered
+
+    def delivered(self, sent: int, at: float) -> None:
+        """The thread tried to send (and closed its dup): ``sent`` bytes, -1 on error."""
+        self.fd = -1
+        self._delivered(sent, at)
+
+    def release(self) -> None:
+        """The record failed: nothing was sent; close the dup."""
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
 
 
 class CycleIO:
-    """One journal I/O worker per process, waited on by one greenlet at a time."""
+    """The process's journal I/O worker, its eventfd and the watcher the committer parks on."""
 
-    def __init__(self, *, mode: str | None = None, priority: int = WATCHER_PRIORITY) -> None:
+    def __init__(self, *, sync: bool = True, max_batch_bytes: int = 32 << 20,
+                 mode: str | None = None, priority: int = WATCHER_PRIORITY,
+                 batch_interval: float = BATCH_INTERVAL) -> None:
         self.mode = mode if mode is not None else os.environ.get("ECELERITY_JOURNAL_IO", "worker")
-        self.priority = priority
-        self.finished_at = 0.0  # perf_counter when the last write (+ sync) ended
+        self.sync, self.max_batch_bytes, self.priority = sync, max_batch_bytes, priority
+        self.batch_interval = batch_interval if sync else 0.0  # (no fdatasync: no reason)
+        self.outstanding = 0  # records enqueued and not yet reported
         self._worker: Any = None
+        self._compiled = False
+        self._eventfd = -1
         self._watcher: Any = None
-        self._pending: Any = None  # the worker, or the threadpool's AsyncResult
         self._pid = 0
 
     def blocking(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run a rare blocking file operation in gevent's threadpool."""
         return gevent.get_hub().threadpool.spawn(function, *args).get()
 
-    def write(self, fd: int, buffers: list[bytes], offset: int, sync: bool) -> tuple[int, int, int]:
-        """pwritev ``buffers`` at ``offset`` (+ fdatasync): journalio's (written, stage, errno)."""
-        self.start(fd, buffers, offset, sync)
-        return self.finish()
+    def enqueue(self, fd: int, offset: int, buffers: list[bytes],
+                reply: DurableReply | None = None) -> None:
+        """Queue one record at ``offset`` of ``fd`` for the I/O thread; never waits."""
+        worker = self._ready_worker()
+        if reply is None:
+            worker.enqueue(fd, offset, buffers)
+        else:
+            worker.enqueue(fd, offset, buffers, reply.fd, reply.data)
+        self.outstanding += 1
 
-    def start(self, fd: int, buffers: list[bytes], offset: int, sync: bool) -> None:
-        """Hand one write (+ sync) to the I/O thread and return at once; ``finish`` waits."""
-        if self._pending is not None:
-            raise RuntimeError("spool cycle I/O: the previous write is not finished")
-        if (self.mode == "threadpool" or os.pwritev is not _REAL_PWRITEV
-                or os.fdatasync is not _REAL_FDATASYNC):
-            self._pending = gevent.get_hub().threadpool.spawn(_timed_job, fd, buffers, offset,
-                                                              sync)
-            return
-        self._pending = self._ready_worker()
-        self._pending.submit(fd, buffers, offset, sync)
+    def wait(self) -> None:
+        """Park this greenlet until the I/O thread reports a batch."""
+        self._ready_worker()
+        gevent.get_hub().wait(self._watcher)
 
-    def finish(self) -> tuple[int, int, int]:
-        """Park this greenlet until the started write is done; its outcome."""
-        pending = self._pending
-        if pending is None:
-            raise RuntimeError("spool cycle I/O: nothing started")
-        try:
-            if pending is not self._worker:  # the threadpool's AsyncResult
-                outcome, self.finished_at = pending.get()
-                return outcome
-            while True:
-                gevent.get_hub().wait(self._watcher)
-                outcome = pending.result()
-                if outcome is not None:
-                    self.finished_at = pending.finished_at
-                    return outcome
-        except BaseException:
-            if pending is self._worker:
-                self._drop_worker()  # killed while the job runs: never reuse a busy worker
-            raise
-        finally:
-            self._pending = None
+    def take_done(self) -> list[tuple[int, int, int, int, float, float, tuple[int, ...]]]:
+        """The batches the thread reported, oldest first (see journalio)."""
+        if self._worker is None:
+            self._clear_eventfd()
+            return []
+        done = self._worker.take_done()
+        for batch in done:
+            self.outstanding -= batch[0]
+        return done
 
-    @property
-    def in_flight(self) -> bool:
-        """A write was started and is not finished."""
-        return self._pending is not None
+    def resume(self) -> None:
+        """After a failed batch: the worker accepts records again."""
+        if self._worker is not None:
+            self._worker.resume()
 
     def close(self) -> None:
-        self._drop_worker()
-
-    def _ready_worker(self) -> Any:
-        if self._worker is None or self._pid != os.getpid():  # a forked child: new thread
-            self._worker = journalio.SyncWorker()
-            self._watcher = gevent.get_hub().loop.io(self._worker.fileno(), 1,
-                                                     priority=self.priority)
-            self._pid = os.getpid()
-        return self._worker
-
-    def _drop_worker(self) -> None:
         worker, watcher, self._worker, self._watcher = self._worker, self._watcher, None, None
         if watcher is not None:
             watcher.close()
-        if worker is not None and self._pid == os.getpid():
-            worker.close()  # waits for a job in flight (one fdatasync at most)
+        if self._pid == os.getpid():
+            if worker is not None:
+                worker.close()  # writes what is queued (the writer drained it first)
+            if self._eventfd >= 0:
+                os.close(self._eventfd)
+        self._eventfd = -1
 
+    def _ready_worker(self) -> Any:
+        if self._pid != os.getpid():  # first use, or a forked child: a new thread and eventfd
+            self._worker = self._watcher = None
+            self._eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._watcher = gevent.get_hub().loop.io(self._eventfd, 1, priority=self.priority)
+            self._pid = os.getpid()
+            self.outstanding = 0
+        compiled = (self.mode != "python" and os.pwritev is _REAL_PWRITEV
+                    and os.fdatasync is _REAL_FDATASYNC
+                    and journalio.JournalWorker is not journalio._py_JournalWorker)
+        if self._worker is None or (compiled != self._compiled and not self.outstanding):
+            if self._worker is not None:
+                self._worker.close()
+            factory = journalio.JournalWorker if compiled else journalio._py_JournalWorker
+            self._worker = factory(self._eventfd, self.sync, self.max_batch_bytes,
+                                   self.batch_interval)
+            self._compiled = compiled
+        return self._worker
 
-@dataclass
-class Cycle:
-    """One group commit: its writes, their outcomes, the stretch [start, end) it wrote."""
-
-    writes: list[Any]
-    outcomes: list[Any]
-    chosen: list[int] = field(default_factory=list)  # indices of the writes in the stretch
-    start: int = 0
-    end: int = 0
-    submitted: bool = False  # handed to CycleIO.start (nothing to write otherwise)
-
-
-def _timed_job(fd: int, buffers: list[bytes], offset: int, sync: bool) -> tuple[Any, float]:
-    outcome = journalio._py_write_and_sync(fd, buffers, offset, sync)
-    return outcome, time.perf_counter()
+    def _clear_eventfd(self) -> None:
+        if self._eventfd >= 0:
+            try:
+                os.eventfd_read(self._eventfd)
+            except BlockingIOError:
+                pass
 
 
 def job_error(stage: int, error_number: int) -> OSError:
-    """The OSError a failed job stands for (``stage`` names the failed syscall)."""
+    """The OSError a failed batch stands for (``stage`` names the failed syscall)."""
     call = "fdatasync" if stage == journalio.FAILED_SYNC else "pwritev"
     return OSError(error_number, f"{call}: {os.strerror(error_number)}")
 

@@ -5,7 +5,8 @@ appends one line per accepted message to ``<prefix>.<pid>``: the perf_counter st
 the points a message passes between the final "." and its 250 (see POINTS). Who calls
 it: smtp/session.py (dot seen, 250 sent), smtp/accept.py (phases done, reply built),
 core/admit.py (stored), core/spool_commit.py (submitted, cycle picked up, cycle done = when the journal
-I/O thread finished its fdatasync, committer resumed, waiter woken);
+I/O thread finished its fdatasync and the replies it sends, committer resumed, waiter
+woken); a 250 sent by that thread is stamped "sent" at "cycle done";
 benchmarks/eod_trace_report.py reads the files. It
 must never change behaviour or raise: with the variable unset every call is a no-op.
 """

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any
 
 import gevent.socket
 
 from .._speedups.smtpline import LineSplitter
 from ..core import spool_latency
+from ..core.spool_cycle import DurableReply
 from ..core.envelope import Recipient
 from ..log.service import log_refusal
 from ..policy import relay
@@ -213,34 +214,29 @@ class Session(SessionInput):
             raise ClientGone() from None
         spool_latency.finish()
 
-    def early_reply(self, reply: Reply) -> Callable[[Any], None] | None:
-        """A callback for Spool.store(on_durable=...): sends ``reply`` from the spool's
-        committer the moment the record is durable, instead of after this greenlet is
-        woken (one hub hop and every other woken session's work later; issue 9).
+    def early_reply(self, reply: Reply) -> DurableReply | None:
+        """For Spool.store(on_durable=...): ``reply`` sent by the journal I/O thread itself
+        the moment the record is durable, not after this greenlet is woken (the hub's
+        queueing stays out of end-of-DATA -> 250; issue 9).
 
         Plain sockets only (a TLS record cannot be written from outside the session), and
-        only when no other reply is queued. It never blocks: what the kernel does not take
-        at once is queued and sent by the session's next flush().
+        only when no other reply is queued (nothing else writes to the socket while this
+        greenlet waits for the spool). What the kernel does not take at once is queued
+        and sent by the session's next flush().
         """
         if type(self.sock) is not gevent.socket.socket or self._out:
             return None
+        data = reply.wire()
 
-        def send_now(_outcome: Any) -> None:
-            if self._out or self._closing:
-                return
-            data = reply.wire()
-            try:
-                sent = self.sock._sock.send(data)  # the OS socket: never waits
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError:
-                return  # the session's own flush() sees the broken connection
+        def delivered(sent: int, at: float) -> None:
+            if sent < 0:
+                return  # not sent: the session replies itself (and sees a broken socket)
             if sent < len(data):
                 self._out.append(data[sent:])
             if self.trace is not None:
                 self.trace.sent(data)
-            self._early = (reply, time.perf_counter())
-        return send_now
+            self._early = (reply, at)
+        return DurableReply(self.sock.fileno(), data, delivered)
 
     def close(self, reply: Reply | None = None) -> None:
         if reply is not None:

@@ -52,8 +52,9 @@ def test_every_point_is_stamped_in_order_for_every_message(tmp_path, tracing):
         path = [row[point] for point in ("dot", "phases", "submit", "cycle_start",
                                          "cycle_done", "resumed")]
         assert path == sorted(path)
-        # the 250 left from the committer (early reply), before the session woke up
-        assert row["resumed"] <= row["sent"] <= row["woken"] <= row["built"]
+        # the 250 left from the journal I/O thread (DurableReply) right after the
+        # fdatasync, before the committer resumed and the session woke up
+        assert row["sent"] == row["cycle_done"] <= row["resumed"] <= row["woken"] <= row["built"]
     text = report(tracing)
     assert text.startswith("3 messages traced") and "cycle_done -> sent" in text
 

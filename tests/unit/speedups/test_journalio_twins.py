@@ -1,9 +1,10 @@
 """The compiled twin _c_journalio must behave exactly like the reference journalio.py.
 
-Hypothesis drives the same random job sequence (buffer splits including empty ones,
-offsets that overlap and leave holes, sync or not, jobs on a read-only fd and on a
-pipe that fail at stage 1 or 2) through both workers, each on its own file, and
-compares every outcome and the final file bytes. Skipped only under
+Hypothesis drives the same random record sequence (buffer splits including empty ones,
+offsets that overlap and leave holes, sync or not, records on a read-only fd and on a
+pipe that fail at stage 1 or 2, and the halt + cancel + resume after a failure) through
+both workers, each on its own file, one record at a time so that batch boundaries do
+not depend on thread timing, and compares every report and the final file bytes. Skipped only under
 ECELERITY_PURE_PYTHON=1; otherwise a missing compiled module is an error, never a skip.
 """
 from __future__ import annotations
@@ -16,14 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecelerity._speedups import PURE_PYTHON
-from ecelerity._speedups.journalio import _py_SyncWorker
+from ecelerity._speedups.journalio import CANCELLED, OK, _py_JournalWorker
 
 pytestmark = pytest.mark.skipif(
     PURE_PYTHON, reason="ECELERITY_PURE_PYTHON=1: the compiled twin is deliberately not used"
 )
 
 if not PURE_PYTHON:
-    from ecelerity._speedups._c_journalio import SyncWorker as _c_SyncWorker
+    from ecelerity._speedups._c_journalio import JournalWorker as _c_JournalWorker
 
 jobs = st.lists(
     st.tuples(
@@ -36,14 +37,25 @@ jobs = st.lists(
 )
 
 
-def run(worker, fd: int, buffers: list[bytes], offset: int, sync: bool):
-    worker.submit(fd, buffers, offset, sync)
+def run(worker, eventfd: int, fd: int, buffers: list[bytes], offset: int):
+    """One record, its report(s): after a failure, one more (cancelled) record, then resume."""
+    worker.enqueue(fd, offset, buffers)
+    reports = collect(worker, eventfd)
+    if reports[0][2] not in (OK, CANCELLED):
+        worker.enqueue(fd, offset, buffers)  # halted: cancelled, nothing written
+        reports += collect(worker, eventfd)
+        worker.resume()
+    return [(count, written, stage, error, sent)
+            for count, written, stage, error, _, _, sent in reports]
+
+
+def collect(worker, eventfd: int):
     for _ in range(100):
-        select.select([worker.fileno()], [], [], 5)
-        outcome = worker.result()
-        if outcome is not None:
-            return outcome
-    raise AssertionError("no result")
+        select.select([eventfd], [], [], 5)
+        done = worker.take_done()
+        if done:
+            return done
+    raise AssertionError("no report")
 
 
 @settings(max_examples=60, deadline=None)
@@ -51,21 +63,25 @@ def run(worker, fd: int, buffers: list[bytes], offset: int, sync: bool):
 def test_twin_agrees_with_reference(tmp_path_factory, sequence):
     base = tmp_path_factory.mktemp("twins")
     pipe_read, pipe_write = os.pipe()
-    workers, files, read_only = [], [], []
+    workers, files, read_only, eventfds = [], [], [], []
     try:
         for name in ("reference", "twin"):
             files.append(os.open(base / name, os.O_RDWR | os.O_CREAT, 0o600))
             read_only.append(os.open(base / name, os.O_RDONLY))
-        workers = [_py_SyncWorker(), _c_SyncWorker()]
+        for sync_all in (True, False):
+            for factory in (_py_JournalWorker, _c_JournalWorker):
+                eventfds.append(os.eventfd(0, os.EFD_NONBLOCK))
+                workers.append(factory(eventfds[-1], sync_all))
         for target, buffers, offset, sync in sequence:
             outcomes = []
-            for index, worker in enumerate(workers):
+            for index in (0, 1):
+                worker, eventfd = workers[index + (0 if sync else 2)], eventfds[index + (0 if sync else 2)]
                 fd = {"file": files[index], "read-only": read_only[index], "pipe": pipe_read}[target]
-                outcomes.append(run(worker, fd, list(buffers), offset, sync))
+                outcomes.append(run(worker, eventfd, fd, list(buffers), offset))
             assert outcomes[0] == outcomes[1], (target, buffers, offset, sync)
         assert (base / "reference").read_bytes() == (base / "twin").read_bytes()
     finally:
         for worker in workers:
             worker.close()
-        for fd in (*files, *read_only, pipe_read, pipe_write):
+        for fd in (*files, *read_only, *eventfds, pipe_read, pipe_write):
             os.close(fd)
