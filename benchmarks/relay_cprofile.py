@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.harness import procstat  # noqa: E402
 from benchmarks.harness.probe import Probe  # noqa: E402
+from benchmarks.harness.probe_process import ProbeProcess  # noqa: E402
 from benchmarks.relay_quick import SINK_HOST, SinkCounter, _tool  # noqa: E402
 from tests.helpers.daemon import free_port, start_daemon  # noqa: E402
 
@@ -67,6 +68,9 @@ def main() -> int:
     parser.add_argument("--strace", action="store_true", help="count the daemon's syscalls")
     parser.add_argument("--trace", action="store_true",
                         help="ECELERITY_EOD_TRACE: per-interval EOD->250 histograms")
+    parser.add_argument("--probe", choices=["processes", "threads"], default="processes",
+                        help="the 2 probe sessions: one process each (as the harness does), "
+                             "or two threads in this process (the old probe; A/B)")
     parser.add_argument("--journal-io", choices=["worker", "python"], default="",
                         help="ECELERITY_JOURNAL_IO for the daemon (spool cycle I/O; A/B)")
     args = parser.parse_args()
@@ -104,7 +108,8 @@ def main() -> int:
                 tracer = subprocess.Popen(["strace", *(os.environ.get("STRACE_ARGS", "-c").split()), "-f", "-p", str(daemon.pid)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 time.sleep(0.5)
-            probe = Probe("127.0.0.1", smtp_port, sessions=2, size=args.size)
+            probe_class = Probe if args.probe == "threads" else ProbeProcess
+            probe = probe_class("127.0.0.1", smtp_port, sessions=2, size=args.size)
             probe.start()
             sink0, children0 = cpu_seconds(sink.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
             spy = None

@@ -40,8 +40,10 @@ class Probe:
     """``sessions`` threads sending one message at a time until stopped."""
 
     def __init__(self, host: str, port: int, *, sessions: int = 2, size: int = 2048,
-                 recipient: str = "rcpt@example.com", pause: float = 0.0) -> None:
+                 recipient: str = "rcpt@example.com", pause: float = 0.0,
+                 marker_prefix: str = "probe") -> None:
         self.host, self.port, self.sessions, self.size = host, port, sessions, size
+        self.marker_prefix = marker_prefix  # unique per probe process (probe_process.py)
         self.recipient = recipient
         self.pause = pause
         self.records: list[ProbeRecord] = []
@@ -72,7 +74,7 @@ class Probe:
     def _marker(self) -> str:
         with self._lock:
             self._count += 1
-            return f"probe{self._count:07d}"
+            return f"{self.marker_prefix}{self._count:07d}"
 
     def _worker(self, index: int) -> None:
         session = None

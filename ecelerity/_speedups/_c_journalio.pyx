@@ -18,7 +18,7 @@ fields, never across a syscall or a wait other than ``pthread_cond_wait`` (which
 releases it). So a Python thread blocking on the mutex waits a few instructions at
 most, and nothing the worker does while holding the mutex can wait on that thread.
 ``close`` releases the GIL while it joins the thread (a job may be in an fdatasync);
-in a forked child (no thread there) it never joins and ``submit`` refuses.
+in a forked child (no thread there) it never joins and ``enqueue`` refuses.
 
 The iovec arrays point into the buffers of the enqueued objects; the worker keeps
 those objects (as memoryviews, which also pins bytearrays against resizing) until
@@ -34,55 +34,12 @@ from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void* iov_base
-        size_t iov_len
-    ssize_t pwritev(int fd, const iovec* iov, int iovcnt, long long offset)
-
-cdef extern from "<unistd.h>" nogil:
-    int fdatasync(int fd)
-    ssize_t write(int fd, const void* buf, size_t count)
-    ssize_t read(int fd, void* buf, size_t count)
-
-cdef extern from "<time.h>" nogil:
-    ctypedef long time_t
-    struct timespec:
-        time_t tv_sec
-        long tv_nsec
-    int CLOCK_MONOTONIC
-    int clock_gettime(int clock_id, timespec* tp)
-    int nanosleep(const timespec* req, timespec* rem)
-
-cdef extern from "<pthread.h>" nogil:
-    ctypedef struct pthread_t:
-        pass
-    ctypedef struct pthread_mutex_t:
-        pass
-    ctypedef struct pthread_cond_t:
-        pass
-    int pthread_create(pthread_t* thread, const void* attr, void* (*start)(void*) noexcept nogil,
-                       void* arg)
-    int pthread_join(pthread_t thread, void** retval)
-    int pthread_mutex_init(pthread_mutex_t* mutex, const void* attr)
-    int pthread_mutex_destroy(pthread_mutex_t* mutex)
-    int pthread_mutex_lock(pthread_mutex_t* mutex)
-    int pthread_mutex_unlock(pthread_mutex_t* mutex)
-    int pthread_cond_init(pthread_cond_t* cond, const void* attr)
-    int pthread_cond_destroy(pthread_cond_t* cond)
-    int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex)
-    int pthread_cond_signal(pthread_cond_t* cond)
-    pthread_t pthread_self()
-    int pthread_setname_np(pthread_t thread, const char* name)
-
-cdef extern from "<sys/socket.h>" nogil:
-    ssize_t send(int sockfd, const void* buf, size_t length, int flags)
-    int MSG_NOSIGNAL
-    int MSG_DONTWAIT
-
-cdef extern from "<unistd.h>" nogil:
-    int close(int fd)
+from ._c_posix cimport (
+    CLOCK_MONOTONIC, MSG_DONTWAIT, MSG_NOSIGNAL, close, clock_gettime, fdatasync, iovec,
+    nanosleep, pthread_cond_destroy, pthread_cond_init, pthread_cond_signal, pthread_cond_t,
+    pthread_cond_wait, pthread_create, pthread_join, pthread_mutex_destroy, pthread_mutex_init,
+    pthread_mutex_lock, pthread_mutex_t, pthread_mutex_unlock, pthread_self,
+    pthread_setname_np, pthread_t, pwritev, read, send, time_t, timespec, write)
 
 
 DEF OK = 0

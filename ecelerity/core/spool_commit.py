@@ -39,19 +39,20 @@ import logging
 import os  # noqa: F401 - tests, benchmarks/spool_store.py patch spool_commit.os.*
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import gevent
-from gevent.event import AsyncResult, Event
+from gevent.event import Event
 from gevent.lock import Semaphore
 
-from . import spool_latency
 from ecelerity._speedups import journalio
 
+from . import spool_latency
 from .spool_cycle import (ActiveSegment, CycleIO, DurableReply, fsync_dir, job_error,
                           shorten_switch_interval)
 from .spool_format import SpoolError, encode_record, error_from_oserror
+from .spool_held import Exclusive as _Exclusive, HeldWork, PendingWrite as _PendingWrite
 
 __all__ = ["CommitStats", "JournalWriter", "SEGMENT_SUFFIX", "fsync_dir", "segment_name"]
 SEGMENT_SUFFIX = ".seg"
@@ -74,29 +75,7 @@ class CommitStats:
     failed_cycles: int = 0
 
 
-@dataclass
-class _PendingWrite:
-    kind: bytes
-    parts: list[bytes]  # encode_record's buffers
-    result: AsyncResult = field(default_factory=AsyncResult)
-    trace: dict[str, float] | None = None  # spool_latency stamps (ECELERITY_EOD_TRACE)
-    on_durable: Callable[[Any], None] | None = None  # run by the committer once durable
-    reply: DurableReply | None = None  # sent by the I/O thread once durable
-    offset: int = 0  # where it was laid out in the active segment
-    outcome: tuple[int, int] | None = None  # (segment number, data offset) once laid out
-
-    def __post_init__(self) -> None:
-        self.size = sum(len(part) for part in self.parts)
-
-
-@dataclass
-class _Exclusive:
-    function: Callable[..., Any]
-    args: tuple
-    result: AsyncResult = field(default_factory=AsyncResult)
-
-
-class JournalWriter:
+class JournalWriter(HeldWork):
     """Owns the active segment file; see the module docstring."""
 
     def __init__(self, segment_dir: str, first_segment: int, *, fsync: bool = True,
@@ -268,49 +247,6 @@ class JournalWriter:
                               writes[-1].offset + writes[-1].size, stage == journalio.FAILED_SYNC)
         finally:
             for write in writes:
-                self._fail(write, error)
-
-    def _run_held(self) -> None:
-        """With nothing at the thread: exclusive jobs, new segments, and the writes behind."""
-        while self._held and not self._queued:
-            head = self._held[0]
-            if isinstance(head, _Exclusive):
-                self._held.popleft()
-                try:
-                    head.result.set(self._io.blocking(head.function, *head.args))
-                except BaseException as exc:  # noqa: B036 - handed to the waiter
-                    head.result.set_exception(exc)
-                continue
-            if not self._fits(head):
-                self._open_segment()
-                continue
-            while self._held and isinstance(self._held[0], _PendingWrite) \
-                    and self._fits(self._held[0]):
-                self._to_thread(self._held.popleft())
-
-    def _open_segment(self) -> None:
-        """Open the next segment for the held writes; on failure fail those that need it."""
-        segment = self._segment
-        run, run_bytes = [], 0
-        for item in self._held:
-            if not isinstance(item, _PendingWrite) or (run and run_bytes + item.size
-                                                       > self.max_cycle_bytes):
-                break
-            run.append(item)
-            run_bytes += item.size
-        batch_bytes = sum(write.size for write in run if write.kind == b"B")
-        try:
-            self._io.blocking(segment.open_next, batch_bytes + self.headroom, not batch_bytes)
-            self._layout_end = segment.offset
-            return
-        except OSError as exc:
-            error: BaseException = error_from_oserror(
-                exc, f"opening segment {segment_name(segment.next_number)}")
-        except BaseException as exc:  # noqa: B036 - every waiter must wake up
-            error = exc
-        for write in run:  # keep done/update records going into the old segment
-            if not self._fits(write) or not isinstance(error, SpoolError):
-                self._held.remove(write)
                 self._fail(write, error)
 
     def _fail(self, write: _PendingWrite, error: BaseException) -> None:
