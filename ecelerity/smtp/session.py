@@ -236,7 +236,10 @@ class Session(SessionInput):
             if self.trace is not None:
                 self.trace.sent(data)
             self._early = (reply, at)
-        return DurableReply(self.sock.fileno(), data, delivered)
+        try:
+            return DurableReply(self.sock.fileno(), data, delivered)
+        except OSError:  # no descriptor to spare (EMFILE) or the socket is gone
+            return None
 
     def close(self, reply: Reply | None = None) -> None:
         if reply is not None:

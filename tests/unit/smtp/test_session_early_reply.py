@@ -98,3 +98,13 @@ def test_no_early_reply_when_replies_are_queued(spool):
     finally:
         worker.kill()
         client.close()
+
+
+def test_no_early_reply_without_a_descriptor_to_dup(spool):
+    session, worker, client = start_session(spool)
+    try:
+        worker.kill()
+        session.sock.close()  # (as with EMFILE, os.dup fails): the session replies itself
+        assert session.early_reply(Reply(250, "2.0.0", "OK x")) is None
+    finally:
+        client.close()
