@@ -97,6 +97,7 @@ cdef struct Shared:
     int sent_cap
     int halted
     int closing
+    int idle           # the worker is in (or entering) pthread_cond_wait: signal it
 
 
 cdef double _now() noexcept nogil:
@@ -233,7 +234,9 @@ cdef void* _worker_main(void* arg) noexcept nogil:
     while True:
         pthread_mutex_lock(&s.mutex)
         while s.queue.rec_len == 0 and not s.closing:
+            s.idle = 1
             pthread_cond_wait(&s.cond, &s.mutex)
+        s.idle = 0
         if s.queue.rec_len == 0:
             pthread_mutex_unlock(&s.mutex)
             return NULL
@@ -310,6 +313,7 @@ cdef class JournalWorker:
         cdef long long size = 0
         cdef int count = 0
         cdef int first
+        cdef int wake = 0
         if self._closed or not self._started or self._pid != os.getpid():
             raise RuntimeError("journal-io worker: closed (or inherited across a fork)")
         views = [memoryview(buffer) for buffer in buffers]
@@ -342,9 +346,12 @@ cdef class JournalWorker:
             q.iov_len += count
             q.rec_len += 1
             self._outstanding += 1
-            pthread_cond_signal(&self._s.cond)
+            wake = self._s.idle
+            self._s.idle = 0
         finally:
             pthread_mutex_unlock(&self._s.mutex)
+        if wake:  # (after unlocking: the woken worker must not block on our mutex, and a
+            pthread_cond_signal(&self._s.cond)  # busy or napping one needs no signal)
         self._held.append((views, reply_view))
 
     def take_done(self):
