@@ -4,7 +4,8 @@ Lists the spooled messages, or prints one message's full record the way Momentum
 ``ec_show -s`` does (momentum-facts.md §3.6): ID/BatchID/ConnID decoded as
 (slot, pid, counter), Created, Next Attempt, Retries, Received From/Via, Sender,
 Recipient, Code, Size, the connection and message context dictionaries, then the raw
-message. Safe on a live spool: it reads with spool_in in read-only mode, takes no lock,
+message; like ``message details``, it also names the Binding and the Domain whose queue
+the message waits in (a policy-set gateway's, as Momentum queues it). Safe on a live spool: it reads with spool_in in read-only mode, takes no lock,
 never repairs, quarantines or writes anything. Reports damaged stretches on stderr.
 """
 from __future__ import annotations
@@ -38,6 +39,15 @@ def _context(values: dict[str, str]) -> str:
                           for key, value in values.items()) + "]"
 
 
+def _queue_domain(message: SpooledMessage) -> str:
+    """The domain whose queue the message waits in (queue/entry.py): the gateway a
+    policy chose (``ec_set_routing_gateway``), else ``routing_domain``, else the
+    recipient's domain."""
+    from ecelerity.queue.entry import routing_domain
+
+    return routing_domain(message)
+
+
 def format_record(message: SpooledMessage) -> str:
     """The header block of one message (everything before its raw content)."""
     envelope = message.envelope
@@ -57,6 +67,7 @@ def format_record(message: SpooledMessage) -> str:
         ("Code", message.last_error or "-"),
         ("Size", str(message.size)),
         ("Binding", message.binding or "default"),
+        ("Domain", _queue_domain(message)),
         ("Connection Context", _context(envelope.conn_context)),
         ("Message Context", _context(envelope.mess_context)),
     ]

@@ -3,7 +3,8 @@
 Called by delivery/engine.py. Precedence: a gateway the policy chose for the message
 (``message_gateway``: Sieve ``ec_set_routing_gateway`` -> message context
 ``routing_gateway``, per recipient ``routing_gateway:<address>``; an IP literal, or a
-name whose MX set -- else its A record -- is used, as Momentum documents), then
+name whose MX set -- else its A record -- is used, as Momentum documents; the queue
+keys such a message by the gateway, so the options of the gateway's name apply), then
 ``gateway`` (static smarthost, MX ignored),
 else ``routes`` (hostnames, IPs, ``__mx__`` or ``smtp://host?pref=P&port=O&type=mx|a``;
 items without a pref keep their listed order), else the domain's MX set from

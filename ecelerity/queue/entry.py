@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ecelerity.delivery.routes import message_gateway
+
 ACTIVE, DELAYED, IN_FLIGHT, FINISHING = "active", "delayed", "in_flight", "finishing"
 NO_RESULT = (451, "4.3.0", "[internal] delivery returned no result for this message")
 Reason = tuple[int, str, str]
@@ -37,7 +39,14 @@ def reason_text(reason: Reason) -> str:
 
 
 def routing_domain(message: Any) -> str:
-    """The domain whose queue, routes and MX a message uses: the message context's
-    ``routing_domain`` (Lua ``msg:routing_domain``) when set, else the recipient's."""
+    """The name of the queue a message waits in, whose options, limits, throttles,
+    routes and MX apply: the gateway a policy chose for it (Sieve
+    ``ec_set_routing_gateway``, message context ``routing_gateway[:<rcpt>]``, read by
+    delivery/routes.py ``message_gateway``; Momentum queues such mail "to the domain
+    specified by the gateway"), else the context's ``routing_domain`` (Lua
+    ``msg:routing_domain``), else the recipient's domain. Lower case."""
+    gateway = message_gateway(message)
+    if gateway is not None:
+        return gateway.lower()
     chosen = message.envelope.mess_context.get("routing_domain")
     return (chosen or message.domain).strip().lower()

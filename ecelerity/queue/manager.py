@@ -14,9 +14,11 @@ figures per queued message).
 Per (binding, routing domain) a DomainQueue (active + delayed). The binding comes from
 bindings.py (the policy's binding, else a member of its binding_group, else
 ``default``; ``default_binding`` decides whether the default one delivers); the
-routing domain is the message context's ``routing_domain`` (Lua
-``msg:routing_domain``) or the recipient's domain: its queue, options, routes and MX
-are used, while RCPT TO keeps the recipient. This module holds the state (queues,
+routing domain (entry.py ``routing_domain``) is the gateway a policy chose
+(``ec_set_routing_gateway``: Momentum queues such mail under the gateway), else the
+message context's ``routing_domain`` (Lua ``msg:routing_domain``), else the
+recipient's domain: its queue, options, limits, throttles, routes and MX are used,
+while RCPT TO keeps the recipient. This module holds the state (queues,
 entries, timers, counters), admission, the binding and suspension answers, and the
 primitives that move a message between states (per-message code: keep it lean).
 """

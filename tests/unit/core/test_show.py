@@ -75,3 +75,17 @@ def test_viewing_a_damaged_spool_reports_and_changes_nothing(tmp_path):
     status, text = run("-s", str(tmp_path / "s"))
     assert status == 0 and text.splitlines()[-1] == "2 message(s)"  # the U record was torn
     assert segment.read_bytes() == damaged
+
+
+def test_the_record_names_the_queue_domain_a_policy_gateway_included(tmp_path):
+    spool = Spool(str(tmp_path / "s"))
+    try:
+        envelope = Envelope(mail_from="s@example.org",
+                            recipients=[Recipient("a@example.com"), Recipient("b@example.net")],
+                            mess_context={"routing_gateway:b@example.net": "Relay.Example:2525"})
+        plain, routed = spool.store(envelope, BODY).messages
+    finally:
+        spool.close()
+    assert "Domain: example.com\n" in run("-s", str(tmp_path / "s"), plain.id)[1]
+    text = run("-s", str(tmp_path / "s"), routed.id)[1]
+    assert "Recipient: b@example.net\n" in text and "Domain: relay.example:2525\n" in text
