@@ -15,7 +15,6 @@ does) and never touches sockets (services do).
 from __future__ import annotations
 
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -37,6 +36,7 @@ from ecelerity.smtp.server import SMTPService
 
 from .heap import refreeze_after_reload
 from .module_service import ModuleService
+from .process_files import PanicLogging
 from .service import Service, StartupError
 
 # The services every daemon runs, started in this order and stopped in reverse:
@@ -68,7 +68,9 @@ def _default_loader(path: str) -> Any:
     return load_config(path)
 
 
-class App:
+class App(PanicLogging):
+    """See the module docstring; ``log`` / ``log_exception`` come from PanicLogging."""
+
     def __init__(self, config: Any, *, config_path: str, paniclog: PanicLog,
                  services: list[Service] | None = None,
                  commands: CommandRegistry | None = None,
@@ -94,15 +96,6 @@ class App:
         self._shutdown = gevent.event.Event()
         self._shutdown_reason = ""
         self._reload_lock = gevent.lock.Semaphore()
-
-    # -- logging -----------------------------------------------------------------------
-    def log(self, module: str, text: str) -> None:
-        self.paniclog.write(module, text)
-
-    def log_exception(self, module: str, what: str, exc: BaseException) -> None:
-        self.log(module, f"{what}: {type(exc).__name__}: {exc}")
-        for line in traceback.format_exception(type(exc), exc, exc.__traceback__):
-            self.log(module, line.rstrip("\n"))
 
     # -- life cycle --------------------------------------------------------------------
     def start(self) -> None:

@@ -6,9 +6,10 @@ Usage::
 
 ``-c`` defaults to ``conf/ecelerity.conf``. Start-up order: load the configuration
 (every error printed, exit 2) -> ``--check`` stops here -> create and probe the spool
-directory -> detach (unless ``--foreground``: double fork + setsid; the first process
-waits on a pipe until the daemon is ready or has failed, and exits with the daemon's
-start-up status, printing its error) -> take the pidfile -> open the paniclog ->
+directory -> detach (daemon/detach.py; unless ``--foreground``: double fork + setsid;
+the first process waits on a pipe until the daemon is ready or has failed, and exits
+with the daemon's start-up status, printing its error) -> take the pidfile -> open the
+paniclog (both daemon/process_files.py) ->
 start the services (spool, queue, modules, SMTP and control listeners) -> when started
 as root, hand the files created so far to the Security user and drop to it
 (daemon/privileges.py: after every bind, before anything is served) -> install signal
@@ -40,18 +41,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import ecelerity
 from ecelerity.config.errors import ConfigError
-from ecelerity.log.paniclog import DEFAULT_MODE, PanicLog
+from ecelerity.log.paniclog import DEFAULT_MODE
 
-from .pidfile import PidFile, PidFileError
+from .detach import EXIT_BAD_CONFIG, EXIT_OK, EXIT_STARTUP_FAILED, StartupReporter, daemonize
+from .pidfile import PidFileError
+from .process_files import ProcessFiles
 from .service import StartupError
 
-EXIT_OK, EXIT_STARTUP_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+__all__ = ["EXIT_OK", "EXIT_STARTUP_FAILED", "EXIT_BAD_CONFIG", "StartupReporter", "daemonize",
+           "RuntimePaths", "build_parser", "main", "paniclog_settings", "prepare_spool", "run",
+           "runtime_paths"]
 DEFAULT_CONFIG = "conf/ecelerity.conf"
 
 
@@ -110,69 +114,9 @@ def prepare_spool(path: str) -> None:
         raise StartupError(f"spool directory '{path}' is not writable: {exc.strerror or exc}") from None
 
 
-class StartupReporter:
-    """Tells whoever started us how start-up ended: stderr (foreground) or the detach pipe."""
-
-    def __init__(self, pipe_fd: int | None = None):
-        self.pipe_fd = pipe_fd
-
-    def ready(self, message: str) -> None:
-        if self.pipe_fd is None:
-            sys.stderr.write(f"ecelerity: {message}\n")
-            sys.stderr.flush()
-            return
-        self._send(b"0 " + message.encode("utf-8", errors="replace"))
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
-
-    def fail(self, code: int, message: str) -> int:
-        if self.pipe_fd is None:
-            sys.stderr.write(f"ecelerity: {message}\n")
-            sys.stderr.flush()
-        else:
-            self._send(f"{code} {message}".encode("utf-8", errors="replace"))
-        return code
-
-    def _send(self, data: bytes) -> None:
-        try:
-            os.write(self.pipe_fd, data + b"\n")
-            os.close(self.pipe_fd)
-        except OSError:
-            pass
-        self.pipe_fd = None
-
-
-def daemonize() -> StartupReporter:
-    """Double fork + setsid. Only the detached grandchild returns; the caller's process
-    exits with the start-up status the grandchild reports through a pipe."""
-    read_fd, write_fd = os.pipe()
-    first = os.fork()
-    if first > 0:
-        os.close(write_fd)
-        chunks = []
-        while chunk := os.read(read_fd, 4096):
-            chunks.append(chunk)
-        os.waitpid(first, 0)
-        code_text, _, message = b"".join(chunks).decode("utf-8", errors="replace").strip().partition(" ")
-        if not code_text.isdigit():
-            code, message = EXIT_STARTUP_FAILED, "the daemon exited during start-up (see the paniclog)"
-        else:
-            code = int(code_text)
-        if code != EXIT_OK:
-            sys.stderr.write(f"ecelerity: {message}\n")
-        sys.stderr.flush()
-        os._exit(code)
-    os.close(read_fd)
-    os.setsid()
-    if os.fork() > 0:
-        os._exit(0)
-    return StartupReporter(write_fd)
-
-
 def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReporter) -> int:
-    """Everything after detaching: pidfile, paniclog, App, signals, the hub."""
+    """Everything after detaching: pidfile and paniclog (process_files.py), App, signals,
+    the hub."""
     from .app import App
     from .heap import freeze_startup_heap
     from .signals import install_signal_handlers, remove_signal_handlers
@@ -183,17 +127,12 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
         identity, identity_note = resolve_identity(cfg)
     except StartupError as exc:
         return reporter.fail(exc.exit_code, str(exc))
-    pidfile = PidFile(paths.pidfile)
+    files = ProcessFiles(paths)
     try:
-        pidfile.acquire()
+        paniclog = files.open(f"starting ecelerity {ecelerity.__version__} (pid {os.getpid()}, "
+                              f"config {config_path})", cfg)
     except PidFileError as exc:
         return reporter.fail(EXIT_STARTUP_FAILED, str(exc))
-    paniclog = PanicLog(paths.paniclog, mode=paths.paniclog_mode)
-    paniclog.open()
-    paniclog.write("ecelerity", f"starting ecelerity {ecelerity.__version__} (pid {os.getpid()}, "
-                               f"config {config_path})")
-    for warning in getattr(cfg, "warnings", []):
-        paniclog.write("config", str(warning))
     if identity_note:
         paniclog.write("ecelerity", identity_note)
     started: list[Any] = []  # the App once start() returned (App.start stops its own failures)
@@ -207,19 +146,10 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
         if dropped:
             paniclog.write("ecelerity", dropped)
         handles = install_signal_handlers(app)
-    except StartupError as exc:
-        _stop_started(started)
-        paniclog.write("ecelerity", f"start-up failed: {exc}")
-        paniclog.close()
-        pidfile.release()
-        return reporter.fail(exc.exit_code, str(exc))
     except Exception as exc:  # noqa: BLE001 - one line for the operator, details in the paniclog
-        paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
         _stop_started(started)
-        paniclog.close()
-        pidfile.release()
-        return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc} "
-                                                  f"(traceback in {paths.paniclog})")
+        code = exc.exit_code if isinstance(exc, StartupError) else EXIT_STARTUP_FAILED
+        return reporter.fail(code, files.startup_failed(exc))
     paniclog.start_flusher()
     freeze_startup_heap()
     paniclog.write("ecelerity", "started")
@@ -230,9 +160,7 @@ def run(cfg: Any, config_path: str, paths: RuntimePaths, reporter: StartupReport
         app.stop()
     finally:
         remove_signal_handlers(handles)
-        paniclog.write("ecelerity", "stopped")
-        paniclog.close()
-        pidfile.release()
+        files.stopped()
     return EXIT_OK
 
 

@@ -7,8 +7,8 @@ everything, exactly as before.
 
 Design:
 
-- Processes. The supervisor holds the pidfile (it names the supervisor), writes the
-  paniclog, and starts N workers (daemon/supervisor_workers.py: fork+exec, start-up
+- Processes. The supervisor holds the pidfile (it names the supervisor) and writes the
+  paniclog (both opened and closed by daemon/process_files.py), and starts N workers (daemon/supervisor_workers.py: fork+exec, start-up
   report, restart with backoff, crash-loop report). Each worker runs the whole App
   (daemon/workers.py); the daemon is ready when every worker is, and fails start-up
   (exit 1, the worker's reason) when one cannot start. Workers die with the
@@ -48,7 +48,6 @@ import os
 import shutil
 import signal
 import time
-import traceback
 from typing import Any
 
 import gevent
@@ -58,7 +57,8 @@ import ecelerity
 from ecelerity.config.errors import ConfigError
 from ecelerity.log.paniclog import PanicLog
 
-from .pidfile import PidFile, PidFileError
+from .pidfile import PidFileError
+from .process_files import PanicLogging, ProcessFiles
 from .service import StartupError
 from .supervisor_workers import (BACKOFF_FIRST, BACKOFF_MAX, CRASH_LOOP_RESTARTS,
                                  CRASH_LOOP_WINDOW, MAX_UNIX_PATH, STABLE_AFTER, START_TIMEOUT,
@@ -69,7 +69,7 @@ __all__ = ["Supervisor", "run_supervisor", "hand_paniclog_to_workers", "WorkerSl
            "STABLE_AFTER", "CRASH_LOOP_RESTARTS", "CRASH_LOOP_WINDOW", "MAX_UNIX_PATH"]
 
 
-class Supervisor(WorkerProcesses):
+class Supervisor(PanicLogging, WorkerProcesses):
     """See the module docstring."""
 
     def __init__(self, cfg: Any, *, config_path: str, count: int, pidfile: str,
@@ -90,15 +90,7 @@ class Supervisor(WorkerProcesses):
         self._control: Any = None
         self._watchers: list[gevent.Greenlet] = []
 
-    # -- what the control service and the aggregator use ------------------------------------
-    def log(self, module: str, text: str) -> None:
-        self.paniclog.write(module, text)
-
-    def log_exception(self, module: str, what: str, exc: BaseException) -> None:
-        self.log(module, f"{what}: {type(exc).__name__}: {exc}")
-        for line in traceback.format_exception(type(exc), exc, exc.__traceback__):
-            self.log(module, line.rstrip("\n"))
-
+    # -- what the control service and the aggregator use (log, log_exception: PanicLogging)
     def worker_socket(self, index: int) -> str:
         return os.path.join(self.run_dir, f"w{index}.sock")
 
@@ -207,20 +199,15 @@ def hand_paniclog_to_workers(cfg: Any, path: str) -> None:
 
 def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count: int) -> int:
     """main.py's ``run`` for a multi-process daemon; returns the exit status."""
-    from .main import EXIT_OK, EXIT_STARTUP_FAILED
+    from .detach import EXIT_OK, EXIT_STARTUP_FAILED
 
-    pidfile = PidFile(paths.pidfile)
+    files = ProcessFiles(paths)
     try:
-        pidfile.acquire()
+        paniclog = files.open(f"starting ecelerity {ecelerity.__version__} supervisor (pid "
+                              f"{os.getpid()}, {count} workers, config {config_path})", cfg)
     except PidFileError as exc:
         return reporter.fail(EXIT_STARTUP_FAILED, str(exc))
-    paniclog = PanicLog(paths.paniclog, mode=paths.paniclog_mode)
-    paniclog.open()
     hand_paniclog_to_workers(cfg, paths.paniclog)
-    paniclog.write("ecelerity", f"starting ecelerity {ecelerity.__version__} supervisor (pid "
-                               f"{os.getpid()}, {count} workers, config {config_path})")
-    for warning in getattr(cfg, "warnings", []):
-        paniclog.write("config", str(warning))
     supervisor = Supervisor(cfg, config_path=config_path, count=count, pidfile=paths.pidfile,
                             paniclog=paniclog)
     handles: list[Any] = []
@@ -230,16 +217,10 @@ def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count:
     except StartupError as exc:
         for handle in handles:
             handle.cancel()
-        paniclog.write("ecelerity", f"start-up failed: {exc}")
-        paniclog.close()
-        pidfile.release()
-        return reporter.fail(exc.exit_code, str(exc))
+        return reporter.fail(exc.exit_code, files.startup_failed(exc))
     except Exception as exc:  # noqa: BLE001 - one line for the operator, details in the paniclog
         supervisor.stop_workers(2.0)
-        paniclog.write("ecelerity", "".join(traceback.format_exception(exc)))
-        paniclog.close()
-        pidfile.release()
-        return reporter.fail(EXIT_STARTUP_FAILED, f"internal error during start-up: {exc}")
+        return reporter.fail(EXIT_STARTUP_FAILED, files.startup_failed(exc))
     paniclog.start_flusher()
     paniclog.write("ecelerity", f"started {count} workers: "
                                + ", ".join(f"w{s.index}={s.pid}" for s in supervisor.slots))
@@ -250,7 +231,5 @@ def run_supervisor(cfg: Any, config_path: str, paths: Any, reporter: Any, count:
     finally:
         for handle in handles:
             handle.cancel()
-        paniclog.write("ecelerity", "stopped")
-        paniclog.close()
-        pidfile.release()
+        files.stopped()
     return EXIT_OK

@@ -8,7 +8,7 @@ of the limits) and a daemon/leases.LeaseBook for limits smaller than N. It has n
 pidfile (the supervisor's pidfile names the daemon) and shares the paniclog file.
 
 Start-up status goes to the supervisor through the inherited pipe named by
-``--report-fd`` (main.StartupReporter: "0 ready" or "<code> <reason>"). The worker asks
+``--report-fd`` (detach.StartupReporter: "0 ready" or "<code> <reason>"). The worker asks
 the kernel for SIGTERM when the supervisor dies (PR_SET_PDEATHSIG), so no worker
 outlives its supervisor. Started as root, a worker drops to the Security user once its
 App started (its listeners, private control socket and spool partition are open; see
@@ -89,7 +89,7 @@ def run_worker(cfg: Any, config_path: str, ident: WorkerIdentity, paniclog_path:
     """Everything a worker does after main.py parsed its arguments; returns the exit code."""
     from .app import App
     from .leases import LeaseBook
-    from .main import EXIT_OK, EXIT_STARTUP_FAILED
+    from .detach import EXIT_OK, EXIT_STARTUP_FAILED
     from .privileges import become, resolve_identity
     from .signals import install_signal_handlers, remove_signal_handlers
 
