@@ -6,8 +6,9 @@ copied whole. A match is accepted once it ends at least ``LOOKAHEAD_MARGIN`` bef
 the window end (more data cannot change it) or at the end of the subject; a match
 longer than about ``overlap`` may be cut at a window edge (documented limit).
 
-Every pattern is compiled through a PatternCache (``pcre_cache_size`` entries,
-``pcre_cache_ttl`` seconds) with JIT and a PCRE match/heap limit prefixed, and each
+Every pattern is compiled through a PatternCache (core/pcre_cache.py, re-exported
+here: ``pcre_cache_size`` entries, ``pcre_cache_ttl`` seconds) with JIT and a PCRE
+match/heap limit prefixed, and each
 whole operation has a time budget: a catastrophic pattern raises PcreLimitError
 within it, and the matcher yields to the hub every YIELD_AFTER seconds meanwhile,
 so other sessions are served while it runs (the daemon test proves it through a
@@ -18,7 +19,6 @@ does I/O beyond reading the message buffer.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -26,19 +26,19 @@ import gevent
 import pcre2
 
 from ecelerity.core.encodings import IncrementalTransferDecoder, charset_decoder
+from ecelerity.core.pcre_cache import (HEAP_LIMIT_KIB, MATCH_LIMIT, PatternCache, compile_pattern,
+                                       configure, default_cache)
 
 __all__ = [
     "PatternCache", "PcreLimitError", "StreamMatch", "body_match", "body_replace",
     "compile_pattern", "configure", "default_cache", "raw_match", "raw_replace", "stream_replace",
-    "stream_search", "text_match", "text_replace",
+    "stream_search", "text_match", "text_replace", "MATCH_LIMIT", "HEAP_LIMIT_KIB",
 ]
 
 CHUNK_SIZE = 64 * 1024
 DEFAULT_OVERLAP = 16 * 1024
 LOOKAHEAD_MARGIN = 1024
 CONTEXT = 256  # bytes kept before a resumed search (lookbehind, \b, no false ^)
-MATCH_LIMIT = 1_000_000
-HEAP_LIMIT_KIB = 20_000
 DEFAULT_BUDGET_SECONDS = 2.0
 YIELD_AFTER = 0.01  # seconds of matching before the hub gets a turn (see _Budget)
 _LIMIT_ERRORS = {-46: "JIT stack limit reached", -47: "match limit exceeded", -52: "depth limit exceeded",
@@ -55,68 +55,6 @@ class StreamMatch:
     end: int
     text: bytes | str
     groups: tuple
-
-
-class PatternCache:
-    """LRU cache of compiled patterns with a time-to-live (pcre_cache_size/_ttl)."""
-
-    def __init__(self, size: int = 100, ttl: float = 300.0) -> None:
-        self.size = size
-        self.ttl = ttl
-        self._entries: OrderedDict[tuple, tuple[pcre2.Pattern, float]] = OrderedDict()
-
-    def compile(self, pattern: bytes | str, flags: int = 0) -> pcre2.Pattern:
-        """The compiled pattern; ValueError (with PCRE's message) if it is invalid."""
-        key = (type(pattern), pattern, flags)
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and now - entry[1] <= self.ttl:
-            self._entries.move_to_end(key)
-            return entry[0]
-        compiled = _compile_limited(pattern, flags)
-        if self.size > 0:
-            self._entries[key] = (compiled, now)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return compiled
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def resize(self, size: int, ttl: float) -> None:
-        self.size, self.ttl = max(0, size), max(0.0, ttl)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
-def _compile_limited(pattern: bytes | str, flags: int) -> pcre2.Pattern:
-    marker = "(*LIMIT_" if isinstance(pattern, str) else b"(*LIMIT_"
-    if marker in pattern:
-        raise ValueError("patterns may not set their own (*LIMIT_...) values")
-    prefix = f"(*LIMIT_MATCH={MATCH_LIMIT})(*LIMIT_HEAP={HEAP_LIMIT_KIB})"
-    full = (prefix if isinstance(pattern, str) else prefix.encode("ascii")) + pattern
-    try:
-        return pcre2.compile(full, flags, jit=True)
-    except pcre2.LibraryError as exc:
-        raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
-
-
-default_cache = PatternCache()
-
-
-def configure(cfg) -> None:
-    """Size the shared cache from a Config's ``pcre_cache_size`` / ``pcre_cache_ttl``.
-
-    Called by the daemon at start and on every reload (smtp/server.py); entries over
-    the new size are dropped, oldest first, and the new TTL applies to every entry.
-    """
-    size, ttl = cfg.get("pcre_cache_size"), cfg.get("pcre_cache_ttl")
-    default_cache.resize(int(size if size is not None else 100), float(ttl if ttl is not None else 300))
-
-
-def compile_pattern(pattern: bytes | str, flags: int = 0) -> pcre2.Pattern:
-    return default_cache.compile(pattern, flags)
 
 
 class _Budget:

@@ -1,6 +1,6 @@
 """What one outbound SMTP connection is told, and what one transaction answered.
 
-ClientSettings is built by delivery/engine.py from the resolver for one (binding,
+ClientSettings is built by delivery/client_config.py from the resolver for one (binding,
 domain) and handed to delivery/client.py's SmtpClient; Transaction is what
 SmtpClient.send returns to the engine. Plain data: no I/O, no configuration reads.
 Both are re-exported by delivery/client.py, where the engine and tests import them.

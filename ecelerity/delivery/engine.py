@@ -8,8 +8,10 @@ give per-message results; with ``delivery_method = LMTP`` the client speaks LHLO
 ``lmtp_port`` (unless a route names a port) and each recipient gets its own reply
 after the body (RFC 2033). Targets come from routes.py (gateway / routes / MX via
 dns.py); a message whose policy chose a gateway (Sieve ``ec_set_routing_gateway``:
-message context ``routing_gateway``) goes there instead, and messages of one hand-off
-with different gateways never share a connection (one group per gateway, in order).
+message context ``routing_gateway``) goes there instead -- the queue hands such mail
+over under the gateway's name as ``domain`` (queue/entry.py ``routing_domain``) --
+and messages of one hand-off with different gateways never share a connection (one
+group per gateway, in order).
 The next target is tried only when a connection cannot be set up (connect,
 banner, EHLO, TLS), never after a transaction started. Connections are reused through
 an IdlePool per (binding, domain, ip, port, gateway) until ``max_deliveries_per_connection``
@@ -23,13 +25,12 @@ hand-off fails transiently without connecting.
 Never changes spool state, never writes logs or DSNs (the caller does, from the
 results), never lets an exception out of ``deliver`` (unexpected errors become
 transient results and a paniclog line). Limits and throttles are the queue's job.
+DeliveryResult lives in result.py, the ClientSettings read from configuration in
+client_config.py; both are re-exported here.
 """
 from __future__ import annotations
 
-import functools
-import socket
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from ecelerity.core.msgid import IdGenerator
@@ -37,35 +38,13 @@ from ecelerity.core.spool import Spool, SpooledMessage
 
 from .client import (CONFIRMATION, MAIL, NOT_CONNECTED, RCPT, RSET, ClientSettings, Reply,
                      SmtpClient, SmtpFailure, internal)
+from .client_config import client_settings, local_fqdn
 from .dns import DnsResolver
 from .pool import IdlePool
+from .result import DeliveryResult, outcome_of
 from .routes import RouteError, Target, message_gateway, resolve_targets
 
 SMTP_METHODS = frozenset({"ESMTP", "SMTP", "LMTP"})
-
-
-@dataclass
-class DeliveryResult:
-    message_id: str
-    outcome: str  # "delivered" | "transient" | "permanent"
-    code: int
-    enhanced: str
-    text: str
-    stage: int
-    remote_ip: str
-    bytes_sent: int
-    conn_id: str
-
-    @property
-    def response(self) -> str:
-        """``code enhanced text`` as Momentum logs it."""
-        return " ".join(part for part in (str(self.code), self.enhanced, self.text) if part)
-
-
-def outcome_of(code: int) -> str:
-    if 200 <= code < 300:
-        return "delivered"
-    return "permanent" if code >= 500 else "transient"
 
 
 class DeliveryEngine:
@@ -287,31 +266,4 @@ def _chunks(messages: list[SpooledMessage], per_batch: int) -> list[list[Spooled
     return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
-@functools.lru_cache(maxsize=1)
-def local_fqdn() -> str:
-    """socket.getfqdn() once per process: it may ask the resolver (blocking the hub), and
-    was called for every hand-off when ``hostname`` is not configured."""
-    return socket.getfqdn()
-
-
-def client_settings(cfg: Any, binding: str | None, domain: str) -> ClientSettings:
-    """The ClientSettings for one (binding, domain), read through the resolver."""
-    def get(option: str) -> Any:
-        return cfg.get(option, binding=binding, domain=domain)
-
-    ehlo = get("ehlo_hostname")
-    if not ehlo or ehlo == "__hostname__":
-        ehlo = cfg.get("hostname") or local_fqdn()
-    bind_address = cfg.get("bind_address", binding=binding)
-    return ClientSettings(
-        ehlo_hostname=ehlo, bind_address=None if bind_address in (None, "", "*") else bind_address,
-        tls=get("tls"), tls_verify=get("tls_verify"), tls_ca=get("tls_ca"),
-        tls_ifavailable_fallback=get("tls_ifavailable_fallback"),
-        send_8bitmime=get("send_8bitmime"),
-        transform_8bitmime_content=get("transform_8bitmime_content"), connect_timeout=get("connect_timeout"),
-        ehlo_timeout=get("ehlo_timeout"), mailfrom_timeout=get("mailfrom_timeout"),
-        rcptto_timeout=get("rcptto_timeout"), body_timeout=get("body_timeout"),
-        rset_timeout=get("rset_timeout"))
-
-
-__all__ = ["DeliveryEngine", "DeliveryResult", "client_settings", "outcome_of"]
+__all__ = ["DeliveryEngine", "DeliveryResult", "client_settings", "local_fqdn", "outcome_of"]

@@ -19,7 +19,9 @@ observers do not carry (remote IP, stage, bytes sent, outbound connection id, th
 retry count before the attempt) come from a thin tap around the delivery engine's
 ``deliver`` (``EngineTap``), keyed by message id and consumed by ``observe``.
 
-Never raises into a caller and never blocks: a broken sink is reported to the paniclog
+The functions the SMTP side and the console call (``log_reception``, ``log_refusal``,
+``log_smtp_auth``, ``log_console_auth``, ``log_console_authz``) are in log/events.py
+and re-exported here. Never raises into a caller and never blocks: a broken sink is reported to the paniclog
 once per sink and skipped; writes are buffered by log/writer.py.
 """
 from __future__ import annotations
@@ -30,7 +32,14 @@ from typing import Any, Callable
 
 from . import facts as event_facts
 from .engine_tap import Attempt, EngineTap
+# the callers' entry points (smtp/, control/) live in events.py; re-exported here
+from .events import (log_console_auth, log_console_authz, log_reception, log_refusal,
+                     log_smtp_auth)
 from .module_settings import default_log_dir, hires_timestamps
+
+__all__ = ["KIND_OF_OUTCOME", "PHASE_OF_STATE", "LogHub", "attach_module_logger", "hub_for",
+           "writers_of", "log_console_auth", "log_console_authz",
+           "log_reception", "log_refusal", "log_smtp_auth"]
 
 KIND_OF_OUTCOME = {"delivered": "D", "transient": "T", "failed": "P"}
 # session.state -> the phase text of a rejectlog line ("awaiting mailfrom" is Momentum's)
@@ -275,63 +284,3 @@ def _error_counter(app: Any) -> Callable[[OSError], None]:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             stats.record("log_disk_full")
     return count
-
-
-def _hub_of(session: Any) -> LogHub | None:
-    app = getattr(getattr(session, "service", None), "app", None)
-    return getattr(app, "loggers", None)
-
-
-def log_reception(session: Any, batch: Any) -> None:
-    """smtp/accept.py, after ``spool.store`` returned: the R lines of ``batch``."""
-    hub = _hub_of(session)
-    if hub is not None:
-        try:
-            hub.reception(batch, session.conn_id)
-        except Exception as exc:  # noqa: BLE001 - logging never costs a message
-            hub._say(f"reception not logged: {type(exc).__name__}: {exc}")
-
-
-def log_refusal(session: Any, reply: Any) -> None:
-    """smtp/session.py, for a reply of 400 or more: the rejectlog line."""
-    hub = _hub_of(session)
-    if hub is not None:
-        try:
-            hub.refusal(session, reply)
-        except Exception as exc:  # noqa: BLE001 - logging never costs a session
-            hub._say(f"rejection not logged: {type(exc).__name__}: {exc}")
-
-
-def _hub_of_app(app: Any) -> LogHub | None:
-    return getattr(app, "loggers", None)
-
-
-def _account(hub: LogHub | None, *args: Any) -> None:
-    if hub is not None:
-        try:
-            hub.account(*args)
-        except Exception as exc:  # noqa: BLE001 - logging never costs a login
-            hub._say(f"acctlog record not written: {type(exc).__name__}: {exc}")
-
-
-def log_smtp_auth(session: Any, user: str, ok: bool, *, timeout: bool = False) -> None:
-    """smtp/auth.py, after each AUTH verdict (or a timeout inside the exchange): acctlog
-    ``N`` (``T`` for a timeout), endpoint = the listener's address, peer = ip:port."""
-    peer = f"{session.peer_ip}:{session.peer_port}" if session.peer_ip else ""
-    _account(_hub_of(session), "T" if timeout else "N", session.local_addr or "", peer,
-             user or "", 1 if ok and not timeout else 0)
-
-
-def log_console_auth(app: Any, endpoint: str, peer: str, user: str, ok: bool, *,
-                     timeout: bool = False) -> None:
-    """The console (control/), after each login: acctlog N (T for a timeout); ``peer`` is
-    ip:port, or '' on a Unix socket; ``endpoint`` the control listener (``/tmp/2025``)."""
-    _account(_hub_of_app(app), "T" if timeout else "N", endpoint, peer, user,
-             1 if ok and not timeout else 0)
-
-
-def log_console_authz(app: Any, endpoint: str, peer: str, user: str, result: int,
-                      command: str, role: str) -> None:
-    """The console, for each command it authorizes: acctlog Z with result 1 (allowed),
-    0 (denied) or -1 (error), the command and the role that matched."""
-    _account(_hub_of_app(app), "Z", endpoint, peer, user, result, command, role)
