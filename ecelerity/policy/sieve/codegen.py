@@ -6,7 +6,8 @@ checked). The closures stay the reference semantics; this module only flattens t
 chains native if/elif/else, allof/anyof/not native ``and``/``or``/``not``, and the
 hottest leaves (single-name ``header``/``address``/``envelope``/``exists``, ``size``, ``ec_test $var`` and
 ``$var = ...`` into a plain local variable; a one-value header's :is/:contains, and
-:matches "literal"/"prefix*suffix" as a prefilter before the capturing call) are
+:matches "literal"/"prefix*suffix" and :regex "^literal..." as prefilters before the
+capturing call; casemap folds that copy nothing for lower-case ASCII values) are
 inlined from the shape their builder recorded on the closure (``sieve_shape``, see
 shape()). Also inline: the MessageView caches (decoded values, addresses, envelope
 parts, the header index, and a one-field header's i;ascii-casemap folded value,
@@ -29,6 +30,8 @@ from .matchers import _ASCII_LOWER, numeric_value
 SHAPE = "sieve_shape"
 _PY_OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 MAX_DEPTH = 60   # Python refuses more than 100 indentation levels; stay well below
+# i;ascii-casemap of ``{}`` (bound to _v first); lower-case ASCII is its own fold: no copy
+FOLD_V = "((_v if _v.islower() else _v.lower()) if (_v := {}).isascii() else _v.translate(_ascii_lower))"
 
 
 def shape(fn: Callable, *description: Any) -> Callable:
@@ -204,6 +207,10 @@ class _Emitter:
             test = " or ".join(f"{self.const(needle, 'n')} in _f" for needle in desc[2]) or "False"
         elif kind == "globs" and desc[1] and desc[2] is not None:
             test = f"{self.glob_prefilter(desc[2])} and {self.const(check, 'm')}(rt, view.header_values({key!r}))"
+        elif kind == "regex" and desc[1] and desc[2] is not None:
+            # match_compile._regex_prefixes: the check runs for non-ASCII or a prefix hit
+            test = (f"(not _f.isascii() or _f.startswith({self.const(desc[2], 'p')})) and "
+                    f"{self.const(check, 'm')}(rt, view.header_values({key!r}))")
         else:
             return None
         fk, m = self.const(("fold", key), "a"), self.const(check, "m")
@@ -245,7 +252,7 @@ class _Emitter:
             return None
         if desc[1]:
             self.namespace["_ascii_lower"] = _ASCII_LOWER
-            folded = "(_f := (_v.lower() if (_v := _h[0]).isascii() else _v.translate(_ascii_lower)))"
+            folded = f"(_f := {FOLD_V.format('_h[0]')})"
         else:
             folded = "(_f := _h[0])"
         if kind == "contains":
@@ -263,8 +270,7 @@ class _Emitter:
                 return f"({value} in {keys})"
             self.namespace["_ascii_lower"] = _ASCII_LOWER
             # the condition of ``a if c else b`` runs first: it binds _v
-            return (f"((_v.lower() if (_v := {value}).isascii() else _v.translate(_ascii_lower))"
-                    f" in {keys})")
+            return f"({FOLD_V.format(value)} in {keys})"
         return f"{self.const(check, 'm')}(rt, [{value}])"
 
 

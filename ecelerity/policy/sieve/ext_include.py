@@ -29,9 +29,12 @@ def _include(args: Args, env):
     once, key = "once" in args.tags, f"{location}:{script.name}"
 
     def include(rt: Runtime) -> None:
-        if once and key in rt.included_once:
+        seen = rt.included_once
+        if once and key in seen:
             return
-        rt.included_once.add(key)
+        if seen.__class__ is not set:  # runtime.NONE_YET until the first include
+            seen = rt.included_once = set()
+        seen.add(key)
         saved = rt.scope
         rt.scope = Scope()
         rt.include_depth += 1
@@ -60,7 +63,10 @@ def _global(args: Args, env):
     lowered = [n.lower() for n in names]
 
     def global_(rt: Runtime) -> None:
-        rt.scope.global_names.update(lowered)
+        scope = rt.scope
+        if scope.global_names.__class__ is not set:  # runtime.NONE_YET until the first
+            scope.global_names = set()
+        scope.global_names.update(lowered)
     return global_
 
 

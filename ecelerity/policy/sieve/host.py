@@ -83,19 +83,24 @@ class PolicyHost:
 
     @classmethod
     def template(cls, **fields: Any) -> dict[str, Any]:
-        """The fields a hook passes on every call, once (``from_template`` per call)."""
-        return dict(cls(None, **fields).__dict__)  # type: ignore[arg-type]
+        """The fields a hook passes on every call, once (``from_template`` per call).
+
+        The instance's own ``__dict__``: a split-table dict (values only, the key table
+        shared by every PolicyHost), which ``dict.copy`` keeps split (``dict()`` would not)."""
+        return cls(None, **fields).__dict__.copy()  # type: ignore[arg-type]
 
     @classmethod
     def from_template(cls, template: dict[str, Any], vctx: ValidationContext,
                       phase: str, message: Any, recipient: Any) -> PolicyHost:
         """A fresh host from a ``template`` without running the 30-field __init__: the
-        per-run mutable fields (notes, outcome, injected...) start as __init__ makes them."""
+        per-run mutable fields (notes, outcome, injected...) start as __init__ makes them.
+        Its ``__dict__`` is a copy of the template: ~290 bytes of values per message
+        instead of the ~830-byte combined table an ``update`` into a new dict builds."""
         host = cls.__new__(cls)
-        state = host.__dict__
-        state.update(template)
+        state = template.copy()
         state["vctx"], state["phase"], state["message"], state["recipient"] = vctx, phase, message, recipient
         state["notes"], state["outcome"], state["injected"], state["error_mode"] = [], None, None, None
+        host.__dict__ = state
         return host
 
     def terminal(self, outcome: Outcome) -> None:

@@ -27,8 +27,11 @@ RELATION_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": o
 
 
 def casefold_ascii(text: str) -> str:
-    """i;ascii-casemap folding: only A-Z change (``str.lower`` when the text is ASCII)."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+    """i;ascii-casemap folding: only A-Z change (``str.lower`` when the text is ASCII and
+    has an upper-case letter; a lower-case ASCII text is returned as it is, no copy)."""
+    if text.isascii():
+        return text if text.islower() else text.lower()
+    return text.translate(_ASCII_LOWER)
 
 
 def _octet_key(text: str) -> bytes:
@@ -119,7 +122,8 @@ def _is_check(keys: list[str], comp: str) -> Check:
 
     def is_casemap(rt: Runtime, values: list[str]) -> bool:
         for item in values:
-            if (item.lower() if item.isascii() else item.translate(_ASCII_LOWER)) in folded:
+            if ((item if item.islower() else item.lower()) if item.isascii()
+                    else item.translate(_ASCII_LOWER)) in folded:
                 return True
         return False
     return shape(is_casemap, "in", "casemap", folded)
@@ -211,7 +215,32 @@ def _regex_check(keys: list[str], comp: str, loc=None) -> Check:
                     return True
         return False
     check.located = loc is not None
-    return check
+    return shape(check, "regex", comp == "i;ascii-casemap", _regex_prefixes(keys, comp))
+
+
+_REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}#")
+
+
+def _regex_prefixes(keys: list[str], comp: str) -> tuple[str, ...] | None:
+    """Per key the ASCII literal text a match must start with (folded for i;ascii-casemap),
+    when every key is ``^literal...`` without ``|``; else None. PCRE2 tries an anchored
+    pattern at offset 0 only, so a value that does not start with it (an ASCII value, as
+    caseless UTF matching may pair a non-ASCII letter with an ASCII one) cannot match,
+    run out of budget or capture: codegen.py tests that first and calls the check on a hit."""
+    out = []
+    for key in keys:
+        if not key.startswith("^") or "|" in key:
+            return None
+        end = 1
+        while end < len(key) and key[end] not in _REGEX_SPECIAL:
+            end += 1
+        if end < len(key) and key[end] in "?*{":  # the last literal is optional or counted
+            end -= 1
+        prefix = key[1:end]
+        if not prefix or not prefix.isascii():
+            return None
+        out.append(casefold_ascii(prefix) if comp == "i;ascii-casemap" else prefix)
+    return tuple(out) or None
 
 
 def _generic(matcher: Matcher, keys_fn: KeysFn) -> Check:

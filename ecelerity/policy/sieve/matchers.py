@@ -32,7 +32,9 @@ _LEADING_DIGITS = re.compile(r"[0-9]*").match
 def fold(comparator: str, text: str) -> str:
     if comparator != "i;ascii-casemap":
         return text
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+    if text.isascii():  # a lower-case ASCII text is its own fold (str.lower always copies)
+        return text if text.islower() else text.lower()
+    return text.translate(_ASCII_LOWER)
 
 
 def numeric_value(text: str) -> float:

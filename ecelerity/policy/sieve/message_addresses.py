@@ -25,8 +25,12 @@ class AddressAccess:
         cache_key = ("address", key)
         values = self._cache.get(cache_key)
         if values is None:
-            values = self._cache[cache_key] = [
-                addr for value in self.raw_headers(key) for addr in parse_addresses(value)]
+            raw = self.raw_headers(key)
+            if len(raw) == 1:  # the usual one field: its list as parsed, no comprehension
+                values = parse_addresses(raw[0])
+            else:
+                values = [addr for value in raw for addr in parse_addresses(value)]
+            self._cache[cache_key] = values
         return values
 
     def address_part_values(self, key: str, part: str) -> list[str]:
@@ -34,8 +38,11 @@ class AddressAccess:
         cache_key = (part, key)
         values = self._cache.get(cache_key)
         if values is None:
-            values = [value for value in (address_part(addr, part) for addr in self.address_values(key))
-                      if value is not None]
+            values = []
+            for addr in self.address_values(key):  # plain loop: no generator per message
+                value = address_part(addr, part)
+                if value is not None:
+                    values.append(value)
             self._cache[cache_key] = values
         return values
 

@@ -141,7 +141,9 @@ class MessageView(AddressAccess, BodyAccess):
             # split_headers only accepts printable-ASCII names: one latin-1 decode of the
             # head (offsets unchanged, and str.lower keeps every latin-1 length) gives
             # every key as a slice; the entries are the (start, colon, end) spans
-            text = raw[:spans[-1][2]].decode("latin-1").lower() if spans else ""
+            # (of_parts: the head is the fields and the empty line: decoded whole, no slice)
+            end = spans[-1][2] if spans else 0
+            text = (raw if len(raw) - end <= 2 else raw[:end]).decode("latin-1").lower()
             for span in spans:
                 key = text[span[0]:span[1]]
                 if key in index:
@@ -169,8 +171,10 @@ class MessageView(AddressAccess, BodyAccess):
 
     def raw_headers(self, name: str) -> list[str]:
         """Unfolded, undecoded values of every field called ``name``."""
-        return [self._raw_value(entry).decode("utf-8", "replace").strip()
-                for entry in self._fields().get(name.lower(), ())]
+        entries = self._fields().get(name if name.islower() else name.lower(), ())
+        if len(entries) == 1:  # the usual one field (no comprehension, no name copy)
+            return [self._raw_value(entries[0]).decode("utf-8", "replace").strip()]
+        return [self._raw_value(entry).decode("utf-8", "replace").strip() for entry in entries]
 
     def header_values(self, key: str) -> list[str]:
         """Decoded values of the fields whose lower-case name is ``key`` (do not mutate)."""
@@ -204,8 +208,11 @@ class MessageView(AddressAccess, BodyAccess):
         if len(values) != 1:
             return None
         value = values[0]
-        folded = self._cache[("fold", key)] = (value.lower() if value.isascii()
-                                               else value.translate(_ASCII_LOWER))
+        if value.isascii():
+            folded = value if value.islower() else value.lower()
+        else:
+            folded = value.translate(_ASCII_LOWER)
+        self._cache[("fold", key)] = folded
         return folded
 
     def headers(self, name: str) -> list[str]:
@@ -235,8 +242,12 @@ class MessageView(AddressAccess, BodyAccess):
         self._email, self._size = None, None
         self.decoded.pop(key, None)
         cache = self._cache
-        if cache:
-            for cached in [k for k in cache if k[1] == key]:
+        stale = None
+        for cached in cache:  # usually none: no list (and no comprehension) to build
+            if cached[1] == key:
+                stale = [cached] if stale is None else stale + [cached]
+        if stale is not None:
+            for cached in stale:
                 del cache[cached]
         if mode == "prepend" and self._model is None and self._separator:
             maker = _FIELD_MAKERS.get(self._eol)

@@ -7,6 +7,7 @@ network: it only records what the script decided.
 """
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .errors import DEFAULT_LIMITS, Limits, SieveRuntimeError
@@ -21,6 +22,11 @@ class ReturnScript(Exception):
     """``return`` (include): end the current included script."""
 
 
+# Empty until a script needs one (a set is never free-listed: two fewer allocations a
+# run). Writers replace it with a set first (ext_include.py: ``global``, ``:once``).
+NONE_YET: frozenset[str] = frozenset()
+
+
 class Scope:
     """One script's variables (include gives each script its own)."""
 
@@ -29,7 +35,7 @@ class Scope:
     def __init__(self, variables: dict[str, str] | None = None,
                  global_names: set[str] | None = None) -> None:
         self.variables: dict[str, str] = {} if variables is None else variables
-        self.global_names: set[str] = set() if global_names is None else global_names
+        self.global_names: AbstractSet[str] = NONE_YET if global_names is None else global_names
 
 
 @dataclass
@@ -123,7 +129,7 @@ class Runtime:
         self.global_vars: dict[str, str] = {}
         self.match_values: list[str] = []
         self.flags: list[str] = []      # imap4flags internal variable
-        self.included_once: set[str] = set()
+        self.included_once: AbstractSet[str] = NONE_YET  # a set once an include :once ran
         self.include_depth = 0
         self.lists: dict[str, list[str]] = {}  # Sieve++ variables holding a list value
         self.hashes: dict[str, dict[str, str]] | None = None  # ext_momentum_data's hashes
