@@ -338,3 +338,6 @@ class LiveBindings(LuaBindings):
                                                runtime.table(methods.part_fields()))
         methods.part_proxy = self.part
         self.methods = methods
+        # plain msg:header appends on the msg a hook call may edit are recorded in Lua
+        # (sandbox.lua defer_appends) and applied by LiveMessage.absorb / commit
+        runtime.sandbox.defer_appends(b"ec_message")

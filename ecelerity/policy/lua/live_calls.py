@@ -15,6 +15,9 @@ made once:
     rcptto to set_binding -- Momentum's ec_message is one object for the message's
     life -- given the phase, its recipient and the InboundMessage before each call;
 so a hook call is one resume of a reused Lua worker plus what the script calls back.
+From DATA on, the call names its msg proxy as the one whose plain header appends Lua
+records itself (sandbox.lua defer_appends): they come back with the worker's yield and
+are committed with the other edits, with no call into Python per append.
 The vctx/ac/msg proxies stand for sandbox.hold() numbers, released with their session
 or message (_Held): making them passes no fresh Python object into Lua (lupa keeps such
 an object alive until Lua's collector finalizes it, ~4 us each per session/message).
@@ -113,7 +116,7 @@ class PhaseCaller:
         runtime = self.runtime
         registry = runtime.registry
         sandbox = runtime.sandbox
-        idle = runtime._idle_workers
+        idle = runtime._idle_hook_workers  # sandbox.lua hook_worker coroutines
         contexts = runtime._contexts
         lua_error, memory_error = sandbox.LuaError, sandbox.LuaMemoryError
         failed = runtime._failed
@@ -132,6 +135,8 @@ class PhaseCaller:
             if session is None or session.runtime is not runtime:
                 session = new_session(vctx)
             msg, lua_args = arguments(message_of, session, vctx, args, phase)
+            # the msg whose header appends Lua may record (sandbox.lua): from DATA on
+            editable = lua_args[0] if msg is not None and msg.inbound is not None else None
             context = session.context
             context.msg = msg
             verdict = CONTINUE
@@ -144,10 +149,11 @@ class PhaseCaller:
                     try:
                         if idle:
                             worker = idle.pop()
-                            returned = worker.send((ticks, function, table, *lua_args))
+                            returned = worker.send((ticks, editable, function, table,
+                                                    *lua_args))
                         else:
-                            worker = sandbox.worker.coroutine(ticks, function, table,
-                                                              *lua_args)
+                            worker = sandbox.hook_worker.coroutine(ticks, editable, function,
+                                                                   table, *lua_args)
                             returned = worker.send(None)
                     except memory_error as exc:
                         problem = f"memory limit exceeded: {_text(exc) or 'not enough memory'}"
@@ -162,12 +168,14 @@ class PhaseCaller:
                         else:
                             if len(idle) < MAX_IDLE_WORKERS:
                                 idle.append(worker)
-                            if returned[1] is True:
-                                if len(returned) > 2 and returned[2] == VALIDATE_DONE:
+                            if returned[1] is not None:  # header lines Lua recorded
+                                msg._lua_lines.append(returned[1])
+                            if returned[2] is True:
+                                if returned[3] == VALIDATE_DONE:
                                     verdict = DONE
                                     break
                                 continue
-                            problem = _script_error(returned)
+                            problem = _script_error(returned[1:])  # (lines, false, text)
                     verdict, failure = DONE, f"{what}: {failed(what, problem).error}"
                     break
             finally:
@@ -182,11 +190,13 @@ class PhaseCaller:
                 on_rejection(vctx)
             if failure is not None:
                 self.failures += 1
+                if msg is not None:
+                    msg._lua_lines = []  # as the Python path's appends: never committed
                 vctx.set_code(*error_reply)
                 return DONE  # the phase ends on the configured temporary failure
             if msg is not None:
-                if msg._model is not None or msg._appended:  # else commit has nothing to do
-                    msg.commit()
+                if msg._model is not None or msg._appended or msg._lua_lines:
+                    msg.commit()  # else it has nothing to do
                 if msg.code is not None:
                     code, text = msg.code
                     if code == 0:  # Momentum: a code of 0 takes the code from the text

@@ -11,7 +11,10 @@ InboundMessage, so they are what gets spooled. The cheap common case never parse
 the whole message: header reads scan the header block (the same field splitting,
 unfolding and RFC 2047 decoding as core.headers, so the values are identical) and
 appended headers are kept as ready-made fields until commit appends their bytes to
-the header block. Anything else (delete, replace, body, raw, MIME, *_replace) works
+the header block. Plain appends made by a hook call reach this object as lines Lua
+recorded (sandbox.lua defer_appends; ``absorb`` or the call's yield): applied as
+header_add calls before any read or edit, or written straight into the header block
+by commit, so the result is the per-call path's byte for byte. Anything else (delete, replace, body, raw, MIME, *_replace) works
 on the core.message.Message model, parsed once and shared by the phases of the
 message while the session has not changed its bytes. Never does I/O.
 """
@@ -42,6 +45,9 @@ class LiveMessage:
         self._model: Message | None = None
         # (field, value) appended before any model was needed
         self._appended: list[tuple[HeaderField, str]] = []
+        # header appends Lua recorded (sandbox.lua flush_pending): chunks of
+        # b"name: value" lines joined by b"\n", not yet applied
+        self._lua_lines: list[bytes] = []
 
     def next_phase(self, inbound: Any, recipient: Any, phase: str) -> None:
         """Ready this msg for the next phase call of the SAME message: the phase, its
@@ -55,6 +61,8 @@ class LiveMessage:
         self._model = None
         if self._appended:
             self._appended = []
+        if self._lua_lines:
+            self._lua_lines = []
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -74,6 +82,8 @@ class LiveMessage:
     # -- the model -----------------------------------------------------------------------
     def model(self) -> Message:
         """The parsed message (headers appended so far included)."""
+        if self._lua_lines:
+            self._drain()
         if self._model is None:
             self._model = self._shared_model()
             if self._appended:
@@ -115,6 +125,8 @@ class LiveMessage:
         """Every value of ``name``, unfolded and RFC 2047-decoded (core.headers rules)."""
         if self.inbound is None:
             return []
+        if self._lua_lines:
+            self._drain()
         if not self._scannable():
             return self.model().header(name)
         inbound = self.inbound
@@ -128,6 +140,11 @@ class LiveMessage:
         return self._editable().headers.delete(name) > 0
 
     def header_add(self, name: str, value: str, mode: str = "append") -> None:
+        if self._lua_lines:
+            self._drain()
+        self._add(name, value, mode)
+
+    def _add(self, name: str, value: str, mode: str) -> None:
         if mode == "append" and self._scannable():
             head = self.inbound.trace or self.inbound.header_block
             # make_field validates the name and RFC 2047-encodes like Headers.append
@@ -159,11 +176,35 @@ class LiveMessage:
     def size(self) -> int:
         return len(self.raw()) if self.inbound is not None else 0
 
+    # -- header appends recorded in Lua ------------------------------------------------
+    def absorb(self, lines: bytes) -> None:
+        """Header appends Lua recorded (sandbox.lua): b"name: value" lines joined by
+        b"\n", each one a valid field name and a plain ASCII value without CR, LF or
+        "=?" (core.headers make_field writes such a value as is). Applied as header_add
+        calls, in order, before anything reads or edits the message."""
+        self._lua_lines.append(lines)
+
+    def _drain(self) -> None:
+        chunks, self._lua_lines = self._lua_lines, []
+        for chunk in chunks:
+            for line in chunk.split(b"\n"):
+                name, _, value = line.partition(b": ")
+                self._add(name.decode("ascii"), value.decode("ascii"), "append")
+
     def commit(self) -> bool:
         """Write the edits back into the InboundMessage; True when there were any."""
         inbound = self.inbound
         if inbound is None:
             return False
+        if self._lua_lines:
+            if self._model is None and not self._appended and self._scannable():
+                # only appends Lua recorded: the bytes make_field gives them
+                eol = _eol_of(inbound.trace or inbound.header_block)
+                chunks, self._lua_lines = self._lua_lines, []
+                lines = chunks[0] if len(chunks) == 1 else b"\n".join(chunks)
+                inbound.header_block += lines.replace(b"\n", eol) + eol
+                return True
+            self._drain()
         if self._model is None:
             if not self._appended:
                 return False

@@ -86,6 +86,7 @@ class LuaRuntime:
         self._contexts: dict[Any, CallContext] = {}  # greenlet -> context; popped after each call
         self.scripts: dict[str, str] = {}  # script name -> file it came from
         self._idle_workers: list[Any] = []  # see call()
+        self._idle_hook_workers: list[Any] = []  # live_calls.py's (sandbox.lua hook_worker)
         from . import libraries  # late: libraries import this module's types
         from .registry import ModuleRegistry
         self.registry = ModuleRegistry(self)

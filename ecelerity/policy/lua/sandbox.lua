@@ -70,6 +70,7 @@ end
 -- The count hook is installed once per worker (it stays on that thread in Lua 5.4,
 -- and is global in LuaJIT) and its budget box is refilled for each call: a call
 -- costs one resume, no allocation and no sethook.
+--
 local WORKER_DONE = py.worker_done
 local function next_call(box, ticks, f, ...)
   box.left, box.total = ticks, ticks
@@ -79,6 +80,48 @@ local function worker(ticks, f, ...)
   local box = { left = ticks, total = ticks }
   start_budget(box)
   return next_call(box, co_yield(WORKER_DONE, real_xpcall(f, traceback, ...)))
+end
+
+-- hook_worker(ticks, editable, f, ...): the worker of the validation hooks (live_calls.py).
+-- It yields (DONE, lines, true, first result) or (DONE, lines, false, message): the
+-- hooks need only the first result, so no vararg results pass through.
+-- Header appends recorded on the Lua side: a hook call is given the msg proxy whose
+-- content it may edit (``editable``: from DATA on; nil otherwise), kept in its budget
+-- box (box.msg). msg:header(name, value [, "append"]) on that very proxy, with a valid
+-- field name and a value Python would write as is (printable ASCII, no CR/LF, no "=?":
+-- core.headers make_field's plain case), becomes the line "name: value" in `pending`
+-- instead of a call into Python. The lines (joined by "\n", or nil) go back with the
+-- call's yield, and before ANY call from Lua into Python (proxy methods, library
+-- functions: flush_pending), so Python never sees the message without them: the same
+-- appends, in the same order, as if each had been a call (live_message.py
+-- LiveMessage.absorb). A greenlet can only switch inside a Python call, so the lines
+-- pending always belong to the running call.
+local py_absorb = py.absorb
+local hidden = real_setmetatable({}, { __mode = "k" })  -- proxy -> its Python object/number
+local pending, pending_box = nil, nil
+local function flush_pending()
+  local lines, box = pending, pending_box
+  pending, pending_box = nil, nil
+  -- lines of a call that never finished (its worker was dropped) go with it
+  if budgets[co_running()] ~= box then return end
+  local obj = box.msg ~= nil and hidden[box.msg]
+  if obj then py_absorb(obj, table_concat(lines, "\n")) end
+end
+local function next_hook(box, ticks, editable, f, ...)
+  box.left, box.total, box.msg = ticks, ticks, editable
+  local ok, first = real_xpcall(f, traceback, ...)
+  box.msg = nil
+  local lines = nil
+  if pending ~= nil and pending_box == box then
+    lines = table_concat(pending, "\n")
+    pending, pending_box = nil, nil
+  end
+  return next_hook(box, co_yield(WORKER_DONE, lines, ok, first))
+end
+local function hook_worker(ticks, editable, f, ...)
+  local box = { left = ticks, total = ticks }
+  start_budget(box)
+  return next_hook(box, ticks, editable, f, ...)
 end
 
 -- pcall/xpcall that cannot swallow an exhausted budget.
@@ -213,7 +256,6 @@ if bit then base.bit = bit end
 
 -- Proxies: Lua tables standing for Python objects (vctx, msg, ac...). The Python
 -- object lives only in `hidden`, so a script can never reach its attributes.
-local hidden = real_setmetatable({}, { __mode = "k" })
 local classes = {}
 -- py_fields (optional): name -> getter(obj), read as proxy.name (part.child, part.next).
 -- dual (optional): method names also usable as proxy.name() (msg.id() as well as msg:id()).
@@ -226,6 +268,7 @@ local classes = {}
 -- A Python answer (PY_LIST, v1, v2, ...) is the array {v1, v2, ...} built here (msg:header:
 -- a table made from Python costs a table_from crossing).
 local PY_ERROR, PY_LIST = {}, {}
+local class_methods = {}  -- class name -> its methods table (defer_appends)
 local rawequal = rawequal
 local function raise_py(first, ...)
   if first == PY_ERROR then real_error((...), 2) end
@@ -241,6 +284,7 @@ local function make_class(class_name, py_methods, py_fields, dual)
       if obj == nil then
         real_error(label .. ": call it with ':' on a " .. class_name, 2)
       end
+      if pending ~= nil then flush_pending() end
       return raise_py(f(obj, ...))
     end
   end
@@ -258,13 +302,17 @@ local function make_class(class_name, py_methods, py_fields, dual)
       local method = methods[key]
       if method ~= nil then return method end
       local getter = fields[key]
-      if getter ~= nil then return getter(hidden[self]) end
+      if getter ~= nil then
+        if pending ~= nil then flush_pending() end
+        return getter(hidden[self])
+      end
       return nil
     end
   end
   local mt = { __index = index, __metatable = class_name,
                __tostring = function() return class_name end }
   classes[class_name] = mt
+  class_methods[class_name] = methods
   return function(obj)
     local proxy = real_setmetatable({}, mt)
     hidden[proxy] = obj
@@ -275,6 +323,37 @@ end
 local function make_two(make_a, obj_a, make_b, obj_b)
   return make_a(obj_a), make_b(obj_b)
 end
+-- msg:header appends on the call's editable msg are recorded (see flush_pending above).
+local string_find = string.find
+local function recordable(name, value, mode, ...)
+  return real_type(value) == "string" and value ~= "" and real_type(name) == "string"
+    and (mode == nil or mode == "append") and select("#", ...) == 0
+    and string_find(name, "^[!-9;-~]+$") ~= nil
+    and string_find(value, "[\r\n\128-\255]") == nil
+    and string_find(value, "=?", 1, true) == nil
+end
+local function defer_appends(class_name)
+  local methods = class_methods[class_name]
+  local py_header = methods.header
+  methods.header = function(self, ...)
+    if select("#", ...) >= 2 then
+      local box = budgets[co_running()]
+      if box ~= nil and box.msg ~= nil and rawequal(box.msg, self) and recordable(...) then
+        if pending == nil then
+          pending, pending_box = {}, box
+        elseif pending_box ~= box then  -- never expected (flushed before any switch)
+          flush_pending()
+          pending, pending_box = {}, box
+        end
+        local name, value = ...
+        pending[#pending + 1] = name .. ": " .. value
+        return true
+      end
+    end
+    return py_header(self, ...)
+  end
+end
+
 local function class_of(v)
   if real_type(v) == "table" then
     local mt = real_getmetatable(v)
@@ -293,7 +372,10 @@ end
 -- Python library functions report failure as (PY_ERROR, message): raise it here, as a
 -- plain string error located at the script's call site.
 local function wrap_py(f)
-  return function(...) return raise_py(f(...)) end
+  return function(...)
+    if pending ~= nil then flush_pending() end
+    return raise_py(f(...))
+  end
 end
 -- wrap_packed: a Python function answering nil, a finished value (table), or a flat
 -- (n, [0], [1], ..., [n]) that becomes the table {[0] = ..., ...} here (msys.pcre.match:
@@ -306,12 +388,17 @@ local function packed(first, ...)
   return out
 end
 local function wrap_packed(f)
-  return function(...) return packed(f(...)) end
+  return function(...)
+    if pending ~= nil then flush_pending() end
+    return packed(f(...))
+  end
 end
 
 return {
   PY_ERROR = PY_ERROR, PY_LIST = PY_LIST, wrap_py = wrap_py, wrap_packed = wrap_packed, base = base, runner = runner, worker = worker,
+  hook_worker = hook_worker,
   load_in = load_in, new_env = new_env,
   make_class = make_class, make_two = make_two, class_of = class_of, is_jit = is_jit,
+  defer_appends = defer_appends,
   class_metatable = function(name) return classes[name] end,
 }

@@ -110,18 +110,21 @@ class Sandbox:
         self.version = self.lua.eval("jit and jit.version or _VERSION").decode()
         if engine == "luajit":
             self.lua.execute("jit.off() jit.flush()")
+        self.handles: dict[int, Any] = {}  # hold(): number -> object behind a proxy
         args = self.lua.table_from({
             b"hook_every": HOOK_EVERY,
             b"memory_limit_kb": limits.memory_bytes // 1024 if engine == "luajit" else 0,
             b"max_string_bytes": limits.max_string_bytes,
             b"print": lambda line: print_line(_text(line)),
             b"worker_done": WORKER_DONE,
+            b"absorb": _absorber(self.handles),
         })
         chunk = self.lua.globals()[b"load"](BOOTSTRAP.read_bytes(), b"@sandbox.lua", b"t")
         bootstrap = chunk(args)
         self.base = bootstrap[b"base"]
         self.runner = bootstrap[b"runner"]
         self.worker = bootstrap[b"worker"]
+        self.hook_worker = bootstrap[b"hook_worker"]  # live_calls.py's hook calls
         self.load_in = bootstrap[b"load_in"]
         self.new_env = bootstrap[b"new_env"]
         self._make_class = bootstrap[b"make_class"]
@@ -132,8 +135,9 @@ class Sandbox:
         self.PY_LIST = bootstrap[b"PY_LIST"]  # (PY_LIST, *values) reaches Lua as an array
         self.wrap_py = bootstrap[b"wrap_py"]
         self.wrap_packed = bootstrap[b"wrap_packed"]
+        # msg:header appends recorded in Lua (sandbox.lua defer_appends / flush_pending)
+        self.defer_appends = bootstrap[b"defer_appends"]
         self._anchor = self.lua.table()
-        self.handles: dict[int, Any] = {}  # hold(): number -> object behind a proxy
         self._next_handle = itertools.count(1).__next__
         real_globals = self.lua.globals()
         for name in _UNSAFE_GLOBALS:
@@ -190,6 +194,17 @@ class Sandbox:
 
 
 _GONE = object()
+
+
+def _absorber(handles: dict) -> Callable[[Any, bytes], None]:
+    """sandbox.lua's flush_pending: header lines Lua recorded for the msg behind a hold()
+    number (live_message.LiveMessage.absorb). Lua owns it: it holds only the handles."""
+    def absorb(number: Any, lines: bytes) -> None:
+        target = handles.get(number) if type(number) is int else number
+        absorb_lines = getattr(target, "absorb", None)
+        if absorb_lines is not None:
+            absorb_lines(lines)
+    return absorb
 
 
 def guard_method(label: str, method: Callable, handles: dict, sandbox: Any) -> Callable:

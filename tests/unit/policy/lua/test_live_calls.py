@@ -196,17 +196,18 @@ def test_every_kind_of_failure_in_the_hook_path_is_the_error_reply(rt):
         msys.registerModule("failing", mod)""", "failing")
     caller = PhaseCaller(small, bindings_of(small), error_reply=(454, "4.7.0 try later"))
     ehlo = caller.hook("ehlo", "validate_ehlo")
+    assert ehlo(ValidationContext(conn={"peer_ip": "192.0.2.1"}), "EHLO fine") == 0  # a worker idles
     for command, expected, reused in (("EHLO error", "plain failure", True),
                                       ("EHLO spin", "instruction budget", True),
                                       ("EHLO yield", "coroutine.yield outside", False)):
         vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
-        workers_before = list(small._idle_workers)
+        workers_before = list(small._idle_hook_workers)
         assert ehlo(vctx, command) == 1  # DONE
         assert (vctx.code.code, vctx.code.text) == (454, "try later")
         assert expected in logged[-1] and "failing:validate_ehlo" in logged[-1]
-        assert (small._idle_workers == workers_before) is reused
+        assert (small._idle_hook_workers == workers_before) is reused
         assert small.current().vctx is None  # the call's context is gone
         vctx = ValidationContext(conn={"peer_ip": "192.0.2.1"})
         assert ehlo(vctx, "EHLO fine") == 0 and vctx.code is None
         assert env[b"seen"] == b"EHLO fine"
-    assert caller.calls == 6 and caller.failures == 3
+    assert caller.calls == 7 and caller.failures == 3
